@@ -1,0 +1,43 @@
+import Link from 'next/link';
+import { redirect } from 'next/navigation';
+import { currentUser } from '@/lib/auth/current-user';
+import { ROLE_LABELS, can } from '@/lib/auth/roles';
+import { SignOutButton } from './sign-out-button';
+
+export const dynamic = 'force-dynamic';
+
+export default async function ConsoleLayout({ children }: { children: React.ReactNode }) {
+  const user = await currentUser();
+  if (!user) redirect('/login');
+  const nav = [
+    { href: '/backup', label: 'Backup', show: true },
+    { href: '/users', label: 'User accounts', show: can(user.role, 'users:create') },
+    { href: '/settings/sign-in', label: 'Sign-in settings', show: can(user.role, 'auth:configure') },
+    { href: '/audit', label: 'Audit trail', show: can(user.role, 'audit:read') },
+  ].filter((n) => n.show);
+  return (
+    <div className="min-h-screen">
+      <header className="border-b border-slate-200 bg-white">
+        <div className="mx-auto flex max-w-6xl items-center gap-6 px-4 py-3">
+          <span className="font-semibold text-sky-800">Webconf</span>
+          <nav aria-label="Main" className="flex gap-4 text-sm">
+            {nav.map((n) => (
+              <Link key={n.href} href={n.href} className="text-slate-700 hover:text-sky-800 hover:underline">
+                {n.label}
+              </Link>
+            ))}
+          </nav>
+          <div className="ml-auto flex items-center gap-3 text-sm">
+            <span data-testid="whoami">
+              {user.displayName || user.username} <span className="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{ROLE_LABELS[user.role]}</span>
+            </span>
+            <SignOutButton />
+          </div>
+        </div>
+      </header>
+      <main id="main" className="mx-auto max-w-6xl px-4 py-8">
+        {children}
+      </main>
+    </div>
+  );
+}

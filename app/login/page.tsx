@@ -1,0 +1,26 @@
+import type { Metadata } from 'next';
+import { redirect } from 'next/navigation';
+import { currentUser } from '@/lib/auth/current-user';
+import { SIGN_IN_ERRORS } from '@/lib/auth/options';
+import { getOidcConfig } from '@/lib/oidc/config';
+import { safeCallbackUrl } from '@/lib/http/callback-url';
+import { LoginForm } from './login-form';
+
+export const metadata: Metadata = { title: 'Sign in' };
+export const dynamic = 'force-dynamic';
+
+export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const sp = await searchParams;
+  const callbackUrl = safeCallbackUrl(typeof sp.callbackUrl === 'string' ? sp.callbackUrl : undefined);
+  if (await currentUser()) redirect(callbackUrl);
+  const code = typeof sp.error === 'string' ? sp.error : undefined;
+  const error = code ? (SIGN_IN_ERRORS[code as keyof typeof SIGN_IN_ERRORS] ?? (code.length < 200 && !code.includes('<') ? code : SIGN_IN_ERRORS.Default)) : undefined;
+  const oidc = getOidcConfig();
+  return (
+    <main id="main" className="mx-auto mt-24 max-w-sm px-4">
+      <h1 className="mb-1 text-2xl font-semibold">Webconf</h1>
+      <p className="mb-6 text-sm text-slate-600">Sign in to the Software Appliance.</p>
+      <LoginForm callbackUrl={callbackUrl} initialError={error} oidcName={oidc?.enabled ? oidc.displayName : null} />
+    </main>
+  );
+}

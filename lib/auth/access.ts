@@ -1,0 +1,26 @@
+import { OTP_BACKUP_GUIDANCE, ROLE_LABELS, can, type Permission } from './roles';
+import type { CurrentUser } from './current-user';
+
+/** Why a user may not do something, in words for the user. */
+const PERMISSION_WORDS: Record<Permission, string> = {
+  'backup:read': 'read backup status and history',
+  'storage:browse': 'browse storage locations',
+  'backup:run': 'start backups',
+  'backup:configure': 'change backup settings',
+  'users:create': 'create user accounts',
+  'users:manage': 'manage user accounts',
+  'auth:configure': 'configure sign-in',
+  'audit:read': 'read the audit trail',
+};
+
+const BACKUP_PERMISSIONS: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:configure'];
+
+export type AccessDecision = { allowed: true } | { allowed: false; message: string };
+
+export function decide(user: CurrentUser, permission: Permission): AccessDecision {
+  if (can(user.role, permission)) return { allowed: true };
+  if (user.role === 'otp' && BACKUP_PERMISSIONS.includes(permission)) {
+    return { allowed: false, message: OTP_BACKUP_GUIDANCE };
+  }
+  return { allowed: false, message: `The ${ROLE_LABELS[user.role]} role cannot ${PERMISSION_WORDS[permission]}.` };
+}

@@ -1,0 +1,25 @@
+import { isSecureOrigin } from '../env';
+
+/**
+ * Cookie names and attributes. Behind TLS the session cookie carries the
+ * __Host- prefix (Secure, Path=/, no Domain): the browser then refuses it
+ * from any other origin or over plain HTTP. On loopback HTTP (development and
+ * tests) the same cookie goes without the prefix and without Secure.
+ */
+export function sessionCookieName(): string {
+  return isSecureOrigin() ? '__Host-webconf.session' : 'webconf.session';
+}
+
+export function authCookies() {
+  const secure = isSecureOrigin();
+  const prefix = secure ? '__Host-' : '';
+  const base = { httpOnly: true, sameSite: 'lax' as const, path: '/', secure };
+  return {
+    sessionToken: { name: sessionCookieName(), options: base },
+    callbackUrl: { name: `${prefix}webconf.callback-url`, options: base },
+    csrfToken: { name: `${prefix}webconf.csrf-token`, options: base },
+    pkceCodeVerifier: { name: `${prefix}webconf.pkce.code_verifier`, options: { ...base, maxAge: 900 } },
+    state: { name: `${prefix}webconf.state`, options: { ...base, maxAge: 900 } },
+    nonce: { name: `${prefix}webconf.nonce`, options: base },
+  };
+}

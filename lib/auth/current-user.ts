@@ -1,0 +1,38 @@
+import { decode } from 'next-auth/jwt';
+import { cookies, headers } from 'next/headers';
+import type { Actor } from '../audit/audit';
+import type { User } from '../db/schema';
+import { clientIp } from '../http/client-ip';
+import { sessionCookieName } from './cookies';
+import { authSecret } from './secret';
+import { resolveSession } from './sessions';
+
+export type CurrentUser = Pick<User, 'id' | 'username' | 'displayName' | 'kind' | 'role'> & { sessionId: string };
+
+/**
+ * The signed-in user of this request, or null. Reads the session cookie,
+ * decrypts it, and checks the session record (idle and absolute timeouts,
+ * revocation, account still present). Never trusts anything the middleware
+ * may or may not have done.
+ */
+export async function currentUser(): Promise<CurrentUser | null> {
+  const jar = await cookies();
+  const raw = jar.get(sessionCookieName())?.value;
+  if (!raw) return null;
+  let sid: unknown;
+  try {
+    sid = (await decode({ token: raw, secret: authSecret() }))?.sid;
+  } catch {
+    return null;
+  }
+  if (typeof sid !== 'string') return null;
+  const check = resolveSession(sid);
+  if (!check.ok) return null;
+  const { id, username, displayName, kind, role } = check.user;
+  return { id, username, displayName, kind, role, sessionId: sid };
+}
+
+export async function actorOf(user: Pick<CurrentUser, 'id' | 'username'> | null): Promise<Actor> {
+  const ip = clientIp(await headers());
+  return user ? { id: user.id, name: user.username, ip } : { id: null, name: 'anonymous', ip };
+}

@@ -1,0 +1,45 @@
+import type { Role } from '../db/schema';
+
+/**
+ * What each role may do. The OTP user may only create OAuth user accounts;
+ * everything backup-related is refused to it with the seed's guidance.
+ */
+export const PERMISSIONS = [
+  'backup:read', // status, history, backup details
+  'storage:browse', // storage browser
+  'backup:run', // start a manual backup
+  'backup:configure', // DMS, prefix, schedule, retention, storage target
+  'users:create',
+  'users:manage', // list, delete, remove the OTP user
+  'auth:configure', // OpenID Connect provider
+  'audit:read',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+const READ: Permission[] = ['backup:read', 'storage:browse'];
+
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
+  otp: ['users:create'],
+  support: READ,
+  operator: [...READ, 'backup:run'],
+  admin: PERMISSIONS,
+};
+
+export const OAUTH_ROLES = ['admin', 'operator', 'support'] as const;
+export type OAuthRole = (typeof OAUTH_ROLES)[number];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  otp: 'OTP User',
+  admin: 'Admin',
+  operator: 'Operator',
+  support: 'Support',
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}
+
+/** The seed's guidance, shown whenever the OTP user reaches for anything backup-related. */
+export const OTP_BACKUP_GUIDANCE =
+  'To create a backup, make sure not to be logged into Webconf as an OTP User. Create an OAuth User account, log in as OAuth User and remove the OTP User.';

@@ -1,0 +1,62 @@
+import crypto from 'node:crypto';
+import { eq, isNotNull, lt, or } from 'drizzle-orm';
+import { db } from '../db/client';
+import { sessions, users, type User } from '../db/schema';
+
+/** A session ends after 30 idle minutes or 12 hours, whichever comes first. */
+export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+export const ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
+/** lastSeenAt is written at most this often, to keep reads cheap. */
+const TOUCH_EVERY_MS = 30 * 1000;
+
+function hashId(id: string): string {
+  return crypto.createHash('sha256').update(id).digest('hex');
+}
+
+export function createSession(userId: number, meta: { ip: string | null; userAgent: string | null }, now = Date.now()): string {
+  const id = crypto.randomBytes(32).toString('base64url');
+  db()
+    .insert(sessions)
+    .values({ idHash: hashId(id), userId, createdAt: new Date(now), lastSeenAt: new Date(now), ip: meta.ip, userAgent: meta.userAgent?.slice(0, 300) ?? null })
+    .run();
+  return id;
+}
+
+export type SessionCheck = { ok: true; user: User } | { ok: false; reason: 'unknown' | 'revoked' | 'idle' | 'expired' };
+
+/** Validates a session id and records activity. */
+export function resolveSession(id: string, now = Date.now()): SessionCheck {
+  const row = db()
+    .select()
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.idHash, hashId(id)))
+    .get();
+  if (!row) return { ok: false, reason: 'unknown' };
+  const s = row.sessions;
+  if (s.revokedAt) return { ok: false, reason: 'revoked' };
+  if (now - s.createdAt.getTime() > ABSOLUTE_TIMEOUT_MS) return { ok: false, reason: 'expired' };
+  if (now - s.lastSeenAt.getTime() > IDLE_TIMEOUT_MS) return { ok: false, reason: 'idle' };
+  if (now - s.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+    db().update(sessions).set({ lastSeenAt: new Date(now) }).where(eq(sessions.idHash, s.idHash)).run();
+  }
+  return { ok: true, user: row.users };
+}
+
+export function revokeSession(id: string, now = Date.now()): void {
+  db().update(sessions).set({ revokedAt: new Date(now) }).where(eq(sessions.idHash, hashId(id))).run();
+}
+
+/** Drops records that can no longer be used. */
+export function pruneSessions(now = Date.now()): void {
+  db()
+    .delete(sessions)
+    .where(
+      or(
+        lt(sessions.createdAt, new Date(now - ABSOLUTE_TIMEOUT_MS)),
+        lt(sessions.lastSeenAt, new Date(now - IDLE_TIMEOUT_MS)),
+        isNotNull(sessions.revokedAt),
+      ),
+    )
+    .run();
+}

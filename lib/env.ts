@@ -1,0 +1,57 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The console's environment, parsed once. Every variable is optional: the
+ * defaults run the console with its embedded SQLite database in ./data.
+ */
+const portSchema = z.coerce.number().int().min(1).max(65535);
+
+export const envSchema = z.object({
+  WEBCONF_DATA_DIR: z.string().min(1).default('./data'),
+  WEBCONF_HTTPS_PORT: portSchema.default(8443),
+  /** "off" serves no HTTPS (development and tests on loopback only). */
+  WEBCONF_HTTPS: z.enum(['on', 'off']).default('on'),
+  /** Plain HTTP, bound to 127.0.0.1 only. Unset: no plain HTTP at all. */
+  WEBCONF_HTTP_PORT: portSchema.optional(),
+  /** Names and addresses the self-signed certificate is made for, comma separated. */
+  WEBCONF_HOSTNAMES: z.string().optional(),
+  WEBCONF_BIND: z.string().default('0.0.0.0'),
+  WEBCONF_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WEBCONF_LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(100),
+  WEBCONF_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  NEXTAUTH_URL: z.url().optional(),
+  NEXTAUTH_SECRET: z.string().min(32).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+let cached: Env | undefined;
+
+export function env(): Env {
+  if (!cached) {
+    const parsed = envSchema.safeParse(process.env);
+    if (!parsed.success) {
+      const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+      throw new Error(`Invalid environment:\n${lines.join('\n')}`);
+    }
+    cached = parsed.data;
+  }
+  return cached;
+}
+
+export function dataDir(): string {
+  return path.resolve(env().WEBCONF_DATA_DIR);
+}
+
+export function certificateNames(): string[] {
+  const configured = env().WEBCONF_HOSTNAMES;
+  const names = configured ? configured.split(',').map((s) => s.trim()).filter(Boolean) : [os.hostname()];
+  return [...new Set([...names, 'localhost', '127.0.0.1', '::1'])];
+}
+
+/** True when the console is reached over TLS: cookies get Secure and the __Host- prefix. */
+export function isSecureOrigin(): boolean {
+  return (process.env.NEXTAUTH_URL ?? '').startsWith('https://');
+}

@@ -1,0 +1,76 @@
+import { NextResponse, type NextRequest } from 'next/server';
+import { z } from 'zod';
+import { audit } from '../audit/audit';
+import { decide } from '../auth/access';
+import { actorOf, currentUser, type CurrentUser } from '../auth/current-user';
+import type { Permission } from '../auth/roles';
+import { fieldErrorsOf } from '../auth/validated-action';
+import type { Actor } from '../audit/audit';
+import { AppError, ERROR_STATUS, GENERIC_FAILURE, type ErrorCode } from '../errors';
+import { log } from '../log';
+import { checkSameOrigin } from './same-origin';
+
+export type RouteContext<P> = { user: CurrentUser; actor: Actor; req: NextRequest; params: P };
+
+function problem(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  return NextResponse.json({ error: { code, message, ...extra } }, { status: ERROR_STATUS[code], headers: { 'Cache-Control': 'no-store' } });
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Wraps a route handler: same-origin check for state-changing methods
+ * (cross-site request forgery), session, permission, and one error shape.
+ * ZodError becomes 422 with per-field errors, AppError its own status, and
+ * anything else a generic 500 with nothing from the inside.
+ */
+export function withAuth<P = Record<string, string>>(
+  permission: Permission | null,
+  handler: (ctx: RouteContext<P>) => Promise<Response | unknown>,
+  opts: { name: string },
+) {
+  return async (req: NextRequest, segment: { params: Promise<P> }): Promise<Response> => {
+    if (UNSAFE.has(req.method)) {
+      const origin = checkSameOrigin(req);
+      if (!origin.ok) {
+        audit(await actorOf(null), opts.name, 'denied', { detail: { reason: 'cross-site request' } });
+        return problem('forbidden', origin.message);
+      }
+    }
+    const user = await currentUser();
+    const actor = await actorOf(user);
+    if (!user) return problem('unauthorized', 'Sign in to continue.');
+    const decision = permission ? decide(user, permission) : ({ allowed: true } as const);
+    if (!decision.allowed) {
+      audit(actor, opts.name, 'denied', { detail: { permission } });
+      return problem('forbidden', decision.message);
+    }
+    try {
+      const result = await handler({ user, actor, req, params: await segment.params });
+      if (result instanceof Response) return result;
+      return NextResponse.json(result ?? { ok: true }, { headers: { 'Cache-Control': 'no-store' } });
+    } catch (err) {
+      if (err instanceof z.ZodError) return problem('unprocessable', 'The request has invalid fields.', { fields: fieldErrorsOf(err) });
+      if (err instanceof AppError) {
+        audit(actor, opts.name, 'failure', { detail: { reason: err.message } });
+        return problem(err.code, err.message, err.field ? { fields: { [err.field]: [err.message] } } : {});
+      }
+      log.error({ event: 'route.error', route: opts.name, err: (err as Error).message, stack: (err as Error).stack }, 'route handler failed');
+      return problem('internal', GENERIC_FAILURE);
+    }
+  };
+}
+
+/** Parses a JSON body against a schema; a body that is not JSON is a 400 in words. */
+export async function jsonBody<S extends z.ZodType>(req: NextRequest, schema: S): Promise<z.infer<S>> {
+  if (!(req.headers.get('content-type') ?? '').includes('application/json')) {
+    throw new AppError('bad_request', 'Send the request body as application/json.');
+  }
+  let raw: unknown;
+  try {
+    raw = await req.json();
+  } catch {
+    throw new AppError('bad_request', 'The request body is not valid JSON.');
+  }
+  return schema.parse(raw);
+}

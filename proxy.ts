@@ -1,0 +1,26 @@
+import { NextResponse, type NextRequest } from 'next/server';
+
+/**
+ * First gate only: a request without any session cookie is sent to sign-in
+ * (pages) or refused (API). Every page, action and route handler checks the
+ * session and role itself; nothing relies on this file having run.
+ */
+const PUBLIC = [/^\/login(\/|$)/, /^\/api\/auth\//, /^\/api\/health$/];
+const SESSION_COOKIES = ['__Host-webconf.session', 'webconf.session'];
+
+export function proxy(req: NextRequest) {
+  const { pathname, search } = req.nextUrl;
+  if (PUBLIC.some((re) => re.test(pathname))) return NextResponse.next();
+  if (SESSION_COOKIES.some((name) => req.cookies.has(name))) return NextResponse.next();
+  if (pathname.startsWith('/api/')) {
+    return NextResponse.json({ error: { code: 'unauthorized', message: 'Sign in to continue.' } }, { status: 401 });
+  }
+  const url = req.nextUrl.clone();
+  url.pathname = '/login';
+  url.search = `?callbackUrl=${encodeURIComponent(pathname + search)}`;
+  return NextResponse.redirect(url);
+}
+
+export const config = {
+  matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'],
+};
