@@ -1,5 +1,7 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // Tests that build in parallel with another checkout's build use their own folder.
+  distDir: process.env.WEBCONF_DIST_DIR || '.next',
   // Native and server-only packages stay out of the bundle.
   serverExternalPackages: ['better-sqlite3', 'pino'],
   poweredByHeader: false,
