@@ -6,7 +6,7 @@ import { z } from 'zod';
  * The console's environment, parsed once. Every variable is optional: the
  * defaults run the console with its embedded SQLite database in ./data.
  */
-const portSchema = z.coerce.number().int().min(1).max(65535);
+const portSchema = z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
 
 export const envSchema = z.object({
   WEBCONF_DATA_DIR: z.string().min(1).default('./data'),

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { env } from './env';
+import { envSchema } from './env';
 
 /**
  * Structured log: one JSON line per event on stdout. Anything that could hold
@@ -7,7 +7,8 @@ import { env } from './env';
  * pass secrets in the first place.
  */
 export const log = pino({
-  level: env().WEBCONF_LOG_LEVEL,
+  // Parsed on its own so that a bad variable elsewhere is reported by env(), not by a crash here.
+  level: envSchema.shape.WEBCONF_LOG_LEVEL.catch('info').parse(process.env.WEBCONF_LOG_LEVEL),
   base: { service: 'webconf' },
   timestamp: pino.stdTimeFunctions.isoTime,
   redact: {

@@ -17,6 +17,8 @@ const LOG_N = 15;
 const R = 8;
 const P = 1;
 const KEY_LEN = 32;
+/** Stored parameters above this much scrypt memory (128·r·N bytes) are refused, not attempted. */
+const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
 
 function maxmem(logN: number, r: number): number {
   return 128 * r * (2 ** logN) * 2;
@@ -35,8 +37,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const r = Number(parts[2]);
   const p = Number(parts[3]);
   if (![logN, r, p].every(Number.isInteger) || logN < 10 || logN > 20 || r < 1 || r > 32 || p < 1 || p > 16) return false;
+  if (128 * r * 2 ** logN > MAX_SCRYPT_MEMORY) return false;
   const salt = Buffer.from(parts[4]!, 'base64');
   const expected = Buffer.from(parts[5]!, 'base64');
+  // An empty (or very short) stored hash would compare equal to any password's.
+  if (expected.length < 16 || expected.length > 64) return false;
   const actual = await scrypt(password.normalize('NFKC'), salt, expected.length, { N: 2 ** logN, r, p, maxmem: maxmem(logN, r) });
   return crypto.timingSafeEqual(actual, expected);
 }
