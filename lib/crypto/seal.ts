@@ -35,7 +35,8 @@ export function unseal(sealed: string, purpose: string): string {
   if (parts.length !== 4 || parts[0] !== VERSION) throw new SealError('Sealed value has an unknown format');
   const [, iv, ct, tag] = parts as [string, string, string, string];
   try {
-    const decipher = crypto.createDecipheriv('aes-256-gcm', sealKey(), Buffer.from(iv, 'base64url'));
+    // A fixed 16-byte tag: without authTagLength, Node accepts truncated tags (down to 4 bytes).
+    const decipher = crypto.createDecipheriv('aes-256-gcm', sealKey(), Buffer.from(iv, 'base64url'), { authTagLength: 16 });
     decipher.setAAD(Buffer.from(purpose, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');

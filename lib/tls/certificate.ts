@@ -33,6 +33,17 @@ export async function loadOrCreateCertificate(dataDir: string, names: string[], 
   const marker = path.join(dir, 'self-signed.json');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 
+  // A certificate without its key that is not ours is an admin's, half placed: never overwrite it.
+  if (fs.existsSync(certFile) && !fs.existsSync(keyFile)) {
+    let fingerprint: string | null = null;
+    try {
+      fingerprint = fingerprintOf(fs.readFileSync(certFile, 'utf8'));
+    } catch {}
+    if (!fs.existsSync(marker) || JSON.parse(fs.readFileSync(marker, 'utf8')).fingerprint !== fingerprint) {
+      throw new Error(`Found ${certFile} without ${keyFile}: add its key, or remove the certificate to get a self-signed one.`);
+    }
+  }
+
   if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
     const cert = fs.readFileSync(certFile, 'utf8');
     const key = fs.readFileSync(keyFile, 'utf8');
