@@ -1,0 +1,838 @@
+/**
+ * The whole access matrix, against the built console: every page, every
+ * route handler method and every server action, for every principal, and who
+ * gets in and who is refused. Then every request again with the
+ * CVE-2025-29927 header (x-middleware-subrequest), whose outcome must be the
+ * same: the proxy is only a first gate, every page, action and handler checks
+ * the session and role itself.
+ *
+ * Completeness: pages and route handlers are read from the build's
+ * app-paths manifest, server actions from the server-reference manifest, the
+ * methods of each route handler from its Allow header. Anything the build has
+ * and the tables below do not (or the other way round) fails the test: a new
+ * route or action needs a row here.
+ *
+ * Build first into the dist dir the test reads:
+ *   WEBCONF_DIST_DIR=.next-matrix npx next build
+ *   WEBCONF_DIST_DIR=.next-matrix npx vitest run --project integration tests/integration/access-matrix.test.ts
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OTP_BACKUP_GUIDANCE } from '@/lib/auth/roles';
+import { ROOT, startConsole, type ConsoleServer } from '../helpers/console-server';
+import { ConsoleClient } from '../helpers/http-client';
+
+// ---------------------------------------------------------------------------
+// Principals and the product rules
+// ---------------------------------------------------------------------------
+
+type Role = 'otp' | 'support' | 'operator' | 'admin';
+/**
+ * anonymous: no cookie at all (the proxy answers). stale: the session cookie
+ * of a signed-out session, which the proxy lets through, so the page, action
+ * or handler itself must refuse it.
+ */
+type Principal = 'anonymous' | 'stale' | Role;
+
+const ROLES: readonly Role[] = ['otp', 'support', 'operator', 'admin'];
+const PRINCIPALS: readonly Principal[] = ['anonymous', 'stale', ...ROLES];
+const ALL_ROLES: readonly Role[] = ROLES;
+const isRole = (p: Principal): p is Role => (ROLES as readonly string[]).includes(p);
+
+const ROLE_LABEL: Record<Role, string> = { otp: 'OTP User', support: 'Support', operator: 'Operator', admin: 'Admin' };
+const PASSWORD = 'matrix-password-1234';
+const USERNAME: Record<Exclude<Role, 'otp'>, string> = { admin: 'matrix-admin', operator: 'matrix-operator', support: 'matrix-support' };
+
+/** Who may do a thing, and how the refusal reads for the others. */
+type Rule = {
+  allow: readonly Role[];
+  /** Completes "The <Role> role cannot ..." */
+  cannot: string;
+  /** Backup-related: the OTP user is refused with the seed's guidance. */
+  backup?: boolean;
+};
+
+function refusal(role: Role, rule: Rule): string {
+  if (role === 'otp' && rule.backup) return OTP_BACKUP_GUIDANCE;
+  return `The ${ROLE_LABEL[role]} role cannot ${rule.cannot}.`;
+}
+
+/** The CVE-2025-29927 header in the forms Next.js has recognised over the years. */
+const BYPASS_HEADERS = [
+  'middleware:middleware:middleware:middleware:middleware',
+  'proxy:proxy:proxy:proxy:proxy',
+  'src/middleware:src/middleware:src/middleware:src/middleware:src/middleware',
+  'src/proxy:src/proxy:src/proxy:src/proxy:src/proxy',
+  'middleware',
+  'pages/_middleware',
+];
+const VARIANTS: { name: string; headers: Record<string, string> }[] = [
+  { name: 'plain', headers: {} },
+  ...BYPASS_HEADERS.map((h) => ({ name: `x-middleware-subrequest: ${h}`, headers: { 'x-middleware-subrequest': h } })),
+];
+
+// ---------------------------------------------------------------------------
+// The expected matrix: pages
+// ---------------------------------------------------------------------------
+
+type PageExpect =
+  | { kind: 'login' } // 307 to /login
+  | { kind: 'redirect'; to: string }
+  | { kind: 'render'; marker: string; contains?: string[]; lacks?: string[] }
+  | { kind: 'refused'; message: string }
+  | { kind: 'status'; status: number };
+
+type PageRow = (p: Principal) => PageExpect;
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
+
+/** A page behind pageAccess(): sign-in for no session, the page or the refusal for a session. */
+function guardedPage(title: string, rule: Rule, checks: Partial<Record<Role, { contains?: string[]; lacks?: string[] }>> = {}): PageRow {
+  return (p) => {
+    if (!isRole(p)) return { kind: 'login' };
+    if (!rule.allow.includes(p)) return { kind: 'refused', message: refusal(p, rule) };
+    return { kind: 'render', marker: `>${esc(title)}</h1>`, ...checks[p] };
+  };
+}
+
+const STATUS_SECTION = 'id="status-title"';
+const PREFIX_READONLY = 'data-testid="prefix-readonly"';
+const PREFIX_FIELD = 'name="filenamePrefix"';
+const OTP_GUIDANCE = 'data-testid="otp-guidance"';
+const ACCOUNT_LIST = 'id="list-title"';
+
+const PAGES: Record<string, PageRow> = {
+  // Everyone signed in reaches /backup; what they see follows the role.
+  '/backup': guardedPage(
+    'Backup',
+    { allow: ALL_ROLES, cannot: 'read backup status and history', backup: true },
+    {
+      otp: { contains: [OTP_GUIDANCE, esc(OTP_BACKUP_GUIDANCE)], lacks: [STATUS_SECTION, PREFIX_READONLY] },
+      support: { contains: [STATUS_SECTION, PREFIX_READONLY], lacks: [PREFIX_FIELD, OTP_GUIDANCE] },
+      operator: { contains: [STATUS_SECTION, PREFIX_READONLY], lacks: [PREFIX_FIELD, OTP_GUIDANCE] },
+      admin: { contains: [STATUS_SECTION, PREFIX_FIELD], lacks: [OTP_GUIDANCE] },
+    },
+  ),
+  '/users': guardedPage(
+    'User accounts',
+    { allow: ['otp', 'admin'], cannot: 'create user accounts' },
+    { otp: { contains: ['name="username"'], lacks: [ACCOUNT_LIST] }, admin: { contains: ['name="username"', ACCOUNT_LIST] } },
+  ),
+  '/settings/sign-in': guardedPage('Sign-in settings', { allow: ['admin'], cannot: 'configure sign-in' }, { admin: { contains: ['name="issuer"'] } }),
+  '/audit': guardedPage('Audit trail', { allow: ['admin'], cannot: 'read the audit trail' }),
+  // Static redirect to /backup, which decides.
+  '/': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'redirect', to: '/backup' }),
+  '/login': (p) => (isRole(p) ? { kind: 'redirect', to: '/backup' } : { kind: 'render', marker: 'Sign in to the Software Appliance.' }),
+  // Next's own pages: nothing of the console in them.
+  '/_not-found': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'status', status: 404 }),
+  '/_global-error': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'status', status: 500 }),
+};
+
+// ---------------------------------------------------------------------------
+// The expected matrix: route handlers (pattern -> method -> rule)
+// ---------------------------------------------------------------------------
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+/**
+ * { public: status }: no session needed, the same answer for everyone (next-auth answers HEAD with its own 400).
+ * 'options': Next's automatic OPTIONS, the Allow header and no data; behind the proxy for anonymous.
+ */
+type RouteRule = Rule | { public: number } | 'options';
+const PUBLIC = { public: 200 };
+
+const ME: Rule = { allow: ALL_ROLES, cannot: 'nothing' };
+const AUDIT_READ: Rule = { allow: ['admin'], cannot: 'read the audit trail' };
+const BACKUP_READ: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'read backup status and history', backup: true };
+const BACKUP_CONFIGURE: Rule = { allow: ['admin'], cannot: 'change backup settings', backup: true };
+const USERS_MANAGE: Rule = { allow: ['admin'], cannot: 'manage user accounts' };
+const USERS_CREATE: Rule = { allow: ['otp', 'admin'], cannot: 'create user accounts' };
+const AUTH_CONFIGURE: Rule = { allow: ['admin'], cannot: 'configure sign-in' };
+
+const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
+  '/api/health': { GET: PUBLIC, HEAD: PUBLIC, OPTIONS: { public: 204 } },
+  '/api/auth/[...nextauth]': { GET: PUBLIC, HEAD: { public: 400 }, POST: PUBLIC, OPTIONS: { public: 204 } },
+  '/api/me': { GET: ME, HEAD: ME, OPTIONS: 'options' },
+  '/api/audit': { GET: AUDIT_READ, HEAD: AUDIT_READ, OPTIONS: 'options' },
+  '/api/backup/settings': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
+  '/api/users': { GET: USERS_MANAGE, HEAD: USERS_MANAGE, POST: USERS_CREATE, OPTIONS: 'options' },
+  '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
+};
+
+/** A concrete URL for each pattern (dynamic segments filled in). */
+const SAMPLE_PATH: Record<string, string> = {
+  '/api/health': '/api/health',
+  '/api/auth/[...nextauth]': '/api/auth/session',
+  '/api/me': '/api/me',
+  '/api/audit': '/api/audit',
+  '/api/backup/settings': '/api/backup/settings',
+  '/api/users': '/api/users',
+  '/api/users/[id]': '/api/users/1',
+};
+
+// ---------------------------------------------------------------------------
+// The expected matrix: server actions (filename#exportedName)
+// ---------------------------------------------------------------------------
+
+const ACTIONS: Record<string, Rule> = {
+  'app/(console)/backup/actions.ts#saveBackupSettingsAction': BACKUP_CONFIGURE,
+  'app/(console)/settings/sign-in/actions.ts#saveOidcAction': AUTH_CONFIGURE,
+  'app/(console)/users/actions.ts#createUserAction': USERS_CREATE,
+  'app/(console)/users/actions.ts#deleteUserAction': USERS_MANAGE,
+  'app/(console)/users/actions.ts#removeOtpUserAction': USERS_MANAGE,
+};
+
+// ---------------------------------------------------------------------------
+// Build output
+// ---------------------------------------------------------------------------
+
+const DIST = path.resolve(ROOT, process.env.WEBCONF_DIST_DIR || '.next');
+const readJson = <T>(rel: string): T => JSON.parse(fs.readFileSync(path.join(DIST, rel), 'utf8')) as T;
+
+type Discovered = {
+  pages: string[];
+  routes: string[];
+  /** filename#exportedName -> { id, pages (URL paths whose worker holds it) } */
+  actions: Map<string, { id: string; pages: string[] }>;
+};
+
+function discover(): Discovered {
+  const appPaths = readJson<Record<string, string>>('server/app-paths-manifest.json');
+  const toUrl = readJson<Record<string, string>>('app-path-routes-manifest.json');
+  const url = (entry: string) => {
+    const u = toUrl[entry];
+    if (!u) throw new Error(`${entry} is in app-paths-manifest.json but not in app-path-routes-manifest.json`);
+    return u;
+  };
+  const entries = Object.keys(appPaths);
+  const pages = entries.filter((e) => e.endsWith('/page')).map(url);
+  const routes = entries.filter((e) => e.endsWith('/route')).map(url);
+  const refs = readJson<{ node: Record<string, RefEntry>; edge: Record<string, RefEntry> }>('server/server-reference-manifest.json');
+  const actions = new Map<string, { id: string; pages: string[] }>();
+  for (const [id, e] of [...Object.entries(refs.node ?? {}), ...Object.entries(refs.edge ?? {})]) {
+    const key = `${e.filename}#${e.exportedName}`;
+    const workerPages = Object.keys(e.workers).map((w) => url(`/${w.replace(/^app\//, '')}`));
+    const prev = actions.get(key);
+    if (prev && prev.id !== id) throw new Error(`${key} has two action ids`);
+    actions.set(key, { id, pages: workerPages });
+  }
+  return { pages, routes, actions };
+}
+type RefEntry = { filename: string; exportedName: string; workers: Record<string, unknown> };
+
+// ---------------------------------------------------------------------------
+// The console, the principals, and helpers
+// ---------------------------------------------------------------------------
+
+let server: ConsoleServer;
+let built: Discovered;
+let sqlite: Database.Database;
+let otpPassword: string;
+let otpRow: Record<string, unknown>;
+const clients = {} as Record<Role, ConsoleClient>;
+let staleCookies: [string, string][] = [];
+let cells = 0;
+let requests = 0;
+
+let seq = 0;
+const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(++seq).toString(36)}`;
+
+/** A client for one request: fresh (no cookie) for anonymous, the signed-out cookie for stale. */
+function clientFor(p: Principal): ConsoleClient {
+  if (p === 'anonymous') return new ConsoleClient(server.url);
+  if (p === 'stale') {
+    const c = new ConsoleClient(server.url);
+    for (const [k, v] of staleCookies) c.cookies.set(k, v);
+    return c;
+  }
+  return clients[p];
+}
+
+const admin = () => clients.admin;
+
+async function adminJson<T>(pathname: string, method = 'GET', body?: unknown): Promise<T> {
+  const r = await admin().json<T>(pathname, method, body);
+  if (r.status !== 200) throw new Error(`admin ${method} ${pathname}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+type ListedUser = { id: number; username: string; kind: string; role: string };
+const listUsers = async () => (await adminJson<{ users: ListedUser[] }>('/api/users')).users;
+const userExists = async (username: string) => (await listUsers()).some((u) => u.username === username);
+const prefixNow = async () => (await adminJson<{ filenamePrefix: string }>('/api/backup/settings')).filenamePrefix;
+
+async function createVictim(): Promise<ListedUser> {
+  const username = unique('victim');
+  const r = await adminJson<{ user: ListedUser }>('/api/users', 'POST', {
+    username,
+    role: 'support',
+    password: PASSWORD,
+    confirmPassword: PASSWORD,
+  });
+  return r.user;
+}
+
+const newUserInput = (username: string) => ({ username, displayName: '', role: 'support', password: PASSWORD, confirmPassword: PASSWORD });
+
+/**
+ * The removeOtpUser row removes the OTP user for real; before anything the
+ * OTP user does, it is put back (the same row, straight into the database:
+ * no API creates an OTP user) and signed in again.
+ */
+async function ensureOtp(): Promise<void> {
+  const present = sqlite.prepare("select count(*) as n from users where kind = 'otp'").get() as { n: number };
+  if (present.n > 0) return;
+  sqlite
+    .prepare(
+      'insert into users (id, username, display_name, kind, role, password_hash, created_at, created_by) values (@id, @username, @display_name, @kind, @role, @password_hash, @created_at, @created_by)',
+    )
+    .run(otpRow);
+  const c = new ConsoleClient(server.url);
+  const res = await c.signIn('otp', otpPassword);
+  if (!res.ok) throw new Error(`OTP user could not sign in again: ${JSON.stringify(res)}`);
+  clients.otp = c;
+}
+
+const locationOf = (res: Response): string | null => {
+  const loc = res.headers.get('location');
+  if (!loc) return null;
+  const u = new URL(loc, server.url);
+  return u.pathname + u.search;
+};
+
+// ---------------------------------------------------------------------------
+// Server actions over HTTP, as the browser sends them
+// ---------------------------------------------------------------------------
+
+type ActionState = { ok?: boolean; code?: string; message?: string; values?: Record<string, string> };
+
+/**
+ * A useActionState form calls action(prevState, formData); React's
+ * encodeReply sends the FormData's fields as "_1_<name>" and the argument list
+ * as the root field "0", appended last (the server resolves the root as soon
+ * as it arrives, so fields sent after it would be missing).
+ */
+function actionBody(fields: Record<string, string>): FormData {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(`_1_${k}`, v);
+  fd.append('0', JSON.stringify(['$undefined', '$K1']));
+  return fd;
+}
+
+/** The action's return value in the RSC payload: row 0 names it ("a": "$@<row>"). */
+function parseActionState(text: string): ActionState | 'error' | null {
+  const rows = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+):(.*)$/.exec(line);
+    if (m) rows.set(m[1]!, m[2]!);
+  }
+  const root = rows.get('0');
+  if (!root) return null;
+  let ref: unknown;
+  try {
+    ref = (JSON.parse(root) as { a?: unknown }).a;
+  } catch {
+    return null;
+  }
+  if (typeof ref !== 'string' || !ref.startsWith('$@')) return null;
+  const raw = rows.get(ref.slice(2));
+  if (raw === undefined) return null;
+  if (raw.startsWith('E')) return 'error';
+  return JSON.parse(raw) as ActionState;
+}
+
+async function callAction(
+  c: ConsoleClient,
+  id: string,
+  page: string,
+  fields: Record<string, string>,
+  headers: Record<string, string>,
+): Promise<{ status: number; location: string | null; state: ActionState | 'error' | null; contentType: string }> {
+  const res = await c.fetch(page, {
+    method: 'POST',
+    headers: { 'next-action': id, origin: server.url, accept: 'text/x-component', ...headers },
+    body: actionBody(fields),
+  });
+  requests++;
+  const text = await res.text();
+  const contentType = res.headers.get('content-type') ?? '';
+  return { status: res.status, location: locationOf(res), state: contentType.includes('text/x-component') ? parseActionState(text) : null, contentType };
+}
+
+// ---------------------------------------------------------------------------
+// Setup
+// ---------------------------------------------------------------------------
+
+beforeAll(async () => {
+  built = discover();
+  server = await startConsole();
+  if (!server.otpPassword) throw new Error('no OTP password in the first-start banner');
+  otpPassword = server.otpPassword;
+  sqlite = new Database(path.join(server.dataDir, 'webconf.db'));
+  sqlite.pragma('busy_timeout = 5000');
+  otpRow = sqlite
+    .prepare("select id, username, display_name, kind, role, password_hash, created_at, created_by from users where kind = 'otp'")
+    .get() as Record<string, unknown>;
+
+  // The OTP user creates the first admin; the admin creates the others.
+  clients.otp = new ConsoleClient(server.url);
+  expect(await clients.otp.signIn('otp', otpPassword)).toMatchObject({ ok: true });
+  const created = await clients.otp.json('/api/users', 'POST', { ...newUserInput(USERNAME.admin), role: 'admin' });
+  expect(created.status).toBe(200);
+  clients.admin = new ConsoleClient(server.url);
+  expect(await clients.admin.signIn(USERNAME.admin, PASSWORD)).toMatchObject({ ok: true });
+  for (const role of ['operator', 'support'] as const) {
+    const r = await clients.admin.json('/api/users', 'POST', { ...newUserInput(USERNAME[role]), role });
+    expect(r.status).toBe(200);
+    clients[role] = new ConsoleClient(server.url);
+    expect(await clients[role].signIn(USERNAME[role], PASSWORD)).toMatchObject({ ok: true });
+  }
+
+  // A signed-out session: the cookie is still sent, the session is revoked.
+  const leaving = new ConsoleClient(server.url);
+  const r = await clients.admin.json('/api/users', 'POST', { ...newUserInput('matrix-stale'), role: 'admin' });
+  expect(r.status).toBe(200);
+  expect(await leaving.signIn('matrix-stale', PASSWORD)).toMatchObject({ ok: true });
+  staleCookies = [...leaving.cookies].filter(([k]) => k.endsWith('webconf.session'));
+  expect(staleCookies).toHaveLength(1);
+  const { csrfToken } = (await (await leaving.fetch('/api/auth/csrf')).json()) as { csrfToken: string };
+  const out = await leaving.fetch('/api/auth/signout', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+    body: new URLSearchParams({ csrfToken, json: 'true', callbackUrl: '/login' }).toString(),
+  });
+  expect(out.status).toBe(200);
+  expect((await clientFor('stale').json('/api/me')).status).toBe(401);
+
+  for (const role of ROLES) expect((await clients[role].json<{ role: string }>('/api/me')).body.role).toBe(role);
+});
+
+afterAll(async () => {
+  sqlite?.close();
+  await server?.stop();
+  // eslint-disable-next-line no-console
+  console.log(`access matrix: ${cells} cells (row x principal), ${requests} requests (each cell plain and with ${BYPASS_HEADERS.length} bypass headers)`);
+});
+
+// ---------------------------------------------------------------------------
+// Completeness: the build has exactly what the tables describe
+// ---------------------------------------------------------------------------
+
+describe('the matrix covers the whole build', () => {
+  it('every page is in the table, and every table page exists', () => {
+    expect([...built.pages].sort()).toEqual(Object.keys(PAGES).sort());
+  });
+
+  it('every route handler is in the table, and every table route exists', () => {
+    expect([...built.routes].sort()).toEqual(Object.keys(ROUTES).sort());
+    expect(Object.keys(SAMPLE_PATH).sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  it('every method of every route handler is in the table (Allow header of the automatic OPTIONS)', async () => {
+    for (const [pattern, methods] of Object.entries(ROUTES)) {
+      const res = await admin().fetch(SAMPLE_PATH[pattern]!, { method: 'OPTIONS' });
+      expect(res.status, pattern).toBe(204);
+      const allow = (res.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort();
+      expect(allow, `methods of ${pattern}`).toEqual(Object.keys(methods).sort());
+    }
+  });
+
+  it('every server action is in the table, and every table action exists', () => {
+    expect([...built.actions.keys()].sort()).toEqual(Object.keys(ACTIONS).sort());
+    for (const [key, a] of built.actions) expect(a.pages.length, `${key} is used by a page`).toBeGreaterThan(0);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The walk: every principal plain (the matrix itself), then every principal
+// again with each bypass header. Each attempt is checked against the table;
+// with a header, its outcome must also equal the plain one.
+// ---------------------------------------------------------------------------
+
+type Variant = (typeof VARIANTS)[number];
+
+async function walk<S>(label: string, attempt: (p: Principal, v: Variant, where: string) => Promise<S>): Promise<void> {
+  const plain = new Map<Principal, S>();
+  for (const v of VARIANTS) {
+    for (const p of PRINCIPALS) {
+      if (p === 'otp') await ensureOtp();
+      const where = `${p} ${label} (${v.name})`;
+      const seen = await attempt(p, v, where);
+      if (v === VARIANTS[0]) {
+        cells++;
+        plain.set(p, seen);
+      } else {
+        expect(seen, `${where}: the same outcome as without the header`).toEqual(plain.get(p));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Pages
+// ---------------------------------------------------------------------------
+
+type PageSeen = { status: number; location: string | null; refused: string | null };
+
+async function visit(p: Principal, pathname: string, headers: Record<string, string>): Promise<{ seen: PageSeen; html: string }> {
+  const res = await clientFor(p).fetch(pathname, { headers });
+  requests++;
+  const html = await res.text();
+  const m = /data-testid="refused"[^>]*>([^<]*)</.exec(html);
+  return { seen: { status: res.status, location: locationOf(res), refused: m ? m[1]! : null }, html };
+}
+
+function checkPage(where: string, want: PageExpect, seen: PageSeen, html: string) {
+  switch (want.kind) {
+    case 'login':
+      expect(seen.status, where).toBe(307);
+      expect(new URL(seen.location ?? '', server.url).pathname, where).toBe('/login');
+      break;
+    case 'redirect':
+      expect(seen.status, where).toBe(307);
+      expect(seen.location, where).toBe(want.to);
+      break;
+    case 'status':
+      expect(seen.status, where).toBe(want.status);
+      break;
+    case 'refused':
+      expect(seen.status, where).toBe(200);
+      expect(seen.refused, where).toBe(esc(want.message));
+      break;
+    case 'render':
+      expect(seen.status, where).toBe(200);
+      expect(seen.refused, where).toBeNull();
+      expect(html, where).toContain(want.marker);
+      for (const s of want.contains ?? []) expect(html, `${where} shows ${s}`).toContain(s);
+      for (const s of want.lacks ?? []) expect(html, `${where} must not show ${s}`).not.toContain(s);
+      break;
+  }
+}
+
+describe('pages', () => {
+  for (const [pathname, row] of Object.entries(PAGES)) {
+    it(`GET ${pathname}`, async () => {
+      await walk(`GET ${pathname}`, async (p, v, where) => {
+        const { seen, html } = await visit(p, pathname, v.headers);
+        checkPage(where, row(p), seen, html);
+        return seen;
+      });
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Route handlers
+// ---------------------------------------------------------------------------
+
+type ApiSeen = { status: number; code: string | null; message: string | null };
+
+/** How each route handler method is exercised: the request, and what proves it happened. */
+type Probe = {
+  prepare?: () => Promise<Record<string, unknown>>;
+  request: (ctx: Record<string, unknown>) => { path: string; body?: unknown; contentType?: string };
+  /** Did it take effect? Asked after every attempt: true only for allowed principals. */
+  effect?: (ctx: Record<string, unknown>) => Promise<boolean>;
+  /** For allowed principals: the answer carries the data it should. */
+  data?: (body: unknown, p: Principal) => void;
+};
+
+const PROBES: Record<string, Probe> = {
+  'GET /api/health': { request: () => ({ path: '/api/health' }), data: (b) => expect(b).toEqual({ ok: true }) },
+  'HEAD /api/health': { request: () => ({ path: '/api/health' }) },
+  'OPTIONS /api/health': { request: () => ({ path: '/api/health' }) },
+  'GET /api/auth/[...nextauth]': { request: () => ({ path: '/api/auth/session' }), data: (b) => expect(typeof b).toBe('object') },
+  'HEAD /api/auth/[...nextauth]': { request: () => ({ path: '/api/auth/session' }) },
+  // A credentials sign-in without next-auth's CSRF token: next-auth turns it away itself, for everyone alike.
+  'POST /api/auth/[...nextauth]': {
+    request: () => ({
+      path: '/api/auth/callback/credentials',
+      body: new URLSearchParams({ username: 'matrix-nobody', password: 'not-the-password', json: 'true' }).toString(),
+      contentType: 'application/x-www-form-urlencoded',
+    }),
+    data: (b) => expect(JSON.stringify(b)).toContain('csrf=true'),
+  },
+  'OPTIONS /api/auth/[...nextauth]': { request: () => ({ path: '/api/auth/session' }) },
+  'GET /api/me': {
+    request: () => ({ path: '/api/me' }),
+    data: (b, p) => expect(b).toMatchObject({ role: p, username: p === 'otp' ? 'otp' : USERNAME[p as Exclude<Role, 'otp'>] }),
+  },
+  'HEAD /api/me': { request: () => ({ path: '/api/me' }) },
+  'OPTIONS /api/me': { request: () => ({ path: '/api/me' }) },
+  'GET /api/audit': { request: () => ({ path: '/api/audit' }), data: (b) => expect(Array.isArray((b as { events: unknown }).events)).toBe(true) },
+  'HEAD /api/audit': { request: () => ({ path: '/api/audit' }) },
+  'OPTIONS /api/audit': { request: () => ({ path: '/api/audit' }) },
+  'GET /api/backup/settings': {
+    request: () => ({ path: '/api/backup/settings' }),
+    data: (b) => expect(typeof (b as { filenamePrefix: unknown }).filenamePrefix).toBe('string'),
+  },
+  'HEAD /api/backup/settings': { request: () => ({ path: '/api/backup/settings' }) },
+  'PUT /api/backup/settings': {
+    prepare: async () => ({ before: await prefixNow(), value: unique('api-') }),
+    request: (ctx) => ({ path: '/api/backup/settings', body: JSON.stringify({ filenamePrefix: ctx.value }), contentType: 'application/json' }),
+    effect: async (ctx) => {
+      const now = await prefixNow();
+      if (now !== ctx.value) expect(now).toBe(ctx.before);
+      return now === ctx.value;
+    },
+  },
+  'OPTIONS /api/backup/settings': { request: () => ({ path: '/api/backup/settings' }) },
+  'GET /api/users': {
+    request: () => ({ path: '/api/users' }),
+    data: (b) => {
+      const users = (b as { users: Record<string, unknown>[] }).users;
+      expect(users.some((u) => u.username === USERNAME.admin)).toBe(true);
+      for (const u of users) expect(u).not.toHaveProperty('passwordHash');
+    },
+  },
+  'HEAD /api/users': { request: () => ({ path: '/api/users' }) },
+  'POST /api/users': {
+    prepare: async () => ({ username: unique('api') }),
+    request: (ctx) => ({ path: '/api/users', body: JSON.stringify(newUserInput(String(ctx.username))), contentType: 'application/json' }),
+    effect: (ctx) => userExists(String(ctx.username)),
+  },
+  'OPTIONS /api/users': { request: () => ({ path: '/api/users' }) },
+  'DELETE /api/users/[id]': {
+    prepare: async () => ({ victim: await createVictim() }),
+    request: (ctx) => ({ path: `/api/users/${(ctx.victim as ListedUser).id}` }),
+    effect: async (ctx) => !(await userExists((ctx.victim as ListedUser).username)),
+  },
+  'OPTIONS /api/users/[id]': { request: () => ({ path: '/api/users/1' }) },
+};
+
+function expectApi(rule: RouteRule, p: Principal): { status: number; code?: string; message?: string } {
+  if (typeof rule === 'object' && 'public' in rule) return { status: rule.public };
+  if (rule === 'options') return p === 'anonymous' ? { status: 401 } : { status: 204 };
+  if (!isRole(p)) return { status: 401, code: 'unauthorized', message: 'Sign in to continue.' };
+  if (rule.allow.includes(p)) return { status: 200 };
+  return { status: 403, code: 'forbidden', message: refusal(p, rule) };
+}
+
+describe('route handlers', () => {
+  it('every table method has a probe', () => {
+    const keys = Object.entries(ROUTES).flatMap(([pattern, methods]) => Object.keys(methods).map((m) => `${m} ${pattern}`));
+    expect(Object.keys(PROBES).sort()).toEqual(keys.sort());
+  });
+
+  for (const [pattern, methods] of Object.entries(ROUTES)) {
+    for (const [method, rule] of Object.entries(methods) as [Method, RouteRule][]) {
+      const key = `${method} ${pattern}`;
+      it(key, async () => {
+        const probe = PROBES[key]!;
+        await walk(key, async (p, v, where) => {
+          const want = expectApi(rule, p);
+          const ctx = probe.prepare ? await probe.prepare() : {};
+          const req = probe.request(ctx);
+          const headers: Record<string, string> = { ...v.headers };
+          // Same-origin, so the CSRF check passes and the role check is what is tested.
+          if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') headers.origin = server.url;
+          if (req.contentType) headers['content-type'] = req.contentType;
+          const res = await clientFor(p).fetch(req.path, { method, headers, body: req.body as string | undefined });
+          requests++;
+          const text = await res.text();
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+          const seen: ApiSeen = { status: res.status, code: error?.code ?? null, message: error?.message ?? null };
+          expect(seen.status, where).toBe(want.status);
+          if (want.code && method !== 'HEAD') expect({ code: seen.code, message: seen.message }, where).toEqual({ code: want.code, message: want.message });
+          if (want.status === 200 && method !== 'HEAD') {
+            expect(error, where).toBeUndefined();
+            probe.data?.(body, p);
+          }
+          if (probe.effect) expect(await probe.effect(ctx), `${where}: took effect`).toBe(want.status === 200);
+          return seen;
+        });
+      });
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Server actions
+// ---------------------------------------------------------------------------
+
+type ActionProbe = {
+  prepare?: () => Promise<Record<string, unknown>>;
+  fields: (ctx: Record<string, unknown>) => Record<string, string>;
+  effect: (ctx: Record<string, unknown>) => Promise<boolean>;
+};
+
+const oidcIssuerShown = async (issuer: string) => {
+  const res = await admin().fetch('/settings/sign-in');
+  return (await res.text()).includes(issuer);
+};
+
+const ACTION_PROBES: Record<string, ActionProbe> = {
+  'app/(console)/backup/actions.ts#saveBackupSettingsAction': {
+    prepare: async () => ({ before: await prefixNow(), value: unique('act-') }),
+    fields: (ctx) => ({ filenamePrefix: String(ctx.value) }),
+    effect: async (ctx) => {
+      const now = await prefixNow();
+      if (now !== ctx.value) expect(now).toBe(ctx.before);
+      return now === ctx.value;
+    },
+  },
+  'app/(console)/settings/sign-in/actions.ts#saveOidcAction': {
+    // Not enabled, so the sign-in page keeps offering passwords only.
+    prepare: async () => ({ issuer: `https://${unique('idp')}.example.test/realms/main` }),
+    fields: (ctx) => ({
+      displayName: 'Matrix SSO',
+      issuer: String(ctx.issuer),
+      clientId: 'webconf',
+      clientSecret: 'matrix-client-secret',
+      roleClaim: 'groups',
+      adminValues: 'admins',
+      operatorValues: '',
+      supportValues: '',
+    }),
+    effect: (ctx) => oidcIssuerShown(String(ctx.issuer)),
+  },
+  'app/(console)/users/actions.ts#createUserAction': {
+    prepare: async () => ({ username: unique('act') }),
+    fields: (ctx) => newUserInput(String(ctx.username)),
+    effect: (ctx) => userExists(String(ctx.username)),
+  },
+  'app/(console)/users/actions.ts#deleteUserAction': {
+    prepare: async () => ({ victim: await createVictim() }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedUser).id) }),
+    effect: async (ctx) => !(await userExists((ctx.victim as ListedUser).username)),
+  },
+  'app/(console)/users/actions.ts#removeOtpUserAction': {
+    prepare: async () => {
+      await ensureOtp();
+      return {};
+    },
+    fields: () => ({}),
+    effect: async () => !(await listUsers()).some((u) => u.kind === 'otp'),
+  },
+};
+
+type ActionSeen = { status: number; location: string | null; ok: boolean | null; code: string | null; message: string | null };
+
+describe('server actions', () => {
+  it('every table action has a probe', () => {
+    expect(Object.keys(ACTION_PROBES).sort()).toEqual(Object.keys(ACTIONS).sort());
+  });
+
+  for (const [key, rule] of Object.entries(ACTIONS)) {
+    it(key, async () => {
+      const found = built.actions.get(key);
+      expect(found, `${key} is in the build`).toBeDefined();
+      const probe = ACTION_PROBES[key]!;
+      const page = found!.pages[0]!;
+      await walk(`${key} via POST ${page}`, async (p, v, where) => {
+        const ctx = probe.prepare ? await probe.prepare() : {};
+        const r = await callAction(clientFor(p), found!.id, page, probe.fields(ctx), v.headers);
+        const state = r.state && r.state !== 'error' ? r.state : null;
+        const allowed = isRole(p) && rule.allow.includes(p);
+        if (p === 'anonymous') {
+          // The proxy sends it to sign-in; the action never runs.
+          expect(r.status, where).toBe(307);
+          expect(new URL(r.location ?? '', server.url).pathname, where).toBe('/login');
+        } else {
+          expect(r.status, where).toBe(200);
+          expect(state, `${where}: an ActionState in the RSC answer`).not.toBeNull();
+          if (p === 'stale') expect(state, where).toMatchObject({ ok: false, code: 'unauthorized', message: 'Your session has ended. Sign in again.' });
+          else if (allowed) expect(state, where).toMatchObject({ ok: true });
+          else expect(state, where).toMatchObject({ ok: false, code: 'forbidden', message: refusal(p as Role, rule) });
+        }
+        expect(await probe.effect(ctx), `${where}: took effect`).toBe(allowed);
+        const seen: ActionSeen = {
+          status: r.status,
+          location: r.location,
+          ok: state?.ok ?? null,
+          code: state?.code ?? null,
+          message: state && !state.ok ? (state.message ?? null) : null,
+        };
+        return seen;
+      });
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Cross-site requests and a JSON request without a cookie
+// ---------------------------------------------------------------------------
+
+describe('cross-site writes are refused even for admin', () => {
+  const CROSS: { name: string; headers: Record<string, string> }[] = [
+    { name: 'cross-site Origin', headers: { origin: 'https://evil.example' } },
+    { name: 'no Origin', headers: {} },
+    { name: 'Origin "null"', headers: { origin: 'null' } },
+    { name: 'Sec-Fetch-Site: cross-site with our Origin', headers: { 'sec-fetch-site': 'cross-site', origin: 'ORIGIN' } },
+  ];
+  const withOrigin = (h: Record<string, string>) => (h.origin === 'ORIGIN' ? { ...h, origin: server.url } : h);
+
+  it('PUT /api/backup/settings', async () => {
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const before = await prefixNow();
+        const res = await admin().fetch('/api/backup/settings', {
+          method: 'PUT',
+          headers: { ...withOrigin(c.headers), ...v.headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ filenamePrefix: unique('x-') }),
+        });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+        expect(await prefixNow()).toBe(before);
+      }
+    }
+  });
+
+  it('POST /api/users', async () => {
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const username = unique('x');
+        const res = await admin().fetch('/api/users', {
+          method: 'POST',
+          headers: { ...withOrigin(c.headers), ...v.headers, 'content-type': 'application/json' },
+          body: JSON.stringify(newUserInput(username)),
+        });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+        expect(await userExists(username)).toBe(false);
+      }
+    }
+  });
+
+  it('DELETE /api/users/[id]', async () => {
+    const victim = await createVictim();
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const res = await admin().fetch(`/api/users/${victim.id}`, { method: 'DELETE', headers: { ...withOrigin(c.headers), ...v.headers } });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+        expect(await userExists(victim.username)).toBe(true);
+      }
+    }
+  });
+
+  it('a server action with a cross-site Origin does not run (Next refuses it)', async () => {
+    const found = built.actions.get('app/(console)/backup/actions.ts#saveBackupSettingsAction')!;
+    for (const v of VARIANTS) {
+      const before = await prefixNow();
+      const r = await callAction(admin(), found.id, '/backup', { filenamePrefix: unique('x-') }, { ...v.headers, origin: 'https://evil.example' });
+      expect(r.status, v.name).toBeGreaterThanOrEqual(400);
+      expect(r.state === null || r.state === 'error' || r.state.ok !== true).toBe(true);
+      expect(await prefixNow()).toBe(before);
+    }
+  });
+
+  it('a JSON GET without a cookie is 401', async () => {
+    for (const v of VARIANTS) {
+      for (const pathname of ['/api/me', '/api/users', '/api/backup/settings', '/api/audit']) {
+        const r = await new ConsoleClient(server.url).json<{ error: { code: string } }>(pathname, 'GET', undefined, { accept: 'application/json', ...v.headers });
+        requests++;
+        expect(r.status, `${pathname} (${v.name})`).toBe(401);
+        expect(r.body.error.code).toBe('unauthorized');
+      }
+    }
+  });
+});
