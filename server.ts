@@ -12,6 +12,10 @@ import next from 'next';
 import { ensureOtpUser, otpPasswordFile } from './lib/accounts/accounts';
 import { authSecret } from './lib/auth/secret';
 import { pruneSessions } from './lib/auth/sessions';
+import { ensureApplianceFolders } from './lib/backup/appliance';
+import { abortRunningBackups } from './lib/backup/engine';
+import { recoverInterruptedBackups } from './lib/backup/recovery';
+import { startScheduler } from './lib/backup/scheduler';
 import { db } from './lib/db/client';
 import { certificateNames, dataDir, env } from './lib/env';
 import { log } from './lib/log';
@@ -29,6 +33,9 @@ async function main() {
   fs.mkdirSync(dataDir(), { recursive: true, mode: 0o700 });
   db();
   pruneSessions();
+  ensureApplianceFolders();
+  const interrupted = await recoverInterruptedBackups();
+  if (interrupted) log.warn({ event: 'backup.recovered', runs: interrupted }, 'marked interrupted backups and removed their partial files');
 
   const httpsOn = e.WEBCONF_HTTPS === 'on';
   if (!httpsOn && !e.WEBCONF_HTTP_PORT) {
@@ -92,15 +99,23 @@ async function main() {
     servers.push(s);
     log.info({ event: 'server.listen', protocol: 'http', address: '127.0.0.1', port: e.WEBCONF_HTTP_PORT }, 'serving plain HTTP on loopback');
   }
+  const stopScheduler = startScheduler();
   log.info({ event: 'server.ready', url: process.env.NEXTAUTH_URL }, 'Webconf is ready');
 
-  const stop = (signal: string) => {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info({ event: 'server.stop', signal }, 'shutting down');
+    stopScheduler();
     for (const s of servers) s.close();
-    setTimeout(() => process.exit(0), 2000).unref();
+    setTimeout(() => process.exit(0), 10_000).unref();
+    // A running backup is aborted cleanly: partial file removed, the run recorded as aborted with the reason.
+    await abortRunningBackups('The console was shut down during the backup. Start it again once the console is back.');
+    process.exit(0);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err) => {

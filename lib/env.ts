@@ -21,6 +21,13 @@ export const envSchema = z.object({
   WEBCONF_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEBCONF_LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(100),
   WEBCONF_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  /** Where the appliance keeps its configuration (firmware/, system/, hsm/). Default <data>/appliance. */
+  WEBCONF_APPLIANCE_ROOT: z.string().min(1).optional(),
+  WEBCONF_APPLIANCE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a host name: letters, digits, dot and dash')
+    .optional(),
+  WEBCONF_FIRMWARE_VERSION: z.string().max(64).optional(),
   NEXTAUTH_URL: z.url().optional(),
   NEXTAUTH_SECRET: z.string().min(32).optional(),
 });

@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. chromium: end-to-end tests; openssl: TLS tests.
-DEBS=(chromium openssl)
+# Debian packages the tests use. chromium: end-to-end tests; openssl: TLS tests;
+# age: the reference age CLI that must decrypt our backup files (with util-linux's
+# `script`, from bsdutils, to give it a terminal for the passphrase).
+DEBS=(chromium openssl age bsdutils)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

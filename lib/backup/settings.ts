@@ -3,15 +3,14 @@ import { getSetting, putSetting } from '../settings/store';
 import { backupSettingsSchema, type BackupSettings } from './schemas';
 
 const KEY = 'backup';
-const DEFAULTS: BackupSettings = { filenamePrefix: '' };
 
 export function getBackupSettings(): BackupSettings {
-  return getSetting(KEY, backupSettingsSchema) ?? DEFAULTS;
+  return getSetting(KEY, backupSettingsSchema) ?? backupSettingsSchema.parse({ filenamePrefix: '' });
 }
 
-export function saveBackupSettings(actor: Actor, next: BackupSettings): BackupSettings {
+export function saveBackupSettings(actor: Actor, next: Partial<BackupSettings>): BackupSettings {
   const merged = { ...getBackupSettings(), ...next };
   putSetting(KEY, backupSettingsSchema, merged, actor.name);
-  audit(actor, 'backup.settings.save', 'success', { detail: { filenamePrefix: merged.filenamePrefix } });
+  audit(actor, 'backup.settings.save', 'success', { detail: next });
   return merged;
 }

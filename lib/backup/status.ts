@@ -1,24 +1,53 @@
+import { backupBlocker } from './engine';
+import { lastSuccessfulBackup, runningBackup } from './runs';
+import { nextRuns } from './schedule';
 import { getBackupSettings } from './settings';
 
 /**
- * The Backup Status table's three columns. Until the backup engine exists
- * (DMS, storage, schedule), no backup can be created, so the schedule is
- * disabled with the reason.
+ * The Backup Status table: Current Backup Status, Last Successful Backup,
+ * Next Scheduled Backup Execution (or Schedule Disabled, with the reason,
+ * when a backup cannot be created or automated backups are off).
  */
 export type BackupStatus = {
   current: 'NOT RUNNING' | 'BACKUP IN PROGRESS';
+  running: { id: number; phase: string; bytesDone: number; bytesExpected: number | null; startedAt: string; requestedBy: string; trigger: string } | null;
   lastSuccessfulAt: string | null;
+  lastSuccessfulFile: string | null;
   nextScheduledAt: string | null;
   scheduleDisabledReason: string | null;
-  filenamePrefix: string;
+  canBackup: boolean;
+  blocker: string | null;
 };
 
-export function backupStatus(): BackupStatus {
+export async function backupStatus(now = new Date()): Promise<BackupStatus> {
+  const running = runningBackup();
+  const last = lastSuccessfulBackup();
+  const blocker = await backupBlocker();
+  const { schedule } = getBackupSettings();
+  let nextScheduledAt: string | null = null;
+  let scheduleDisabledReason: string | null = blocker;
+  if (!blocker) {
+    if (!schedule.enabled) scheduleDisabledReason = 'Automated backups are turned off.';
+    else nextScheduledAt = nextRuns(schedule, 1, now)[0]?.toISOString() ?? null;
+  }
   return {
-    current: 'NOT RUNNING',
-    lastSuccessfulAt: null,
-    nextScheduledAt: null,
-    scheduleDisabledReason: 'Set the Domain Master Secret and a backup storage location first.',
-    filenamePrefix: getBackupSettings().filenamePrefix,
+    current: running ? 'BACKUP IN PROGRESS' : 'NOT RUNNING',
+    running: running
+      ? {
+          id: running.id,
+          phase: running.phase,
+          bytesDone: running.bytesDone,
+          bytesExpected: running.bytesExpected,
+          startedAt: running.startedAt.toISOString(),
+          requestedBy: running.requestedBy,
+          trigger: running.trigger,
+        }
+      : null,
+    lastSuccessfulAt: last?.finishedAt?.toISOString() ?? null,
+    lastSuccessfulFile: last?.fileName ?? null,
+    nextScheduledAt,
+    scheduleDisabledReason: nextScheduledAt ? null : scheduleDisabledReason,
+    canBackup: !blocker,
+    blocker,
   };
 }

@@ -89,9 +89,65 @@ export const settings = sqliteTable('settings', {
   updatedBy: text('updated_by'),
 });
 
+/**
+ * The Domain Master Secret, set once. One row at most (id = 1); the
+ * migration adds triggers that abort any UPDATE or DELETE, so it can never be
+ * changed or removed, whatever the code does. Neither column is the DMS:
+ * `verifier` is a scrypt hash to recognise it, `sealed` is the DMS sealed
+ * under the appliance key so that scheduled backups run unattended.
+ */
+export const domainMasterSecret = sqliteTable(
+  'domain_master_secret',
+  {
+    id: integer('id').primaryKey(),
+    verifier: text('verifier').notNull(),
+    sealed: text('sealed').notNull(),
+    setAt: integer('set_at', { mode: 'timestamp_ms' }).notNull(),
+    setBy: text('set_by').notNull(),
+  },
+  (t) => [check('dms_single_row', sql`${t.id} = 1`)],
+);
+
+export const BACKUP_STATUSES = ['running', 'succeeded', 'failed', 'interrupted', 'aborted'] as const;
+export const BACKUP_PHASES = ['preparing', 'snapshot', 'hashing', 'writing', 'verifying', 'publishing', 'done'] as const;
+
+/**
+ * Every backup run. At most one row is 'running' at a time: a partial unique
+ * index makes the database refuse a second one, whichever process asks.
+ */
+export const backupRuns = sqliteTable(
+  'backup_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    trigger: text('trigger', { enum: ['manual', 'scheduled'] }).notNull(),
+    requestedBy: text('requested_by').notNull(),
+    status: text('status', { enum: BACKUP_STATUSES }).notNull(),
+    phase: text('phase', { enum: BACKUP_PHASES }).notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    bytesDone: integer('bytes_done').notNull().default(0),
+    bytesExpected: integer('bytes_expected'),
+    sizeBytes: integer('size_bytes'),
+    fileName: text('file_name'),
+    tempName: text('temp_name'),
+    target: text('target'),
+    checksum: text('checksum'),
+    manifest: text('manifest'),
+    error: text('error'),
+    /** Set when retention removed this run's file from the target. */
+    prunedAt: integer('pruned_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    uniqueIndex('backup_runs_one_running').on(t.status).where(sql`status = 'running'`),
+    index('backup_runs_started').on(t.startedAt),
+  ],
+);
+
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Session = typeof sessions.$inferSelect;
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type Role = User['role'];
+export type BackupRun = typeof backupRuns.$inferSelect;
+export type BackupStatusValue = BackupRun['status'];
 export type AccountKind = User['kind'];

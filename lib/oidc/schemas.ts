@@ -19,6 +19,7 @@ export const oidcFormSchema = z.object({
     .trim()
     .min(1, 'Enter the issuer URL.')
     .max(300, 'At most 300 characters.')
+    .regex(/^https?:\/\/[^/]/, 'Enter an http(s) URL, e.g. https://login.example.com/realms/main.')
     .pipe(z.url({ protocol: /^https?$/, error: 'Enter an http(s) URL, e.g. https://login.example.com/realms/main.' }))
     .transform((u) => u.replace(/\/+$/, '')),
   clientId: z.string().trim().min(1, 'Enter the client id.').max(200, 'At most 200 characters.'),

@@ -15,7 +15,7 @@ export default async function BackupPage() {
   const access = await pageAccess(null, '/backup');
   const { user } = access;
   const isOtp = user.role === 'otp';
-  const status = can(user.role, 'backup:read') ? backupStatus() : null;
+  const status = can(user.role, 'backup:read') ? await backupStatus() : null;
   return (
     <div className="space-y-8">
       <h1 className="text-2xl font-semibold">Backup</h1>

@@ -1,0 +1,92 @@
+'use client';
+import { useActionState, useState } from 'react';
+import type { Schedule } from '@/lib/backup/schemas';
+import { Field } from '@/app/ui/field';
+import { FormMessage } from '@/app/ui/form-message';
+import { SubmitButton } from '@/app/ui/submit-button';
+import { saveScheduleAction } from './engine-actions';
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** Reads a cron expression back into the form's preset, when it is one. */
+function presetOf(cron: string): { preset: 'daily' | 'weekly' | 'custom'; time: string; weekday: string } {
+  const m = /^(\d{1,2}) (\d{1,2}) \* \* (\*|[0-6])$/.exec(cron);
+  if (!m) return { preset: 'custom', time: '02:00', weekday: '0' };
+  const time = `${m[2]!.padStart(2, '0')}:${m[1]!.padStart(2, '0')}`;
+  return m[3] === '*' ? { preset: 'daily', time, weekday: '0' } : { preset: 'weekly', time, weekday: m[3]! };
+}
+
+export function ScheduleForm({
+  schedule,
+  retention,
+  nextRuns,
+  description,
+  timezones,
+}: {
+  schedule: Schedule;
+  retention: number;
+  nextRuns: string[];
+  description: string;
+  timezones: string[];
+}) {
+  const [state, action] = useActionState(saveScheduleAction, undefined);
+  const initial = presetOf(schedule.cron);
+  const v = state?.values;
+  const [preset, setPreset] = useState(v?.preset ?? initial.preset);
+  const e = state?.fieldErrors ?? {};
+  return (
+    <form action={action} noValidate aria-labelledby="schedule-title">
+      <h3 id="schedule-title" className="mb-2 font-semibold">Automated Backup Schedule</h3>
+      <p className="mb-3 text-sm text-slate-600" data-testid="schedule-description">
+        {schedule.enabled ? description : 'Automated backups are turned off.'}
+      </p>
+      <FormMessage state={state} />
+      <div className="mb-4 flex items-center gap-2">
+        <input id="enabled" name="enabled" type="checkbox" value="on" defaultChecked={v ? v.enabled === 'on' : schedule.enabled} className="h-4 w-4" />
+        <label htmlFor="enabled" className="text-sm font-medium">Run automated backups</label>
+      </div>
+      <div className="mb-4">
+        <label htmlFor="preset" className="block text-sm font-medium text-slate-700">Repeat</label>
+        <select id="preset" name="preset" value={preset} onChange={(ev) => setPreset(ev.target.value as typeof preset)}
+          className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm">
+          <option value="daily">Daily at a time</option>
+          <option value="weekly">Weekly on a day at a time</option>
+          <option value="custom">Custom (cron expression)</option>
+        </select>
+      </div>
+      {preset === 'weekly' ? (
+        <Field name="weekday" label="Day" defaultValue={v?.weekday ?? initial.weekday} errors={e.weekday}>
+          {DAYS.map((d, i) => (
+            <option key={d} value={String(i)}>{d}</option>
+          ))}
+        </Field>
+      ) : null}
+      {preset !== 'custom' ? (
+        <Field name="time" label="Time (HH:MM)" type="time" defaultValue={v?.time ?? initial.time} errors={e.time} />
+      ) : (
+        <Field name="cron" label="Cron expression" defaultValue={v?.cron ?? schedule.cron} errors={e.cron}
+          hint="Minute hour day-of-month month day-of-week, e.g. 30 2 * * 1-5 for 02:30 on weekdays." />
+      )}
+      <Field name="timezone" label="Time zone" defaultValue={v?.timezone ?? schedule.timezone} errors={e.timezone}>
+        {timezones.map((tz) => (
+          <option key={tz} value={tz}>{tz}</option>
+        ))}
+      </Field>
+      <Field name="retention" label="Keep the most recent successful backups" type="number" defaultValue={v?.retention ?? String(retention)} errors={e.retention}
+        hint="0 keeps all. Older backups this console wrote are removed from the storage location after each successful backup; the newest is never removed." />
+      {schedule.enabled && nextRuns.length ? (
+        <div className="mb-4 text-sm">
+          <span className="font-medium">Next runs:</span>
+          <ul className="ml-4 list-disc text-slate-700" data-testid="next-runs">
+            {nextRuns.map((r) => (
+              <li key={r}>
+                <time dateTime={r}>{new Date(r).toLocaleString('en-GB', { timeZone: schedule.timezone, dateStyle: 'medium', timeStyle: 'short' })}</time> ({schedule.timezone})
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      <SubmitButton>Save Schedule</SubmitButton>
+    </form>
+  );
+}

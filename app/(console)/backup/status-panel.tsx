@@ -1,0 +1,111 @@
+'use client';
+import { useEffect, useRef, useState } from 'react';
+import type { BackupStatus } from '@/lib/backup/status';
+import { RelativeTime } from '@/app/ui/relative-time';
+import { formatBytes } from '@/app/ui/format';
+
+const PHASES: Record<string, string> = {
+  preparing: 'Preparing',
+  snapshot: 'Copying the internal database',
+  hashing: 'Reading the configuration',
+  writing: 'Encrypting and writing',
+  verifying: 'Verifying the written file',
+  publishing: 'Publishing',
+  done: 'Done',
+};
+
+/**
+ * The Backup Status Information table. It refreshes itself: every second
+ * while a backup runs, every five seconds otherwise, without a page reload.
+ */
+export function StatusPanel({ initial }: { initial: BackupStatus }) {
+  const [status, setStatus] = useState(initial);
+  const [stale, setStale] = useState(false);
+  const running = useRef(Boolean(initial.running));
+  running.current = Boolean(status.running);
+  useEffect(() => {
+    let cancelled = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        const res = await fetch('/api/backup/status', { cache: 'no-store' });
+        if (!cancelled) {
+          if (res.ok) {
+            setStatus((await res.json()) as BackupStatus);
+            setStale(false);
+          } else setStale(true);
+        }
+      } catch {
+        if (!cancelled) setStale(true);
+      }
+      if (!cancelled) timer = setTimeout(poll, running.current ? 1000 : 5000);
+    };
+    timer = setTimeout(poll, 1000);
+    const onStarted = () => {
+      clearTimeout(timer);
+      void poll();
+    };
+    window.addEventListener('webconf:backup-started', onStarted);
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+      window.removeEventListener('webconf:backup-started', onStarted);
+    };
+  }, []);
+
+  const r = status.running;
+  const pct = r && r.bytesExpected ? Math.min(100, Math.floor((r.bytesDone / r.bytesExpected) * 100)) : null;
+  return (
+    <div data-running={r ? 'true' : 'false'}>
+      {stale ? <p className="mb-2 text-xs text-amber-800" role="status">The status could not be refreshed; retrying.</p> : null}
+      <table className="w-full text-left text-sm" aria-label="Backup Status Information">
+        <thead>
+          <tr className="border-b border-slate-200 text-slate-600">
+            <th scope="col" className="py-2 pr-4">Current Backup Status</th>
+            <th scope="col" className="py-2 pr-4">Last Successful Backup</th>
+            <th scope="col" className="py-2">Next Scheduled Backup Execution</th>
+          </tr>
+        </thead>
+        <tbody>
+          <tr className="align-top">
+            <td className="py-2 pr-4">
+              <span className={`font-semibold ${r ? 'text-sky-800' : ''}`} data-testid="current-status">{status.current}</span>
+              {r ? (
+                <div className="mt-2 w-64">
+                  <div className="mb-1 text-xs text-slate-600" data-testid="progress-phase">{PHASES[r.phase] ?? r.phase}</div>
+                  <div
+                    role="progressbar"
+                    aria-label="Backup progress"
+                    aria-valuemin={0}
+                    aria-valuemax={100}
+                    aria-valuenow={pct ?? undefined}
+                    className="h-2 w-full overflow-hidden rounded bg-slate-200"
+                  >
+                    <div className="h-2 bg-sky-600 transition-all" style={{ width: `${pct ?? 5}%` }} />
+                  </div>
+                  <div className="mt-1 text-xs text-slate-600" data-testid="progress-bytes">
+                    {formatBytes(r.bytesDone)}{r.bytesExpected ? ` of ${formatBytes(r.bytesExpected)} (${pct}%)` : ''}
+                  </div>
+                </div>
+              ) : null}
+            </td>
+            <td className="py-2 pr-4" data-testid="last-success">
+              {status.lastSuccessfulAt ? <RelativeTime iso={status.lastSuccessfulAt} /> : 'No successful backup yet'}
+              {status.lastSuccessfulFile ? <span className="block break-all text-xs text-slate-500">{status.lastSuccessfulFile}</span> : null}
+            </td>
+            <td className="py-2" data-testid="next-run">
+              {status.nextScheduledAt ? (
+                <RelativeTime iso={status.nextScheduledAt} />
+              ) : (
+                <>
+                  <span className="font-semibold">Schedule Disabled</span>
+                  {status.scheduleDisabledReason ? <span className="block text-xs text-slate-600" data-testid="schedule-disabled-reason">{status.scheduleDisabledReason}</span> : null}
+                </>
+              )}
+            </td>
+          </tr>
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,198 @@
+import crypto from 'node:crypto';
+import { pipeline, Readable } from 'node:stream';
+import { AgeHeaderError } from './errors';
+import {
+  CHUNK_SIZE,
+  DEFAULT_LOG_N,
+  FILE_KEY_SIZE,
+  MAX_HEADER_SIZE,
+  PAYLOAD_NONCE_SIZE,
+  SCRYPT_BODY_SIZE,
+  SCRYPT_SALT_SIZE,
+  SCRYPT_TYPE,
+  TAG_SIZE,
+} from './format';
+import {
+  encodeBase64,
+  parseCompleteHeader,
+  parseHeader,
+  serializeHeader,
+  verifyHeaderMac,
+  type Header,
+  type ParsedHeader,
+  type Stanza,
+} from './header';
+import { unwrapFileKey, wrapFileKey, type Passphrase } from './scrypt';
+import { createDecryptStream, createEncryptStream, type DecryptStream, type EncryptStream } from './stream';
+
+/**
+ * age v1 files in passphrase (scrypt) mode, streamed (layout: format.ts).
+ *
+ *   // encrypt: plaintext → age file
+ *   await pipeline(source, await encryptWithPassphrase(dms), fs.createWriteStream(out));
+ *
+ *   // decrypt: header, passphrase and header MAC are checked before this resolves
+ *   const plaintext = await decryptWithPassphrase(fs.createReadStream(file), dms);
+ *   await pipeline(plaintext, sink);
+ *
+ * Each file gets its own random file key and scrypt salt, as the format
+ * requires, so each file costs one scrypt run (2^18 by default) to write and
+ * one to read; there is no key to cache across files. Bundle many small files
+ * into one archive rather than encrypting them one by one.
+ */
+
+export * from './errors';
+export { DEFAULT_LOG_N, MAX_LOG_N } from './format';
+export type { Header, Stanza } from './header';
+export type { Passphrase } from './scrypt';
+export { createDecryptStream, createEncryptStream } from './stream';
+
+/** Bytes in: a stream, any async iterable of bytes, or one buffer. */
+export type AgeSource = Readable | AsyncIterable<Uint8Array> | Uint8Array;
+
+export interface EncryptOptions {
+  /** log2 of the scrypt work factor, 1..20; default 18. Lower only in tests. */
+  logN?: number;
+}
+
+export interface DecryptOptions {
+  /** Refuse files asking for more scrypt work than 2^maxLogN (checked before computing); default and maximum 20. */
+  maxLogN?: number;
+}
+
+/**
+ * A Transform from plaintext to a complete age file (header, then payload),
+ * for a fresh file key wrapped with this passphrase. Resolves once scrypt has
+ * run, so a bad option fails here, before any byte is written.
+ */
+export async function encryptWithPassphrase(passphrase: Passphrase, opts: EncryptOptions = {}): Promise<EncryptStream> {
+  const fileKey = crypto.randomBytes(FILE_KEY_SIZE);
+  const stanza = await wrapFileKey(passphrase, fileKey, { logN: opts.logN });
+  return encryptWithFileKey(fileKey, [stanza]);
+}
+
+/** Low level: a Transform from plaintext to an age file with these stanzas under this file key. */
+export function encryptWithFileKey(fileKey: Uint8Array, stanzas: readonly Stanza[], opts: { nonce?: Uint8Array } = {}): EncryptStream {
+  return createEncryptStream(fileKey, { nonce: opts.nonce, prefix: serializeHeader(stanzas, fileKey) });
+}
+
+/** Exact size of the age file encryptWithPassphrase makes from `plaintextSize` bytes. */
+export function encryptedSize(plaintextSize: number, opts: EncryptOptions = {}): number {
+  const logN = opts.logN ?? DEFAULT_LOG_N;
+  const shape: Stanza = { type: SCRYPT_TYPE, args: [encodeBase64(Buffer.alloc(SCRYPT_SALT_SIZE)), String(logN)], body: Buffer.alloc(SCRYPT_BODY_SIZE) };
+  const headerSize = serializeHeader([shape], Buffer.alloc(FILE_KEY_SIZE)).length;
+  const chunks = Math.max(1, Math.ceil(plaintextSize / CHUNK_SIZE));
+  return headerSize + PAYLOAD_NONCE_SIZE + plaintextSize + chunks * TAG_SIZE;
+}
+
+/**
+ * Opens an age file with a passphrase. Reads the header and the payload
+ * nonce from `source`, unwraps the file key and checks the header MAC, then
+ * resolves with the plaintext stream. Rejects with AgeHeaderError,
+ * AgeNoMatchError (wrong passphrase) or AgeMacError; the plaintext stream
+ * errors with AgePayloadError if the payload is damaged, and releases
+ * nothing past the damage.
+ */
+export async function decryptWithPassphrase(source: AgeSource, passphrase: Passphrase, opts: DecryptOptions = {}): Promise<DecryptStream> {
+  const opened = await readHeader(source);
+  try {
+    const fileKey = await unwrapFileKey(passphrase, opened.header.stanzas, opts);
+    verifyHeaderMac(fileKey, opened.header);
+    return decryptPayload(fileKey, opened);
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+}
+
+/** Low level (test vectors): opens an age file whose file key is known; any stanzas. */
+export async function decryptWithFileKey(source: AgeSource, fileKey: Uint8Array): Promise<DecryptStream> {
+  const opened = await readHeader(source);
+  try {
+    verifyHeaderMac(fileKey, opened.header);
+    return decryptPayload(fileKey, opened);
+  } catch (err) {
+    await opened.close();
+    throw err;
+  }
+}
+
+interface OpenedFile {
+  header: Header;
+  nonce: Buffer;
+  /** Payload bytes read past the nonce, then the rest of the source. */
+  rest: () => AsyncGenerator<Buffer>;
+  close: () => Promise<void>;
+}
+
+function asBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('an age source yields bytes');
+}
+
+/** Reads the header and the 16-byte payload nonce: at most MAX_HEADER_SIZE + 16 bytes are held. */
+async function readHeader(source: AgeSource): Promise<OpenedFile> {
+  const iterable: AsyncIterable<unknown> = source instanceof Uint8Array ? Readable.from([source]) : source;
+  const it = iterable[Symbol.asyncIterator]();
+  const close = async () => {
+    await it.return?.();
+  };
+  const cap = MAX_HEADER_SIZE + PAYLOAD_NONCE_SIZE;
+  const parts: Buffer[] = [];
+  let length = 0;
+  const extra: Buffer[] = [];
+  let parsed: ParsedHeader | null = null;
+  let head = Buffer.alloc(0);
+  try {
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      const chunk = asBuffer(next.value);
+      const room = cap - length;
+      parts.push(chunk.subarray(0, room));
+      length += Math.min(room, chunk.length);
+      if (chunk.length > room) extra.push(chunk.subarray(room));
+      // The parser advances only at line ends (and fails fast on a first chunk that is no age file).
+      if (parsed === null && (parts.length === 1 || length === cap || chunk.includes(0x0a))) {
+        head = Buffer.concat(parts, length);
+        parts.splice(0, parts.length, head);
+        parsed = parseHeader(head);
+      }
+      if (parsed !== null && length >= parsed.size + PAYLOAD_NONCE_SIZE) break;
+    }
+    head = Buffer.concat(parts, length);
+    parsed ??= parseCompleteHeader(head);
+    if (length < parsed.size + PAYLOAD_NONCE_SIZE) {
+      throw new AgeHeaderError('truncated', 'it ends before the payload nonce');
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const nonceEnd = parsed.size + PAYLOAD_NONCE_SIZE;
+  const nonce = head.subarray(parsed.size, nonceEnd);
+  const leftover = [head.subarray(nonceEnd), ...extra];
+  async function* rest(): AsyncGenerator<Buffer> {
+    try {
+      for (const b of leftover) if (b.length > 0) yield b;
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return;
+        yield asBuffer(next.value);
+      }
+    } finally {
+      await close();
+    }
+  }
+  return { header: parsed.header, nonce, rest, close };
+}
+
+function decryptPayload(fileKey: Uint8Array, opened: OpenedFile): DecryptStream {
+  const plaintext = createDecryptStream(fileKey, { nonce: opened.nonce });
+  // Errors reach the consumer through `plaintext` itself; a consumer that stops early closes the source
+  // (also when it stops before the first read, when the generator has not started and has no finally to run).
+  pipeline(Readable.from(opened.rest(), { objectMode: false }), plaintext, () => {});
+  plaintext.once('close', () => void opened.close());
+  return plaintext;
+}

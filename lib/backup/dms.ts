@@ -1,0 +1,61 @@
+import { eq } from 'drizzle-orm';
+import { audit, type Actor } from '../audit/audit';
+import { hashPassword, verifyPassword } from '../auth/password';
+import { seal, unseal } from '../crypto/seal';
+import { db } from '../db/client';
+import { domainMasterSecret } from '../db/schema';
+import { AppError } from '../errors';
+
+/**
+ * The Domain Master Secret (DMS): the passphrase that encrypts (age scrypt
+ * recipient) and signs (HMAC key derived with scrypt) every backup. Set once;
+ * the database refuses a second row, an update and a delete (see
+ * drizzle/0002_dms_write_once.sql). Never stored, returned or logged in clear.
+ */
+const SEAL_PURPOSE = 'backup.dms';
+
+export const DMS_ALREADY_SET = 'The Domain Master Secret is already set. It cannot be changed or deleted.';
+
+export function dmsInfo(): { set: false } | { set: true; setAt: Date; setBy: string } {
+  const row = db().select({ setAt: domainMasterSecret.setAt, setBy: domainMasterSecret.setBy }).from(domainMasterSecret).get();
+  return row ? { set: true, ...row } : { set: false };
+}
+
+export function isDmsSet(): boolean {
+  return dmsInfo().set;
+}
+
+export async function setDms(actor: Actor, secret: string): Promise<void> {
+  if (isDmsSet()) {
+    audit(actor, 'backup.dms.set', 'denied', { detail: { reason: 'already set' } });
+    throw new AppError('conflict', DMS_ALREADY_SET);
+  }
+  const verifier = await hashPassword(secret);
+  try {
+    db()
+      .insert(domainMasterSecret)
+      .values({ id: 1, verifier, sealed: seal(secret, SEAL_PURPOSE), setAt: new Date(), setBy: actor.name })
+      .run();
+  } catch (err) {
+    // A concurrent request won the race: the primary key (id = 1) refused this one.
+    if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
+      audit(actor, 'backup.dms.set', 'denied', { detail: { reason: 'already set' } });
+      throw new AppError('conflict', DMS_ALREADY_SET);
+    }
+    throw err;
+  }
+  audit(actor, 'backup.dms.set', 'success');
+}
+
+/** The DMS itself, for the backup engine only. */
+export function unsealDms(): string {
+  const row = db().select().from(domainMasterSecret).where(eq(domainMasterSecret.id, 1)).get();
+  if (!row) throw new AppError('conflict', 'Set the Domain Master Secret before creating a backup.');
+  return unseal(row.sealed, SEAL_PURPOSE);
+}
+
+/** Whether a typed secret is this appliance's DMS. */
+export async function checkDms(candidate: string): Promise<boolean> {
+  const row = db().select({ verifier: domainMasterSecret.verifier }).from(domainMasterSecret).get();
+  return row ? verifyPassword(candidate, row.verifier) : false;
+}

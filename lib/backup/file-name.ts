@@ -1,0 +1,21 @@
+/**
+ * Backup file names: [<prefix>-]<appliance>-<UTC timestamp>.tar.age, e.g.
+ * "site-a-webconf01-20261122T043000Z.tar.age". The timestamp sorts; a
+ * collision within the same second gets "-2", "-3". The temporary name while
+ * writing is ".<final name>.partial".
+ */
+export const BACKUP_SUFFIX = '.tar.age';
+export const PARTIAL_SUFFIX = '.partial';
+
+export function utcStamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function backupFileName(prefix: string, appliance: string, at: Date, attempt = 1): string {
+  const base = [prefix, appliance, utcStamp(at)].filter(Boolean).join('-');
+  return `${base}${attempt > 1 ? `-${attempt}` : ''}${BACKUP_SUFFIX}`;
+}
+
+export function partialName(finalName: string): string {
+  return `.${finalName}${PARTIAL_SUFFIX}`;
+}

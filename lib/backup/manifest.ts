@@ -1,0 +1,77 @@
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import { canonicalJson } from './canonical-json';
+
+/**
+ * The manifest: the first member of every backup archive (manifest.json).
+ * It says what the backup is (format version, appliance identity, firmware
+ * version, created time), what it holds (each member's path, size and
+ * SHA-256), the internal database's integrity check result, and what was
+ * deliberately left out. It is signed with HMAC-SHA256 under a key derived
+ * from the Domain Master Secret with scrypt and the salt written beside the
+ * signature, so any appliance given the DMS can check it.
+ *
+ *   signature.value = HMAC-SHA256(scrypt(DMS, "webconf-backup/v1/manifest" || salt, N=2^15, r=8, p=1, 32 bytes),
+ *                                 canonicalJson(manifest without "signature"))
+ */
+export const MANIFEST_NAME = 'manifest.json';
+export const MANIFEST_FORMAT = 'webconf-backup';
+export const MANIFEST_VERSION = 1;
+const KDF_LABEL = 'webconf-backup/v1/manifest';
+const LOG_N = 15;
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const manifestMemberSchema = z.object({
+  path: z.string().min(1).max(1024),
+  kind: z.enum(['firmware', 'system', 'database']),
+  size: z.number().int().nonnegative(),
+  sha256: sha256Hex,
+});
+
+export const manifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  formatVersion: z.literal(MANIFEST_VERSION),
+  appliance: z.object({ id: z.string(), name: z.string(), firmwareVersion: z.string() }),
+  createdAt: z.string(),
+  contents: z.object({
+    firmwareConfiguration: z.boolean(),
+    systemConfiguration: z.boolean(),
+    internalDatabase: z.boolean(),
+    excluded: z.array(z.string()),
+  }),
+  database: z.object({ engine: z.string(), integrityCheck: z.string(), path: z.string() }),
+  members: z.array(manifestMemberSchema),
+  signature: z.object({
+    algorithm: z.literal('HMAC-SHA256'),
+    kdf: z.object({ name: z.literal('scrypt'), logN: z.number().int().min(10).max(20), r: z.literal(8), p: z.literal(1), salt: z.string() }),
+    value: sha256Hex,
+  }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestMember = z.infer<typeof manifestMemberSchema>;
+export type UnsignedManifest = Omit<Manifest, 'signature'>;
+
+const scrypt = promisify(crypto.scrypt) as (pw: crypto.BinaryLike, salt: crypto.BinaryLike, len: number, o: crypto.ScryptOptions) => Promise<Buffer>;
+
+async function signingKey(dms: string, salt: Buffer, logN: number): Promise<Buffer> {
+  return scrypt(dms, Buffer.concat([Buffer.from(KDF_LABEL), salt]), 32, { N: 2 ** logN, r: 8, p: 1, maxmem: 256 * 8 * 2 ** logN + (1 << 20) });
+}
+
+export async function signManifest(unsigned: UnsignedManifest, dms: string): Promise<Manifest> {
+  const salt = crypto.randomBytes(16);
+  const key = await signingKey(dms, salt, LOG_N);
+  const value = crypto.createHmac('sha256', key).update(canonicalJson(unsigned)).digest('hex');
+  return { ...unsigned, signature: { algorithm: 'HMAC-SHA256', kdf: { name: 'scrypt', logN: LOG_N, r: 8, p: 1, salt: salt.toString('base64') }, value } };
+}
+
+/** True when the signature was made with this DMS over exactly this manifest. */
+export async function verifyManifestSignature(manifest: Manifest, dms: string): Promise<boolean> {
+  const { signature, ...unsigned } = manifest;
+  const key = await signingKey(dms, Buffer.from(signature.kdf.salt, 'base64'), signature.kdf.logN);
+  const expected = crypto.createHmac('sha256', key).update(canonicalJson(unsigned)).digest();
+  const actual = Buffer.from(signature.value, 'hex');
+  return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
+}

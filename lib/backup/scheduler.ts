@@ -1,0 +1,37 @@
+import { log } from '../log';
+import { startBackup } from './engine';
+import { nextRuns } from './schedule';
+import { getBackupSettings } from './settings';
+
+/**
+ * Runs scheduled backups. Every tick it reads the schedule from the database
+ * (so a change takes effect without a restart) and starts a backup when a
+ * scheduled time passed since the previous tick. Missed times while the
+ * console was down are not caught up. A scheduled time that finds a backup
+ * already running is recorded in the log and skipped: the database refuses
+ * the second run.
+ */
+const TICK_MS = 5_000;
+
+export function startScheduler(): () => void {
+  let last = new Date();
+  const tick = async () => {
+    const now = new Date();
+    const settings = getBackupSettings();
+    if (settings.schedule.enabled) {
+      const [due] = nextRuns(settings.schedule, 1, last);
+      if (due && due <= now) {
+        try {
+          const run = await startBackup('scheduled', { id: null, name: 'scheduler', ip: null });
+          log.info({ event: 'backup.scheduled', run: run.id, due: due.toISOString() }, 'scheduled backup started');
+        } catch (err) {
+          log.warn({ event: 'backup.scheduled.skipped', due: due.toISOString(), reason: (err as Error).message }, 'scheduled backup not started');
+        }
+      }
+    }
+    last = now;
+  };
+  const timer = setInterval(() => void tick().catch(() => undefined), TICK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,96 @@
+import crypto from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { MANIFEST_NAME, manifestSchema, verifyManifestSignature, type Manifest, type ManifestMember } from './manifest';
+
+/**
+ * Reads a decrypted backup archive and checks everything it can: the
+ * manifest comes first, parses, and carries a valid signature under the DMS;
+ * the members follow in the manifest's order with the stated sizes and
+ * SHA-256; nothing is missing and nothing extra. A restore passes `sink` to
+ * receive each member's bytes while they are checked.
+ */
+export class BackupVerifyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupVerifyError';
+  }
+}
+
+export type VerifiedBackup = { manifest: Manifest; signatureVerified: true; membersVerified: number; bytes: number };
+
+const MAX_MANIFEST = 16 << 20;
+
+async function readAll(stream: AsyncIterable<unknown>, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += (c as Buffer).length;
+    if (n > limit) throw new BackupVerifyError('The manifest is too large.');
+    parts.push(c as Buffer);
+  }
+  return Buffer.concat(parts);
+}
+
+export async function verifyArchive(
+  plaintext: Readable,
+  dms: string,
+  opts: { sink?: (member: ManifestMember) => Promise<Writable | null> } = {},
+): Promise<VerifiedBackup> {
+  const extract = tar.extract();
+  const fed = pipeline(plaintext, extract as unknown as NodeJS.WritableStream);
+  fed.catch(() => undefined);
+  let manifest: Manifest | null = null;
+  let index = 0;
+  let bytes = 0;
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name;
+      if (!manifest) {
+        if (name !== MANIFEST_NAME) throw new BackupVerifyError(`The archive does not start with ${MANIFEST_NAME}.`);
+        let raw: unknown;
+        try {
+          raw = JSON.parse((await readAll(entry, MAX_MANIFEST)).toString('utf8'));
+        } catch (err) {
+          if (err instanceof BackupVerifyError) throw err;
+          throw new BackupVerifyError('The manifest is not valid JSON.');
+        }
+        const parsed = manifestSchema.safeParse(raw);
+        if (!parsed.success) throw new BackupVerifyError('The manifest does not have the expected fields.');
+        if (!(await verifyManifestSignature(parsed.data, dms))) {
+          throw new BackupVerifyError('The manifest signature does not verify with this Domain Master Secret.');
+        }
+        manifest = parsed.data;
+        continue;
+      }
+      const expected = manifest.members[index];
+      if (!expected) throw new BackupVerifyError(`The archive holds ${name}, which the manifest does not list.`);
+      if (name !== expected.path) throw new BackupVerifyError(`Expected ${expected.path} but found ${name}.`);
+      const hash = crypto.createHash('sha256');
+      let size = 0;
+      const sink = opts.sink ? await opts.sink(expected) : null;
+      for await (const chunk of entry) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (sink && !sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+      }
+      if (sink) await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      if (size !== expected.size) throw new BackupVerifyError(`${name} has ${size} bytes; the manifest says ${expected.size}.`);
+      if (hash.digest('hex') !== expected.sha256) throw new BackupVerifyError(`${name} does not match its SHA-256 in the manifest.`);
+      bytes += size;
+      index++;
+    }
+    await fed;
+  } catch (err) {
+    plaintext.destroy();
+    extract.destroy();
+    if (err instanceof BackupVerifyError) throw err;
+    // Errors of the decrypting stream (damaged file, wrong DMS) keep their own words.
+    if ((err as Error).name?.startsWith('Age')) throw err;
+    throw new BackupVerifyError(`The archive cannot be read: ${(err as Error).message}`);
+  }
+  if (!manifest) throw new BackupVerifyError('The archive is empty.');
+  if (index !== manifest.members.length) throw new BackupVerifyError(`The archive ends after ${index} of ${manifest.members.length} members.`);
+  return { manifest, signatureVerified: true, membersVerified: index, bytes };
+}

@@ -1,0 +1,169 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { StorageError, storageError } from './errors';
+import { safeRelative } from './paths';
+import type { AccessInfo, SpaceInfo, StorageEntry, StorageKind, StorageTarget, StorageWriter } from './types';
+
+/**
+ * A folder on a disk attached to the appliance (and the mounted partition of
+ * a USB drive). Writes go through a file handle that is fsync'ed before
+ * commit; renames never replace an existing file; the folder is fsync'ed after
+ * a rename so the new name survives a power loss.
+ */
+export class LocalFolderTarget implements StorageTarget {
+  readonly label: string;
+  constructor(
+    readonly root: string,
+    readonly kind: StorageKind = 'local',
+    label?: string,
+  ) {
+    this.label = label ?? `Local folder ${root}`;
+  }
+
+  private abs(name: string): string {
+    return path.join(this.root, safeRelative(this.label, name));
+  }
+
+  private async wrap<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw storageError(this.label, operation, err);
+    }
+  }
+
+  space(): Promise<SpaceInfo> {
+    return this.wrap('read free space', async () => {
+      const s = await fsp.statfs(this.root);
+      const totalBytes = s.blocks * s.bsize;
+      const freeBytes = s.bavail * s.bsize;
+      return { totalBytes, freeBytes, usedBytes: totalBytes - s.bfree * s.bsize };
+    });
+  }
+
+  async access(): Promise<AccessInfo> {
+    const can = (mode: number) =>
+      fsp.access(this.root, mode).then(
+        () => true,
+        () => false,
+      );
+    return { read: await can(fs.constants.R_OK | fs.constants.X_OK), write: await can(fs.constants.W_OK | fs.constants.X_OK) };
+  }
+
+  list(dir = ''): Promise<StorageEntry[]> {
+    return this.wrap(`list ${dir || '/'}`, async () => {
+      const base = this.abs(dir);
+      const names = await fsp.readdir(base);
+      const out: StorageEntry[] = [];
+      for (const name of names) {
+        const st = await fsp.lstat(path.join(base, name)).catch(() => null);
+        if (!st) continue;
+        out.push({ name, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
+      }
+      return out.sort((a, b) => a.name.localeCompare(b.name));
+    });
+  }
+
+  async stat(name: string): Promise<StorageEntry | null> {
+    try {
+      const st = await fsp.lstat(this.abs(name));
+      return { name: path.posix.basename(name), type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw storageError(this.label, `stat ${name}`, err);
+    }
+  }
+
+  create(name: string): Promise<StorageWriter> {
+    return this.wrap(`create ${name}`, async () => {
+      const file = this.abs(name);
+      const handle = await fsp.open(file, 'wx', 0o600);
+      let closed = false;
+      const label = this.label;
+      const stream = new Writable({
+        highWaterMark: 1 << 20,
+        async writev(chunks, cb) {
+          try {
+            await handle.writev(chunks.map((c) => c.chunk as Buffer));
+            cb();
+          } catch (err) {
+            cb(storageError(label, `write ${name}`, err));
+          }
+        },
+      });
+      const close = async () => {
+        if (!closed) {
+          closed = true;
+          await handle.close();
+        }
+      };
+      return {
+        stream,
+        commit: async () => {
+          try {
+            await handle.sync();
+            await close();
+          } catch (err) {
+            throw storageError(label, `flush ${name}`, err);
+          }
+        },
+        abort: async () => {
+          stream.destroy();
+          await close().catch(() => undefined);
+          await fsp.rm(file, { force: true }).catch(() => undefined);
+        },
+      };
+    });
+  }
+
+  read(name: string): Promise<Readable> {
+    return this.wrap(`read ${name}`, async () => {
+      const handle = await fsp.open(this.abs(name), 'r');
+      return handle.createReadStream({ highWaterMark: 1 << 20 });
+    });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.wrap(`rename ${from} to ${to}`, async () => {
+      const src = this.abs(from);
+      const dst = this.abs(to);
+      try {
+        // link + unlink: atomic, and refuses to replace an existing file.
+        await fsp.link(src, dst);
+        await fsp.unlink(src);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw err;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+        // File systems without hard links (exFAT): check, then rename.
+        if (await this.stat(to)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+        await fsp.rename(src, dst);
+      }
+      await syncDir(path.dirname(dst));
+    });
+  }
+
+  remove(name: string): Promise<void> {
+    return this.wrap(`remove ${name}`, async () => {
+      await fsp.rm(this.abs(name));
+    });
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, 'r').catch(() => null);
+  if (!h) return;
+  try {
+    await h.sync();
+  } catch {
+    /* some file systems cannot fsync a folder */
+  } finally {
+    await h.close();
+  }
+}
+
+export { StorageError };

@@ -1,0 +1,48 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * What the backup engine, the storage browser, verify and restore need from
+ * a storage target. Local folders, USB drives (a mounted partition) and NFS
+ * shares (lib/nfs, no kernel mount) implement it. Names are paths relative
+ * to the target's root, "/"-separated, never absolute and never with "..".
+ */
+export type StorageKind = 'local' | 'usb' | 'nfs';
+
+export type StorageEntry = {
+  name: string;
+  type: 'file' | 'directory' | 'other';
+  size: number;
+  modifiedAt: Date | null;
+};
+
+export type SpaceInfo = { totalBytes: number; freeBytes: number; usedBytes: number };
+
+export type AccessInfo = { read: boolean; write: boolean };
+
+/**
+ * A file being written. Nothing is visible under a final name until the
+ * engine renames it; `commit` flushes to stable storage and closes, `abort`
+ * closes and removes what was written.
+ */
+export type StorageWriter = {
+  stream: Writable;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+};
+
+export interface StorageTarget {
+  readonly kind: StorageKind;
+  /** For people: "Local folder /srv/backups". */
+  readonly label: string;
+  space(): Promise<SpaceInfo>;
+  access(): Promise<AccessInfo>;
+  list(dir?: string): Promise<StorageEntry[]>;
+  stat(name: string): Promise<StorageEntry | null>;
+  /** Creates a new file; fails if the name exists. */
+  create(name: string): Promise<StorageWriter>;
+  read(name: string): Promise<Readable>;
+  /** Renames without replacing: fails if `to` exists. */
+  rename(from: string, to: string): Promise<void>;
+  remove(name: string): Promise<void>;
+  close(): Promise<void>;
+}
