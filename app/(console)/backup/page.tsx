@@ -2,82 +2,133 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { pageAccess } from '@/lib/auth/page-guard';
 import { OTP_BACKUP_GUIDANCE, can } from '@/lib/auth/roles';
-import { backupStatus } from '@/lib/backup/status';
+import { dmsInfo } from '@/lib/backup/dms';
+import { backupHistory } from '@/lib/backup/runs';
+import { toRunView } from '@/lib/backup/run-view';
+import { describeSchedule, nextRuns } from '@/lib/backup/schedule';
 import { getBackupSettings } from '@/lib/backup/settings';
+import { backupStatus } from '@/lib/backup/status';
+import { describeStorage, getStorageConfig } from '@/lib/storage/config';
 import { Banner } from '@/app/ui/banner';
-import { RelativeTime } from '@/app/ui/relative-time';
+import { BackupNowButton } from './backup-now';
+import { DmsForm } from './dms-form';
+import { HistoryTable } from './history-table';
+import { ScheduleForm } from './schedule-form';
 import { BackupSettingsForm } from './settings-form';
+import { StatusPanel } from './status-panel';
+import { StorageForm } from './storage-form';
 
 export const metadata: Metadata = { title: 'Backup' };
 export const dynamic = 'force-dynamic';
 
+function Card({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
+  return (
+    <section aria-labelledby={id} className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+      <h2 id={id} className="mb-4 text-lg font-semibold">{title}</h2>
+      {children}
+    </section>
+  );
+}
+
 export default async function BackupPage() {
-  const access = await pageAccess(null, '/backup');
-  const { user } = access;
+  const { user } = await pageAccess(null, '/backup');
   const isOtp = user.role === 'otp';
-  const status = can(user.role, 'backup:read') ? await backupStatus() : null;
+  const admin = can(user.role, 'backup:configure');
+  const reader = can(user.role, 'backup:read');
+  const status = reader ? await backupStatus() : null;
+  const settings = reader ? getBackupSettings() : null;
+  const dms = reader ? dmsInfo() : null;
+  const storage = reader ? getStorageConfig() : null;
+  const runs = reader ? backupHistory(50).map(toRunView) : [];
   return (
     <div className="space-y-8">
-      <h1 className="text-2xl font-semibold">Backup</h1>
+      <div>
+        <h1 className="text-2xl font-semibold">Backup</h1>
+        <p className="mt-1 max-w-3xl text-sm text-slate-600">
+          A backup is a snapshot of the system at a specific point in time: firmware configuration, system configuration (cluster, network, database, etc.), the internal database, and for an external database its configuration only. No backup of the HSM or external databases is created.
+        </p>
+      </div>
       {isOtp ? (
         <Banner kind="warning" testId="otp-guidance">
           {OTP_BACKUP_GUIDANCE}{' '}
-          <Link href="/users" className="font-semibold underline">
-            Create an OAuth user account
-          </Link>
-          .
+          <Link href="/users" className="font-semibold underline">Create an OAuth user account</Link>.
         </Banner>
       ) : null}
 
       {status ? (
-        <section aria-labelledby="status-title" className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-          <h2 id="status-title" className="mb-4 text-lg font-semibold">
-            Backup Status
-          </h2>
-          <table className="w-full text-left text-sm" aria-label="Backup Status Information">
-            <thead>
-              <tr className="border-b border-slate-200 text-slate-600">
-                <th scope="col" className="py-2">Current Backup Status</th>
-                <th scope="col" className="py-2">Last Successful Backup</th>
-                <th scope="col" className="py-2">Next Scheduled Backup Execution</th>
-              </tr>
-            </thead>
-            <tbody>
-              <tr>
-                <td className="py-2 font-semibold" data-testid="current-status">{status.current}</td>
-                <td className="py-2" data-testid="last-success">
-                  {status.lastSuccessfulAt ? <RelativeTime iso={status.lastSuccessfulAt} /> : 'No successful backup yet'}
-                </td>
-                <td className="py-2" data-testid="next-run">
-                  {status.nextScheduledAt ? (
-                    <RelativeTime iso={status.nextScheduledAt} />
-                  ) : (
-                    <>
-                      <span className="font-semibold">Schedule Disabled</span>
-                      {status.scheduleDisabledReason ? <span className="block text-xs text-slate-600">{status.scheduleDisabledReason}</span> : null}
-                    </>
-                  )}
-                </td>
-              </tr>
-            </tbody>
-          </table>
-        </section>
+        <Card id="status-title" title="Backup Status">
+          <StatusPanel initial={status} />
+          {can(user.role, 'backup:run') ? (
+            <div className="mt-4">
+              <BackupNowButton disabledReason={status.blocker} />
+              <p className="mt-2 text-xs text-slate-500">Do not restart or shut down the Software Appliance while the Backup is running.</p>
+            </div>
+          ) : null}
+        </Card>
       ) : null}
 
-      <section aria-labelledby="settings-title" className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-        <h2 id="settings-title" className="mb-4 text-lg font-semibold">
-          Backup Settings
-        </h2>
-        {can(user.role, 'backup:configure') || isOtp ? (
-          <BackupSettingsForm filenamePrefix={isOtp ? '' : getBackupSettings().filenamePrefix} />
-        ) : (
-          <dl className="text-sm">
-            <dt className="font-medium text-slate-700">Backup Filename Prefix</dt>
-            <dd data-testid="prefix-readonly">{getBackupSettings().filenamePrefix || 'None'}</dd>
-            <dd className="mt-2 text-xs text-slate-500">Only an admin can change backup settings.</dd>
-          </dl>
-        )}
-      </section>
+      <Card id="settings-title" title="Backup Settings">
+        <div className="space-y-8">
+          {reader ? (
+            <div>
+              <h3 className="mb-2 font-semibold">Backup Protection</h3>
+              {dms?.set ? (
+                <Banner kind="success" testId="dms-set">DOMAIN MASTER SECRET IS SET.</Banner>
+              ) : admin ? (
+                <>
+                  <p className="mb-3 text-sm text-slate-600">
+                    The Domain Master Secret (DMS) is a passphrase used to ensure the integrity and authenticity of the backups via encryption and signing. It can only be set once. Once the DMS is set, it cannot be changed or deleted.
+                  </p>
+                  <DmsForm />
+                </>
+              ) : (
+                <p className="text-sm text-slate-600" data-testid="dms-not-set">The Domain Master Secret is not set yet. An admin must set it before backups can be created.</p>
+              )}
+            </div>
+          ) : null}
+          {admin || isOtp ? (
+            <BackupSettingsForm filenamePrefix={isOtp ? '' : (settings?.filenamePrefix ?? '')} />
+          ) : (
+            <dl className="text-sm">
+              <dt className="font-medium text-slate-700">Backup Filename Prefix</dt>
+              <dd data-testid="prefix-readonly">{settings?.filenamePrefix || 'None'}</dd>
+              <dd className="mt-2 text-xs text-slate-500">Only an admin can change backup settings.</dd>
+            </dl>
+          )}
+          {settings && admin ? (
+            <ScheduleForm
+              schedule={settings.schedule}
+              retention={settings.retention}
+              nextRuns={nextRuns(settings.schedule, 3).map((d) => d.toISOString())}
+              description={describeSchedule(settings.schedule)}
+              timezones={Intl.supportedValuesOf('timeZone').includes('UTC') ? Intl.supportedValuesOf('timeZone') : ['UTC', ...Intl.supportedValuesOf('timeZone')]}
+            />
+          ) : settings ? (
+            <dl className="text-sm">
+              <dt className="font-medium text-slate-700">Automated Backup Schedule</dt>
+              <dd data-testid="schedule-readonly">{settings.schedule.enabled ? describeSchedule(settings.schedule) : 'Turned off'}</dd>
+              <dt className="mt-2 font-medium text-slate-700">Retention</dt>
+              <dd>{settings.retention ? `Keep the ${settings.retention} most recent successful backups` : 'Keep all backups'}</dd>
+            </dl>
+          ) : null}
+        </div>
+      </Card>
+
+      {storage ? (
+        <Card id="storage-title-card" title="Backup Storage">
+          {admin ? (
+            <StorageForm config={storage} />
+          ) : (
+            <p className="text-sm" data-testid="storage-readonly">{describeStorage(storage)}</p>
+          )}
+        </Card>
+      ) : null}
+
+      {reader ? (
+        <Card id="history-title" title="Backup History">
+          <HistoryTable runs={runs} />
+        </Card>
+      ) : null}
     </div>
   );
 }
