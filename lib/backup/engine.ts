@@ -69,7 +69,8 @@ function registry(): Registry {
 /** Aborts the running backup of this process (shutdown) and waits until it has cleaned up. */
 export async function abortRunningBackups(reason: string): Promise<void> {
   const r = registry();
-  for (const c of r.controllers.values()) c.abort(new AppError('conflict', reason));
+  // A plain Error: this may be called from another module instance (server.ts), where classes differ.
+  for (const c of r.controllers.values()) c.abort(new Error(reason));
   await Promise.allSettled([...r.done.values()]);
 }
 
@@ -272,8 +273,8 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     );
   } catch (err) {
     const aborted = signal.aborted;
-    const reason = signal.reason instanceof AppError ? signal.reason.message : null;
-    const message = aborted && reason ? reason : errorWords(err);
+    const reason = aborted ? (signal.reason as Error | undefined)?.message : undefined;
+    const message = reason || errorWords(err);
     if (writer) await writer.abort().catch(() => undefined);
     if (target && tempName) await target.remove(tempName).catch(() => undefined);
     update(run.id, { status: aborted ? 'aborted' : 'failed', finishedAt: new Date(), error: message, tempName: null });
