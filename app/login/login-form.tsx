@@ -42,7 +42,7 @@ export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl
   return (
     <div className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
       {error ? <Banner kind="error" testId="login-error">{error}</Banner> : null}
-      <form onSubmit={onSubmit} noValidate aria-label="Sign in with a password">
+      <form method="post" onSubmit={onSubmit} noValidate aria-label="Sign in with a password">
         <Field name="username" label="Username" autoComplete="username" defaultValue={username} errors={fieldErrors.username} required />
         <Field name="password" label="Password" type="password" autoComplete="current-password" errors={fieldErrors.password} required />
         <button type="submit" disabled={pending} className="w-full rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white hover:bg-sky-800 disabled:opacity-60">

@@ -60,7 +60,8 @@ export function Field({
       ) : null}
       {invalid ? (
         <p id={errorId} className="mt-1 text-sm text-red-700" role="alert">
-          {errors!.join(' ')}
+          {/* The first problem only: schemas check the most basic rule first, so an empty field says "Enter …", not every rule it breaks. */}
+          {errors![0]}
         </p>
       ) : null}
     </div>

@@ -31,7 +31,13 @@ export const deleteUserSchema = z.object({
 });
 
 export const signInSchema = z.object({
-  username: z.string({ error: 'Enter your username.' }).trim().min(1, 'Enter your username.').max(64, 'A username has at most 64 characters.'),
+  username: z
+    .string({ error: 'Enter your username.' })
+    .trim()
+    .min(1, 'Enter your username.')
+    .max(64, 'A username has at most 64 characters.')
+    // Every account that has a password matches this; anything else cannot be a username.
+    .regex(/^[a-z0-9._-]*$/, 'A username has lower-case letters, digits, dot, dash or underscore only.'),
   password: z.string({ error: 'Enter your password.' }).min(1, 'Enter your password.').max(128, 'A password has at most 128 characters.'),
 });
 

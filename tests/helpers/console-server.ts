@@ -35,8 +35,9 @@ export type ConsoleServer = {
 };
 
 export async function startConsole(
-  opts: { dataDir?: string; env?: Record<string, string>; https?: boolean; timeoutMs?: number } = {},
+  opts: { dataDir?: string; keepDataDir?: boolean; env?: Record<string, string>; https?: boolean; timeoutMs?: number } = {},
 ): Promise<ConsoleServer> {
+  const ownDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-it-'));
   const port = await freePort();
   const env: Record<string, string> = {
@@ -74,12 +75,15 @@ export async function startConsole(
     otpPassword: otp,
     proc,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 8000);
-      await exited;
-      clearTimeout(timer);
+      if (proc.exitCode === null && !proc.signalCode) {
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+        proc.kill(signal);
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 8000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // A data folder this helper made is removed with the server; one the test passed in is the test's.
+      if (ownDataDir && !opts.keepDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+// @ts-expect-error -- oidc-provider ships no type declarations; the little used here is typed below.
+import ProviderUntyped from 'oidc-provider';
 import { freePort } from './console-server';
+
+type Claims = Record<string, unknown> & { sub: string };
+type ProviderInstance = {
+  callback(): http.RequestListener;
+  on(event: 'server_error', listener: (ctx: unknown, err: Error) => void): void;
+};
+const Provider = ProviderUntyped as new (
+  issuer: string,
+  config: Record<string, unknown> & {
+    findAccount(ctx: unknown, sub: string): Promise<{ accountId: string; claims(): Promise<Claims> }>;
+  },
+) => ProviderInstance;
 
 /**
  * A real OpenID Connect provider (the npm package oidc-provider) on loopback,
@@ -60,6 +73,7 @@ export async function startOidcProvider(opts: {
     scopes: ['openid', 'profile', 'email', 'groups'],
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: true } },
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
     cookies: { keys: ['e2e-cookie-key-not-secret-0123456789'] },
     async findAccount(_ctx, sub) {
       const a = accounts[sub];
@@ -78,8 +92,8 @@ export async function startOidcProvider(opts: {
       };
     },
   });
-  // Errors the provider answers with (bad client, bad PKCE) are part of the tests; keep them quiet.
-  provider.on('server_error', (_ctx, err) => process.stderr.write(`oidc-provider server_error: ${(err as Error).message}\n`));
+  // A fault inside the provider would otherwise only show as a failed sign-in.
+  provider.on('server_error', (_ctx, err) => process.stderr.write(`oidc-provider server_error: ${err.message}\n`));
 
   const server = http.createServer(provider.callback());
   await new Promise<void>((resolve, reject) => {

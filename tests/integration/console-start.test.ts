@@ -78,7 +78,7 @@ describe('sign-in, sessions and cross-site requests', () => {
   const bobPassword = 'bob password never shown 0042';
 
   beforeAll(async () => {
-    server = await startConsole({ env: { WEBCONF_LOGIN_MAX_FAILURES_PER_ADDRESS: '150' } });
+    server = await startConsole({ keepDataDir: true, env: { WEBCONF_LOGIN_MAX_FAILURES_PER_ADDRESS: '150' } });
     const otp = new ConsoleClient(server.url);
     expect((await otp.signIn('otp', server.otpPassword!)).ok).toBe(true);
     const created = await otp.json('/api/users', 'POST', { username: 'alice', role: 'admin', password: adminPassword, confirmPassword: adminPassword });
@@ -86,7 +86,10 @@ describe('sign-in, sessions and cross-site requests', () => {
     admin = new ConsoleClient(server.url);
     expect((await admin.signIn('alice', adminPassword)).ok).toBe(true);
   });
-  afterAll(() => server?.stop());
+  afterAll(async () => {
+    await server?.stop();
+    if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
+  });
 
   function db() {
     return new Database(path.join(server.dataDir, 'webconf.db'));

@@ -1,5 +1,5 @@
 'use client';
-import { useActionState } from 'react';
+import { useActionState, useEffect, useState } from 'react';
 import { Field } from '@/app/ui/field';
 import { FormMessage } from '@/app/ui/form-message';
 import { SubmitButton } from '@/app/ui/submit-button';
@@ -7,9 +7,14 @@ import { createUserAction } from './actions';
 
 export function CreateUserForm() {
   const [state, action] = useActionState(createUserAction, undefined);
+  // A new, empty form after each success; the old one with its values after a failure.
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    if (state?.ok) setGeneration((g) => g + 1);
+  }, [state]);
   const v = state?.ok ? {} : (state?.values ?? {});
   return (
-    <form action={action} noValidate aria-labelledby="create-user-title" key={state?.ok ? String(Math.random()) : 'form'}>
+    <form action={action} noValidate aria-labelledby="create-user-title" key={generation}>
       <h2 id="create-user-title" className="mb-4 text-lg font-semibold">
         Create OAuth user account
       </h2>

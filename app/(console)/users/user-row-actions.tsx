@@ -22,7 +22,12 @@ export function DeleteUserButton({ id, username }: { id: number; username: strin
 export function RemoveOtpButton() {
   const [state, action] = useActionState(removeOtpUserAction, undefined);
   return (
-    <form action={action}>
+    <form
+      action={action}
+      onSubmit={(e) => {
+        if (!confirm('Remove the OTP User? Its one-time password stops working at once.')) e.preventDefault();
+      }}
+    >
       <SubmitButton variant="danger">Remove OTP User</SubmitButton>
       {state && !state.ok ? <p role="alert" className="mt-1 text-sm text-red-700">{state.message}</p> : null}
     </form>
