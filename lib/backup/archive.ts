@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AppError } from '../errors';
 import { BACKUP_SOURCES, NEVER_BACKED_UP, applianceRoot } from './appliance';
+import type { HashPool } from './hash-pool';
 import { MANIFEST_NAME, type ManifestMember } from './manifest';
 
 /**
@@ -18,7 +19,12 @@ import { MANIFEST_NAME, type ManifestMember } from './manifest';
  *   system/...              system configuration (cluster, network, database settings)
  *   database/webconf.db     consistent copy of the internal database
  */
-export type SourceMember = ManifestMember & { source: string; mtimeMs: number };
+/** A member and the identity of its source file when it was hashed: size, mtime, ctime and inode must still match when it is packed. */
+export type SourceMember = ManifestMember & { source: string; mtimeMs: number; ctimeMs: number; ino: number };
+
+function sameFile(a: { size: number; mtimeMs: number; ctimeMs: number; ino: number }, b: fs.Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
 
 export const DATABASE_MEMBER = 'database/webconf.db';
 
@@ -46,8 +52,12 @@ export async function sha256File(file: string, signal?: AbortSignal): Promise<st
   return hash.digest('hex');
 }
 
-/** Lists and hashes the configuration files, then adds the database snapshot. */
-export async function collectMembers(databaseSnapshot: string, signal?: AbortSignal, onHashed?: (bytes: number) => void): Promise<SourceMember[]> {
+/**
+ * Lists and hashes the configuration files, then adds the database snapshot.
+ * Hashing runs in the worker pool; a file whose identity changed while it
+ * was hashed fails the backup.
+ */
+export async function collectMembers(databaseSnapshot: string, pool: HashPool, signal?: AbortSignal): Promise<SourceMember[]> {
   const found: { abs: string; rel: string; kind: SourceMember['kind'] }[] = [];
   for (const s of BACKUP_SOURCES) {
     const files: { abs: string; rel: string }[] = [];
@@ -55,15 +65,13 @@ export async function collectMembers(databaseSnapshot: string, signal?: AbortSig
     found.push(...files.map((f) => ({ ...f, kind: s.kind })));
   }
   found.push({ abs: databaseSnapshot, rel: DATABASE_MEMBER, kind: 'database' });
+  const before = await Promise.all(found.map((f) => fsp.stat(f.abs)));
+  const hashes = await pool.hashFiles(found.map((f) => f.abs), signal);
   const members: SourceMember[] = [];
-  for (const f of found) {
-    signal?.throwIfAborted();
-    const st = await fsp.stat(f.abs);
-    const sha256 = await sha256File(f.abs, signal);
-    const after = await fsp.stat(f.abs);
-    if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw changedDuringBackup(f.rel);
-    members.push({ path: f.rel, kind: f.kind, size: st.size, sha256, source: f.abs, mtimeMs: st.mtimeMs });
-    onHashed?.(st.size);
+  for (const [i, f] of found.entries()) {
+    const st = before[i]!;
+    if (!sameFile({ size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino }, await fsp.stat(f.abs))) throw changedDuringBackup(f.rel);
+    members.push({ path: f.rel, kind: f.kind, size: st.size, sha256: hashes[i]!, source: f.abs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
   }
   return members;
 }
@@ -93,8 +101,7 @@ export function packArchive(manifest: Buffer, members: SourceMember[]): Readable
   (async () => {
     await add({ name: MANIFEST_NAME, size: manifest.length, mode: 0o600, mtime }, Readable.from([manifest]));
     for (const m of members) {
-      const st = await fsp.stat(m.source);
-      if (st.size !== m.size || st.mtimeMs !== m.mtimeMs) throw changedDuringBackup(m.path);
+      if (!sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
       await add({ name: m.path, size: m.size, mode: 0o600, mtime: new Date(m.mtimeMs) }, fs.createReadStream(m.source, { highWaterMark: 1 << 20 }));
     }
     pack.finalize();

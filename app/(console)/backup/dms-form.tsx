@@ -30,7 +30,8 @@ export function DmsForm() {
       </Banner>
       {state && !state.ok && state.message && !state.fieldErrors ? <Banner kind="error">{state.message}</Banner> : null}
       <Field name="dms" label="Domain Master Secret" type="password" autoComplete="new-password" errors={state?.fieldErrors?.dms} required
-        hint="Domain Master Secret must be at least 8 characters long!" />
+        // The rule is the hint; while the field shows an error (often the same words) the hint gives way to it.
+        hint={state?.fieldErrors?.dms?.length ? undefined : 'Domain Master Secret must be at least 8 characters long!'} />
       <Field name="dmsRepeat" label="Repeat Domain Master Secret" type="password" autoComplete="new-password" errors={state?.fieldErrors?.dmsRepeat} required />
       <div className="flex gap-2">
         <SubmitButton>Set Domain Master Secret</SubmitButton>

@@ -35,7 +35,7 @@ export function ScheduleForm({
   const [preset, setPreset] = useState(v?.preset ?? initial.preset);
   const e = state?.fieldErrors ?? {};
   return (
-    <form action={action} noValidate aria-labelledby="schedule-title">
+    <form action={action} noValidate aria-labelledby="schedule-title" className="max-w-xl">
       <h3 id="schedule-title" className="mb-2 font-semibold">Automated Backup Schedule</h3>
       <p className="mb-3 text-sm text-slate-600" data-testid="schedule-description">
         {schedule.enabled ? description : 'Automated backups are turned off.'}

@@ -8,7 +8,7 @@ import { saveBackupSettingsAction } from './actions';
 export function BackupSettingsForm({ filenamePrefix }: { filenamePrefix: string }) {
   const [state, action] = useActionState(saveBackupSettingsAction, undefined);
   return (
-    <form action={action} aria-labelledby="backup-filename-title" noValidate>
+    <form action={action} aria-labelledby="backup-filename-title" noValidate className="max-w-xl">
       <h3 id="backup-filename-title" className="mb-2 font-semibold">
         Backup Filename (optional)
       </h3>

@@ -1,4 +1,5 @@
 'use client';
+import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
 import type { BackupStatus } from '@/lib/backup/status';
 import { RelativeTime } from '@/app/ui/relative-time';
@@ -19,30 +20,44 @@ const PHASES: Record<string, string> = {
  * while a backup runs, every five seconds otherwise, without a page reload.
  */
 export function StatusPanel({ initial }: { initial: BackupStatus }) {
+  const router = useRouter();
   const [status, setStatus] = useState(initial);
   const [stale, setStale] = useState(false);
   const running = useRef(Boolean(initial.running));
-  running.current = Boolean(status.running);
   useEffect(() => {
     let cancelled = false;
-    let timer: ReturnType<typeof setTimeout>;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Each poll has a number; an answer to an older poll (one overtaken by the
+    // "backup started" event) is dropped, so that only one polling loop runs.
+    let latest = 0;
     const poll = async () => {
+      const mine = ++latest;
+      clearTimeout(timer);
+      const current = () => !cancelled && mine === latest;
       try {
         const res = await fetch('/api/backup/status', { cache: 'no-store' });
-        if (!cancelled) {
-          if (res.ok) {
-            setStatus((await res.json()) as BackupStatus);
-            setStale(false);
-          } else setStale(true);
-        }
+        if (!current()) return;
+        if (res.ok) {
+          const next = (await res.json()) as BackupStatus;
+          if (!current()) return;
+          const wasRunning = running.current;
+          // The next delay depends on this answer, not on the last render.
+          running.current = Boolean(next.running);
+          setStatus(next);
+          setStale(false);
+          // A run ended: the server-rendered parts (history, Backup now) catch up.
+          if (wasRunning && !next.running) router.refresh();
+        } else setStale(true);
       } catch {
-        if (!cancelled) setStale(true);
+        if (!current()) return;
+        setStale(true);
       }
-      if (!cancelled) timer = setTimeout(poll, running.current ? 1000 : 5000);
+      if (current()) timer = setTimeout(poll, running.current ? 1000 : 5000);
     };
     timer = setTimeout(poll, 1000);
     const onStarted = () => {
-      clearTimeout(timer);
+      // A backup was just started: poll now and every second, and refresh the page when it ends, however short it is.
+      running.current = true;
       void poll();
     };
     window.addEventListener('webconf:backup-started', onStarted);
@@ -51,14 +66,15 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
       clearTimeout(timer);
       window.removeEventListener('webconf:backup-started', onStarted);
     };
-  }, []);
+  }, [router]);
 
   const r = status.running;
   const pct = r && r.bytesExpected ? Math.min(100, Math.floor((r.bytesDone / r.bytesExpected) * 100)) : null;
   return (
     <div data-running={r ? 'true' : 'false'}>
       {stale ? <p className="mb-2 text-xs text-amber-800" role="status">The status could not be refreshed; retrying.</p> : null}
-      <table className="w-full text-left text-sm" aria-label="Backup Status Information">
+      {/* Fixed columns: the progress bar appearing and going does not move the other two. */}
+      <table className="w-full table-fixed text-left text-sm" aria-label="Backup Status Information">
         <thead>
           <tr className="border-b border-slate-200 text-slate-600">
             <th scope="col" className="py-2 pr-4">Current Backup Status</th>
@@ -71,7 +87,7 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
             <td className="py-2 pr-4">
               <span className={`font-semibold ${r ? 'text-sky-800' : ''}`} data-testid="current-status">{status.current}</span>
               {r ? (
-                <div className="mt-2 w-64">
+                <div className="mt-2 w-full max-w-64">
                   <div className="mb-1 text-xs text-slate-600" data-testid="progress-phase">{PHASES[r.phase] ?? r.phase}</div>
                   <div
                     role="progressbar"
@@ -79,13 +95,17 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
                     aria-valuemin={0}
                     aria-valuemax={100}
                     aria-valuenow={pct ?? undefined}
+                    aria-valuetext={pct === null ? PHASES[r.phase] ?? r.phase : undefined}
                     className="h-2 w-full overflow-hidden rounded bg-slate-200"
                   >
-                    <div className="h-2 bg-sky-600 transition-all" style={{ width: `${pct ?? 5}%` }} />
+                    {/* Until the archive's size is known (reading the configuration) the bar is indeterminate. */}
+                    <div className={`h-2 bg-sky-600 ${pct === null ? 'w-full animate-pulse opacity-40' : 'transition-all'}`} style={pct === null ? undefined : { width: `${pct}%` }} />
                   </div>
-                  <div className="mt-1 text-xs text-slate-600" data-testid="progress-bytes">
-                    {formatBytes(r.bytesDone)}{r.bytesExpected ? ` of ${formatBytes(r.bytesExpected)} (${pct}%)` : ''}
-                  </div>
+                  {r.bytesExpected ? (
+                    <div className="mt-1 text-xs text-slate-600" data-testid="progress-bytes">
+                      {formatBytes(r.bytesDone)} of {formatBytes(r.bytesExpected)} ({pct}%)
+                    </div>
+                  ) : null}
                 </div>
               ) : null}
             </td>

@@ -11,7 +11,7 @@ export function StorageForm({ config }: { config: StorageConfig }) {
   const [state, action] = useActionState(saveStorageAction, undefined);
   const [type, setType] = useState(state?.values?.type ?? config.type);
   return (
-    <form action={action} noValidate aria-labelledby="storage-title">
+    <form action={action} noValidate aria-labelledby="storage-title" className="max-w-xl">
       <h3 id="storage-title" className="mb-2 font-semibold">Backup Storage Settings</h3>
       <FormMessage state={state} />
       <div className="mb-4">

@@ -46,6 +46,7 @@ export { DEFAULT_LOG_N, MAX_LOG_N } from './format';
 export type { Header, Stanza } from './header';
 export type { Passphrase } from './scrypt';
 export { createDecryptStream, createEncryptStream } from './stream';
+export { wrapFileKey } from './scrypt';
 
 /** Bytes in: a stream, any async iterable of bytes, or one buffer. */
 export type AgeSource = Readable | AsyncIterable<Uint8Array> | Uint8Array;

@@ -1,0 +1,28 @@
+/**
+ * One backup in a process of its own, so that its peak memory can be read:
+ * prints {"ms":…, "fileBytes":…, "maxRssMiB":…} on the last line.
+ * Expects WEBCONF_DATA_DIR (with the data under <data>/appliance) and
+ * BENCH_TARGET (the folder to write to).
+ */
+import { setDms, isDmsSet } from '../lib/backup/dms';
+import { startBackup, waitForBackup } from '../lib/backup/engine';
+import { getBackupRun } from '../lib/backup/runs';
+import { saveStorageConfig } from '../lib/storage/config';
+
+async function main() {
+  const actor = { id: null, name: 'bench', ip: null };
+  if (!isDmsSet()) await setDms(actor, 'benchmark domain master secret');
+  await saveStorageConfig(actor, { type: 'local', path: process.env.BENCH_TARGET! });
+  const t0 = performance.now();
+  const run = await startBackup('manual', actor);
+  await waitForBackup(run.id);
+  const ms = performance.now() - t0;
+  const done = getBackupRun(run.id)!;
+  if (done.status !== 'succeeded') throw new Error(`backup ${done.status}: ${done.error}`);
+  process.stdout.write(`${JSON.stringify({ ms, fileBytes: done.sizeBytes, fileName: done.fileName, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+});

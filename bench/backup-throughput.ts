@@ -1,0 +1,102 @@
+/**
+ * Backup throughput against a named baseline, measured side by side in one
+ * run on the same disk and the same data:
+ *   baseline: tar -c | openssl enc -aes-256-ctr -pbkdf2 > file
+ *   webconf:  a full backup by the engine (DB snapshot, hashing for the signed
+ *             manifest, tar, age encryption, fsync, read-back verification,
+ *             rename), in a process of its own.
+ * Prints throughput of each, the ratio webconf/baseline, and the backup's
+ * peak RSS for each data size (it must not grow with the data).
+ * BENCH_SIZES_MIB (default "256,1024") and BENCH_ROUNDS (default 3) tune it.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const sizes = (process.env.BENCH_SIZES_MIB ?? '256,1024').split(',').map(Number);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const MiB = 1 << 20;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Configuration-like data: a few large files, many small ones, incompressible. */
+function makeData(root: string, totalMiB: number) {
+  const sys = path.join(root, 'appliance', 'system');
+  const fw = path.join(root, 'appliance', 'firmware');
+  fs.mkdirSync(sys, { recursive: true });
+  fs.mkdirSync(fw, { recursive: true });
+  let left = totalMiB * MiB;
+  for (let i = 0; i < 200; i++) {
+    const b = crypto.randomBytes(4096);
+    fs.writeFileSync(path.join(fw, `setting-${i}.conf`), b);
+    left -= b.length;
+  }
+  const chunk = crypto.randomBytes(16 * MiB);
+  for (let i = 0; left > 0; i++) {
+    const n = Math.min(left, 16 * MiB);
+    fs.writeFileSync(path.join(sys, `part-${String(i).padStart(3, '0')}.bin`), chunk.subarray(0, n));
+    // Each file differs from the others.
+    chunk.writeUInt32LE(i, 0);
+    left -= n;
+  }
+}
+
+function baseline(dataRoot: string, target: string): number {
+  const out = path.join(target, 'baseline.tar.enc');
+  const t0 = performance.now();
+  execFileSync('bash', ['-c', `tar -cf - -C '${path.join(dataRoot, 'appliance')}' . | openssl enc -aes-256-ctr -pbkdf2 -pass pass:benchmark > '${out}'`]);
+  const ms = performance.now() - t0;
+  fs.rmSync(out);
+  return ms;
+}
+
+function webconf(dataRoot: string, target: string): { ms: number; maxRssMiB: number; fileBytes: number } {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'backup-child.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, WEBCONF_DATA_DIR: dataRoot, BENCH_TARGET: target, WEBCONF_LOG_LEVEL: 'silent' },
+    encoding: 'utf8',
+  });
+  if (res.status !== 0) throw new Error(`backup failed: ${res.stderr}`);
+  const r = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  for (const f of fs.readdirSync(target)) fs.rmSync(path.join(target, f));
+  return r;
+}
+
+const rows: string[] = [];
+for (const mib of sizes) {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-bench-'));
+  try {
+    const dataRoot = path.join(work, 'data');
+    const target = path.join(work, 'target');
+    fs.mkdirSync(target);
+    makeData(dataRoot, mib);
+    // Warm the page cache for both alike.
+    execFileSync('bash', ['-c', `cat '${dataRoot}'/appliance/*/* > /dev/null`]);
+    const base: number[] = [];
+    const ours: number[] = [];
+    let rss = 0;
+    for (let r = 0; r < rounds; r++) {
+      base.push(baseline(dataRoot, target));
+      const w = webconf(dataRoot, target);
+      ours.push(w.ms);
+      rss = Math.max(rss, w.maxRssMiB);
+    }
+    const bytes = mib * MiB;
+    const baseTp = bytes / MiB / (median(base) / 1000);
+    const oursTp = bytes / MiB / (median(ours) / 1000);
+    rows.push(
+      `${String(mib).padStart(5)} MiB | baseline tar|openssl ${baseTp.toFixed(0).padStart(5)} MiB/s | webconf backup ${oursTp.toFixed(0).padStart(5)} MiB/s | ratio ${(oursTp / baseTp).toFixed(2)} | webconf peak RSS ${rss.toFixed(0)} MiB`,
+    );
+    console.log(rows.at(-1));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+console.log(`\nBackup throughput (median of ${rounds} rounds, same disk, same data; ratio = webconf / baseline):`);
+for (const r of rows) console.log(r);

@@ -1,0 +1,9 @@
+/** npm run bench: every benchmark, one after the other. */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const BENCHES = ['backup-throughput.ts'];
+for (const b of BENCHES) {
+  console.log(`\n=== ${b} ===`);
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, b)], { stdio: 'inherit' });
+}

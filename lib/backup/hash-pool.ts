@@ -1,0 +1,140 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * SHA-256 off the main thread. The backup hashes every byte twice (the
+ * members for the manifest, the finished file for its checksum); on the
+ * main thread that work would queue behind encryption. Two worker threads
+ * (the appliance has two cores) hash files by path, or streams fed chunk by
+ * chunk, with at most MAX_IN_FLIGHT bytes queued per stream so memory stays
+ * bounded. The worker is evaluated from source so that no bundler needs to
+ * know about it.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const streams = new Map();
+parentPort.on('message', (m) => {
+  if (m.op === 'file') {
+    const h = crypto.createHash('sha256');
+    const s = fs.createReadStream(m.path, { highWaterMark: 1 << 20 });
+    s.on('data', (c) => h.update(c));
+    s.on('end', () => parentPort.postMessage({ id: m.id, hex: h.digest('hex') }));
+    s.on('error', (e) => parentPort.postMessage({ id: m.id, error: e.message, code: e.code }));
+  } else if (m.op === 'open') {
+    streams.set(m.id, crypto.createHash('sha256'));
+  } else if (m.op === 'update') {
+    streams.get(m.id).update(m.data);
+    parentPort.postMessage({ id: m.id, ack: m.data.length });
+  } else if (m.op === 'digest') {
+    const h = streams.get(m.id);
+    streams.delete(m.id);
+    parentPort.postMessage({ id: m.id, hex: h.digest('hex') });
+  }
+});
+`;
+
+const MAX_IN_FLIGHT = 16 << 20;
+
+type Pending = { resolve: (hex: string) => void; reject: (err: Error) => void; onAck?: (n: number) => void };
+
+export class HashPool {
+  private readonly workers: Worker[];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private turn = 0;
+
+  constructor(size = 2) {
+    this.workers = Array.from({ length: size }, () => {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      w.on('message', (m: { id: number; hex?: string; ack?: number; error?: string; code?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        if (m.ack !== undefined) return p.onAck?.(m.ack);
+        this.pending.delete(m.id);
+        if (m.error) p.reject(Object.assign(new Error(m.error), { code: m.code }));
+        else p.resolve(m.hex!);
+      });
+      w.on('error', (err) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+      return w;
+    });
+  }
+
+  private worker(): Worker {
+    return this.workers[this.turn++ % this.workers.length]!;
+  }
+
+  hashFile(path: string): Promise<string> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker().postMessage({ op: 'file', id, path });
+    });
+  }
+
+  /** Hashes files with every worker busy; results in the order given. */
+  async hashFiles(paths: string[], signal?: AbortSignal): Promise<string[]> {
+    const out = new Array<string>(paths.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < paths.length) {
+        signal?.throwIfAborted();
+        const i = next++;
+        out[i] = await this.hashFile(paths[i]!);
+      }
+    };
+    await Promise.all(this.workers.map(() => lane()));
+    return out;
+  }
+
+  /** A pass-through stream that hashes what flows through it in a worker; `digest` resolves at the end. */
+  tap(): { stream: Transform; digest: Promise<string> } {
+    const id = this.nextId++;
+    const w = this.worker();
+    let inFlight = 0;
+    let waiting: (() => void) | null = null;
+    let resolveDigest!: (hex: string) => void;
+    let rejectDigest!: (err: Error) => void;
+    const digest = new Promise<string>((res, rej) => {
+      resolveDigest = res;
+      rejectDigest = rej;
+    });
+    digest.catch(() => undefined);
+    this.pending.set(id, {
+      resolve: resolveDigest,
+      reject: rejectDigest,
+      onAck: (n) => {
+        inFlight -= n;
+        if (waiting && inFlight <= MAX_IN_FLIGHT) {
+          const go = waiting;
+          waiting = null;
+          go();
+        }
+      },
+    });
+    w.postMessage({ op: 'open', id });
+    const stream = new Transform({
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        inFlight += chunk.length;
+        w.postMessage({ op: 'update', id, data: chunk });
+        if (inFlight > MAX_IN_FLIGHT) waiting = () => cb(null, chunk);
+        else cb(null, chunk);
+      },
+      flush(cb) {
+        w.postMessage({ op: 'digest', id });
+        cb();
+      },
+    });
+    return { stream, digest };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const p of this.pending.values()) p.reject(new Error('hashing stopped'));
+    this.pending.clear();
+  }
+}
