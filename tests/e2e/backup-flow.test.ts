@@ -200,7 +200,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     const schedule = page.getByRole('form', { name: 'Automated Backup Schedule' });
     await schedule.getByRole('checkbox', { name: 'Run automated backups' }).check();
     await schedule.getByLabel('Repeat').selectOption({ label: 'Daily at a time' });
-    await schedule.getByLabel('Time (HH:MM)').fill(hhmm);
+    await schedule.getByLabel('Time (HH:MM, 24-hour)').fill(hhmm);
     await schedule.getByLabel('Time zone').selectOption(TIME_ZONE);
     await submit(schedule, 'Save Schedule');
     await schedule.getByText('Automated backup schedule saved.').waitFor();
@@ -231,7 +231,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     expect(await page.getByLabel('Storage Type').inputValue()).toBe('local');
     expect(await page.getByRole('textbox', { name: 'Folder path' }).inputValue()).toBe(targetDir);
     expect(await page.getByRole('checkbox', { name: 'Run automated backups' }).isChecked()).toBe(true);
-    expect(await page.getByLabel('Time (HH:MM)').inputValue()).toBe(hhmm);
+    expect(await page.getByLabel('Time (HH:MM, 24-hour)').inputValue()).toBe(hhmm);
     expect(await page.getByLabel('Time zone').inputValue()).toBe(TIME_ZONE);
     await screenshot('3-configured');
   });
@@ -260,6 +260,9 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     const clickedAt = Date.now();
     await submit(page, 'Backup now');
     expect((await page.getByTestId('backup-now-result').textContent())?.trim()).toMatch(/^Backup #1 started\.$/);
+    // While it runs, Backup now is disabled and says why.
+    await expect.poll(() => page.getByRole('button', { name: 'Backup now' }).isDisabled(), { timeout: 5000 }).toBe(true);
+    expect(await page.getByTestId('backup-now-reason').textContent()).toBe('A backup is in progress.');
 
     // Sample the panel while the backup runs.
     type Sample = { at: number; status: string | null; phase: string | null; bytes: string | null; valueNow: string | null };
@@ -317,6 +320,8 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     expect(await last.textContent()).toContain(finished[0]!.file_name);
     expect(await page.evaluate(() => (window as unknown as { __noReload?: string }).__noReload)).toBe('still here');
     expect(loads).toEqual([]);
+    // And Backup now is offered again.
+    await expect.poll(() => page.getByRole('button', { name: 'Backup now' }).isDisabled()).toBe(false);
     console.info(`backup-flow: Backup now took ${runningFor} ms until NOT RUNNING; ${samples.length} samples, phases ${phases.join(' > ')}`);
   });
 

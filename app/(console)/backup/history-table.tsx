@@ -11,9 +11,15 @@ const STATUS_STYLE: Record<string, string> = {
 };
 
 /** Every run with its outcome; failures say why in words. */
-export function HistoryTable({ runs }: { runs: RunView[] }) {
+export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: boolean }) {
   if (runs.length === 0) {
-    return <p className="text-sm text-slate-600" data-testid="history-empty">No backup has run yet. Set the Domain Master Secret and a storage location, then click Backup now or turn on the automated schedule.</p>;
+    return (
+      <p className="text-sm text-slate-600" data-testid="history-empty">
+        {canBackup
+          ? 'No backup has run yet. Click Backup now, or turn on the automated schedule.'
+          : 'No backup has run yet. Set the Domain Master Secret and a storage location, then click Backup now or turn on the automated schedule.'}
+      </p>
+    );
   }
   return (
     <div className="overflow-x-auto">

@@ -60,7 +60,7 @@ export default async function BackupPage() {
           <StatusPanel initial={status} />
           {can(user.role, 'backup:run') ? (
             <div className="mt-4">
-              <BackupNowButton disabledReason={status.blocker} />
+              <BackupNowButton initial={{ running: status.running, blocker: status.blocker }} />
               <p className="mt-2 text-xs text-slate-500">Do not restart or shut down the Software Appliance while the Backup is running.</p>
             </div>
           ) : null}
@@ -126,7 +126,7 @@ export default async function BackupPage() {
 
       {reader ? (
         <Card id="history-title" title="Backup History">
-          <HistoryTable runs={runs} />
+          <HistoryTable runs={runs} canBackup={Boolean(status?.canBackup)} />
         </Card>
       ) : null}
     </div>

@@ -62,7 +62,7 @@ export function ScheduleForm({
         </Field>
       ) : null}
       {preset !== 'custom' ? (
-        <Field name="time" label="Time (HH:MM)" type="time" defaultValue={v?.time ?? initial.time} errors={e.time} />
+        <Field name="time" label="Time (HH:MM, 24-hour)" defaultValue={v?.time ?? initial.time} errors={e.time} />
       ) : (
         <Field name="cron" label="Cron expression" defaultValue={v?.cron ?? schedule.cron} errors={e.cron}
           hint="Minute hour day-of-month month day-of-week, e.g. 30 2 * * 1-5 for 02:30 on weekdays." />

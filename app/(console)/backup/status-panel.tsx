@@ -45,6 +45,7 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
           running.current = Boolean(next.running);
           setStatus(next);
           setStale(false);
+          window.dispatchEvent(new CustomEvent<BackupStatus>('webconf:backup-status', { detail: next }));
           // A run ended: the server-rendered parts (history, Backup now) catch up.
           if (wasRunning && !next.running) router.refresh();
         } else setStale(true);
