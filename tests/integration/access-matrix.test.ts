@@ -12,15 +12,25 @@
  * and the tables below do not (or the other way round) fails the test: a new
  * route or action needs a row here.
  *
+ * Writes are checked by their effect, read back by the admin: it happens for
+ * allowed principals and never for the others. Backup now starts a real
+ * backup (DMS set, a local folder as storage) and waits for it to end. The
+ * Domain Master Secret is write-once, so its rows are walked in their own
+ * order (refused principals first, then the admin once).
+ *
  * Build first into the dist dir the test reads:
  *   WEBCONF_DIST_DIR=.next-matrix npx next build
  *   WEBCONF_DIST_DIR=.next-matrix npx vitest run --project integration tests/integration/access-matrix.test.ts
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '@/lib/auth/password';
 import { OTP_BACKUP_GUIDANCE } from '@/lib/auth/roles';
+import { DMS_ALREADY_SET } from '@/lib/backup/dms';
 import { ROOT, startConsole, type ConsoleServer } from '../helpers/console-server';
 import { ConsoleClient } from '../helpers/http-client';
 
@@ -102,6 +112,12 @@ const PREFIX_READONLY = 'data-testid="prefix-readonly"';
 const PREFIX_FIELD = 'name="filenamePrefix"';
 const OTP_GUIDANCE = 'data-testid="otp-guidance"';
 const ACCOUNT_LIST = 'id="list-title"';
+const BACKUP_NOW = '>Backup now</button>';
+const DMS_FIELD = 'name="dms"';
+const SCHEDULE_FIELD = 'name="retention"';
+const SCHEDULE_READONLY = 'data-testid="schedule-readonly"';
+const STORAGE_FIELD = 'name="type"';
+const STORAGE_READONLY = 'data-testid="storage-readonly"';
 
 const PAGES: Record<string, PageRow> = {
   // Everyone signed in reaches /backup; what they see follows the role.
@@ -109,10 +125,19 @@ const PAGES: Record<string, PageRow> = {
     'Backup',
     { allow: ALL_ROLES, cannot: 'read backup status and history', backup: true },
     {
-      otp: { contains: [OTP_GUIDANCE, esc(OTP_BACKUP_GUIDANCE)], lacks: [STATUS_SECTION, PREFIX_READONLY] },
-      support: { contains: [STATUS_SECTION, PREFIX_READONLY], lacks: [PREFIX_FIELD, OTP_GUIDANCE] },
-      operator: { contains: [STATUS_SECTION, PREFIX_READONLY], lacks: [PREFIX_FIELD, OTP_GUIDANCE] },
-      admin: { contains: [STATUS_SECTION, PREFIX_FIELD], lacks: [OTP_GUIDANCE] },
+      otp: {
+        contains: [OTP_GUIDANCE, esc(OTP_BACKUP_GUIDANCE)],
+        lacks: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, SCHEDULE_READONLY, STORAGE_FIELD, STORAGE_READONLY],
+      },
+      support: {
+        contains: [STATUS_SECTION, PREFIX_READONLY, SCHEDULE_READONLY, STORAGE_READONLY],
+        lacks: [PREFIX_FIELD, OTP_GUIDANCE, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, STORAGE_FIELD],
+      },
+      operator: {
+        contains: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, SCHEDULE_READONLY, STORAGE_READONLY],
+        lacks: [PREFIX_FIELD, OTP_GUIDANCE, DMS_FIELD, SCHEDULE_FIELD, STORAGE_FIELD],
+      },
+      admin: { contains: [STATUS_SECTION, PREFIX_FIELD, BACKUP_NOW, SCHEDULE_FIELD, STORAGE_FIELD], lacks: [OTP_GUIDANCE, SCHEDULE_READONLY, STORAGE_READONLY] },
     },
   ),
   '/users': guardedPage(
@@ -146,6 +171,7 @@ const ME: Rule = { allow: ALL_ROLES, cannot: 'nothing' };
 const AUDIT_READ: Rule = { allow: ['admin'], cannot: 'read the audit trail' };
 const BACKUP_READ: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'read backup status and history', backup: true };
 const BACKUP_CONFIGURE: Rule = { allow: ['admin'], cannot: 'change backup settings', backup: true };
+const BACKUP_RUN: Rule = { allow: ['operator', 'admin'], cannot: 'start backups', backup: true };
 const USERS_MANAGE: Rule = { allow: ['admin'], cannot: 'manage user accounts' };
 const USERS_CREATE: Rule = { allow: ['otp', 'admin'], cannot: 'create user accounts' };
 const AUTH_CONFIGURE: Rule = { allow: ['admin'], cannot: 'configure sign-in' };
@@ -156,6 +182,13 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/me': { GET: ME, HEAD: ME, OPTIONS: 'options' },
   '/api/audit': { GET: AUDIT_READ, HEAD: AUDIT_READ, OPTIONS: 'options' },
   '/api/backup/settings': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
+  '/api/backup/status': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
+  // Write-once: walked in its own order (refused principals first), see "the Domain Master Secret" below.
+  '/api/backup/dms': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
+  '/api/backup/storage': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
+  '/api/backup/schedule': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
+  '/api/backups': { GET: BACKUP_READ, HEAD: BACKUP_READ, POST: BACKUP_RUN, OPTIONS: 'options' },
+  '/api/backups/[id]': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
   '/api/users': { GET: USERS_MANAGE, HEAD: USERS_MANAGE, POST: USERS_CREATE, OPTIONS: 'options' },
   '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
 };
@@ -167,6 +200,12 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/me': '/api/me',
   '/api/audit': '/api/audit',
   '/api/backup/settings': '/api/backup/settings',
+  '/api/backup/status': '/api/backup/status',
+  '/api/backup/dms': '/api/backup/dms',
+  '/api/backup/storage': '/api/backup/storage',
+  '/api/backup/schedule': '/api/backup/schedule',
+  '/api/backups': '/api/backups',
+  '/api/backups/[id]': '/api/backups/1',
   '/api/users': '/api/users',
   '/api/users/[id]': '/api/users/1',
 };
@@ -177,6 +216,11 @@ const SAMPLE_PATH: Record<string, string> = {
 
 const ACTIONS: Record<string, Rule> = {
   'app/(console)/backup/actions.ts#saveBackupSettingsAction': BACKUP_CONFIGURE,
+  // Write-once: walked in its own order, see "the Domain Master Secret" below.
+  'app/(console)/backup/engine-actions.ts#setDmsAction': BACKUP_CONFIGURE,
+  'app/(console)/backup/engine-actions.ts#saveScheduleAction': BACKUP_CONFIGURE,
+  'app/(console)/backup/engine-actions.ts#saveStorageAction': BACKUP_CONFIGURE,
+  'app/(console)/backup/engine-actions.ts#backupNowAction': BACKUP_RUN,
   'app/(console)/settings/sign-in/actions.ts#saveOidcAction': AUTH_CONFIGURE,
   'app/(console)/users/actions.ts#createUserAction': USERS_CREATE,
   'app/(console)/users/actions.ts#deleteUserAction': USERS_MANAGE,
@@ -274,6 +318,97 @@ async function createVictim(): Promise<ListedUser> {
 }
 
 const newUserInput = (username: string) => ({ username, displayName: '', role: 'support', password: PASSWORD, confirmPassword: PASSWORD });
+
+const usernameOf = (r: Role) => (r === 'otp' ? 'otp' : USERNAME[r]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Backup configuration and runs, as the admin reads them back.
+
+/**
+ * Every Domain Master Secret this test sends (only the admin's first one is
+ * ever stored). Held to check that none shows up anywhere; never printed:
+ * checks on them compare booleans only.
+ */
+const dmsSecrets: string[] = [];
+function dmsCandidate(): string {
+  const s = `matrix-dms-${crypto.randomBytes(18).toString('base64url')}`;
+  dmsSecrets.push(s);
+  return s;
+}
+const dmsIsSet = async () => (await adminJson<{ set: boolean }>('/api/backup/dms')).set;
+type DmsRow = { id: number; verifier: string; sealed: string; set_at: number; set_by: string };
+/** The stored DMS row(s), straight from the database (the API says only whether it is set). */
+const dmsRows = () => sqlite.prepare('select id, verifier, sealed, set_at, set_by from domain_master_secret').all() as DmsRow[];
+/** A digest of the stored DMS row, to compare without printing it. */
+const dmsDigest = () => crypto.createHash('sha256').update(JSON.stringify(dmsRows())).digest('hex');
+
+/** Backup folders this test makes (outside the console's data folder); removed at the end. */
+const storeDirs: string[] = [];
+function newStoreDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-matrix-store-'));
+  storeDirs.push(d);
+  return d;
+}
+type StorageConfig = { type: 'none' } | { type: 'local'; path: string };
+const storageNow = async () => (await adminJson<{ config: StorageConfig }>('/api/backup/storage')).config;
+
+type ScheduleView = { schedule: { enabled: boolean; cron: string; timezone: string }; retention: number };
+const scheduleNow = async (): Promise<ScheduleView> => {
+  const b = await adminJson<ScheduleView>('/api/backup/schedule');
+  return { schedule: b.schedule, retention: b.retention };
+};
+let scheduleSeq = 0;
+/** A schedule unlike any before it; always turned off, so no scheduled backup gets in the way of the probes. */
+function newSchedule(): ScheduleView {
+  const n = ++scheduleSeq;
+  return { schedule: { enabled: false, cron: `${1 + (n % 58)} ${n % 24} * * ${n % 7}`, timezone: n % 2 ? 'Europe/Berlin' : 'UTC' }, retention: 100 + n };
+}
+
+type RunView = { id: number; status: string; trigger: string; requestedBy: string; fileName: string | null; target: string | null; error: string | null };
+const listRuns = async () => (await adminJson<{ runs: RunView[] }>('/api/backups')).runs;
+const latestRunId = async () => Math.max(0, ...(await listRuns()).map((r) => r.id));
+
+/** Waits until no backup runs (a second start while one runs is a 409 by design). */
+async function waitIdle(): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const s = await adminJson<{ current: string }>('/api/backup/status');
+    if (s.current === 'NOT RUNNING') return;
+    if (Date.now() > deadline) throw new Error('a backup is still running after 60 s');
+    await sleep(100);
+  }
+}
+
+/**
+ * What Backup now needs: the DMS (set by the DMS rows, which run first; set
+ * here only when those were filtered out) and a local storage folder.
+ */
+async function ensureBackupReady(): Promise<void> {
+  if (!(await dmsIsSet())) {
+    const dms = dmsCandidate();
+    const r = await admin().json('/api/backup/dms', 'PUT', { dms, dmsRepeat: dms });
+    if (r.status !== 200) throw new Error(`admin could not set the DMS: ${r.status}`);
+  }
+  if ((await storageNow()).type !== 'local') await adminJson('/api/backup/storage', 'PUT', { type: 'local', path: newStoreDir() });
+  await waitIdle();
+}
+
+/**
+ * Did an attempt start a backup? Waits for it to end, then: exactly one new
+ * run, manual, by this principal, succeeded, its file in the storage folder.
+ */
+async function backupStarted(ctx: Record<string, unknown>, p: Principal): Promise<boolean> {
+  await waitIdle();
+  const fresh = (await listRuns()).filter((r) => r.id > (ctx.before as number));
+  if (fresh.length && isRole(p)) {
+    expect(fresh, `${p}: one run per start`).toHaveLength(1);
+    expect(fresh[0], `${p}: the run`).toMatchObject({ trigger: 'manual', requestedBy: usernameOf(p), status: 'succeeded', error: null });
+    const store = await storageNow();
+    expect(store.type).toBe('local');
+    if (store.type === 'local') expect(fs.existsSync(path.join(store.path, fresh[0]!.fileName ?? '')), `${p}: the backup file is there`).toBe(true);
+  }
+  return fresh.length > 0;
+}
 
 /**
  * The removeOtpUser row removes the OTP user for real; before anything the
@@ -411,6 +546,7 @@ beforeAll(async () => {
 afterAll(async () => {
   sqlite?.close();
   await server?.stop();
+  for (const d of storeDirs) fs.rmSync(d, { recursive: true, force: true });
   // eslint-disable-next-line no-console
   console.log(`access matrix: ${cells} cells (row x principal), ${requests} requests (each cell plain and with ${BYPASS_HEADERS.length} bypass headers)`);
 });
@@ -452,10 +588,14 @@ describe('the matrix covers the whole build', () => {
 
 type Variant = (typeof VARIANTS)[number];
 
-async function walk<S>(label: string, attempt: (p: Principal, v: Variant, where: string) => Promise<S>): Promise<void> {
+async function walk<S>(
+  label: string,
+  attempt: (p: Principal, v: Variant, where: string) => Promise<S>,
+  principals: readonly Principal[] = PRINCIPALS,
+): Promise<void> {
   const plain = new Map<Principal, S>();
   for (const v of VARIANTS) {
-    for (const p of PRINCIPALS) {
+    for (const p of principals) {
       if (p === 'otp') await ensureOtp();
       const where = `${p} ${label} (${v.name})`;
       const seen = await attempt(p, v, where);
@@ -523,6 +663,115 @@ describe('pages', () => {
 });
 
 // ---------------------------------------------------------------------------
+// The Domain Master Secret: write-once, so its rows are walked in their own
+// order. Every refused principal first, with every header, through the route
+// and the action: after each attempt it is still unset. Then the admin sets it
+// once (200); every later attempt, plain or with a header, through the route or
+// the action, reaches the store and is told it is already set, and the stored
+// secret stays the admin's. Runs before the route handlers and actions, whose
+// Backup now rows need the DMS. The secrets are never printed: the checks on
+// them compare booleans and digests.
+// ---------------------------------------------------------------------------
+
+describe('the Domain Master Secret (write-once)', () => {
+  const ROUTE_KEY = 'PUT /api/backup/dms';
+  const ACTION_KEY = 'app/(console)/backup/engine-actions.ts#setDmsAction';
+  const routeRule = () => ROUTES['/api/backup/dms']!.PUT as Rule;
+  const refusedBy = (rule: Rule) => PRINCIPALS.filter((p) => !(isRole(p) && rule.allow.includes(p)));
+  const digest = dmsDigest;
+  let stored = '';
+
+  async function expectUnset(where: string) {
+    expect(await dmsIsSet(), `${where}: the DMS is still unset`).toBe(false);
+    expect(dmsRows().length, `${where}: no DMS row`).toBe(0);
+  }
+
+  it('the write-once rows are the DMS route and action, with the same rule', () => {
+    expect(Object.keys(PROBES).filter((k) => PROBES[k]!.writeOnce)).toEqual([ROUTE_KEY]);
+    expect(Object.keys(ACTION_PROBES).filter((k) => ACTION_PROBES[k]!.writeOnce)).toEqual([ACTION_KEY]);
+    expect(ACTIONS[ACTION_KEY]).toBe(routeRule());
+    expect(routeRule().allow).toEqual(['admin']);
+  });
+
+  it(`${ROUTE_KEY}: refused principals, with every header, never set it`, async () => {
+    await expectUnset('before');
+    const rule = routeRule();
+    await walk(
+      `${ROUTE_KEY} (refused)`,
+      async (p, v, where) => {
+        const got = await apiAttempt('PUT', PROBES[ROUTE_KEY]!, { dms: dmsCandidate() }, p, v);
+        checkApi(where, 'PUT', expectApi(rule, p), got);
+        await expectUnset(where);
+        return got.seen;
+      },
+      refusedBy(rule),
+    );
+  });
+
+  it(`${ACTION_KEY}: refused principals, with every header, never set it`, async () => {
+    const rule = ACTIONS[ACTION_KEY]!;
+    await walk(
+      `${ACTION_KEY} via POST ${actionPage(ACTION_KEY)} (refused)`,
+      async (p, v, where) => {
+        const dms = dmsCandidate();
+        const got = await actionAttempt(ACTION_KEY, ACTION_PROBES[ACTION_KEY]!.fields({ dms }), p, v);
+        checkAction(where, rule, p, got);
+        expect(JSON.stringify(got.state ?? {}).includes(dms), `${where}: the state does not echo the DMS`).toBe(false);
+        await expectUnset(where);
+        return got.seen;
+      },
+      refusedBy(rule),
+    );
+  });
+
+  it(`${ROUTE_KEY}: the admin sets it once (200); after that 409 already set, plain and with every header`, async () => {
+    const dms = dmsCandidate();
+    const first = await apiAttempt('PUT', PROBES[ROUTE_KEY]!, { dms }, 'admin', VARIANTS[0]!);
+    cells++;
+    expect(first.seen, 'admin, first').toEqual({ status: 200, code: null, message: null });
+    expect(first.body).toEqual({ set: true, message: 'DOMAIN MASTER SECRET IS SET.' });
+    expect(await dmsIsSet()).toBe(true);
+    const rows = dmsRows();
+    expect(rows.length).toBe(1);
+    expect(rows[0]!.set_by).toBe(USERNAME.admin);
+    expect(await verifyPassword(dms, rows[0]!.verifier), 'the stored DMS is the one the admin sent').toBe(true);
+    stored = digest();
+    for (const v of VARIANTS) {
+      const where = `admin ${ROUTE_KEY} again (${v.name})`;
+      const got = await apiAttempt('PUT', PROBES[ROUTE_KEY]!, { dms: dmsCandidate() }, 'admin', v);
+      expect(got.seen, where).toEqual({ status: 409, code: 'conflict', message: DMS_ALREADY_SET });
+      expect(digest() === stored, `${where}: the stored DMS is unchanged`).toBe(true);
+    }
+    expect(await verifyPassword(dms, dmsRows()[0]!.verifier)).toBe(true);
+  });
+
+  it(`${ACTION_KEY}: the admin gets through to the store and is told it is already set, plain and with every header`, async () => {
+    expect(stored, 'the DMS was set by the row before').not.toBe('');
+    for (const v of VARIANTS) {
+      const where = `admin ${ACTION_KEY} (${v.name})`;
+      const dms = dmsCandidate();
+      const got = await actionAttempt(ACTION_KEY, ACTION_PROBES[ACTION_KEY]!.fields({ dms }), 'admin', v);
+      if (v === VARIANTS[0]) cells++;
+      expect(got.r.status, where).toBe(200);
+      expect(got.state, where).toMatchObject({ ok: false, code: 'failed', message: DMS_ALREADY_SET });
+      expect(JSON.stringify(got.state).includes(dms), `${where}: the state does not echo the DMS`).toBe(false);
+      expect(digest() === stored, `${where}: the stored DMS is unchanged`).toBe(true);
+    }
+  });
+
+  it('after it is set, the refusals read the same (the role check comes before the store)', async () => {
+    for (const p of refusedBy(routeRule())) {
+      if (p === 'otp') await ensureOtp();
+      const got = await apiAttempt('PUT', PROBES[ROUTE_KEY]!, { dms: dmsCandidate() }, p, VARIANTS[0]!);
+      checkApi(`${p} ${ROUTE_KEY} (set)`, 'PUT', expectApi(routeRule(), p), got);
+      const act = await actionAttempt(ACTION_KEY, ACTION_PROBES[ACTION_KEY]!.fields({ dms: dmsCandidate() }), p, VARIANTS[0]!);
+      checkAction(`${p} ${ACTION_KEY} (set)`, ACTIONS[ACTION_KEY]!, p, act);
+      expect(digest() === stored).toBe(true);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
 // Route handlers
 // ---------------------------------------------------------------------------
 
@@ -533,10 +782,57 @@ type Probe = {
   prepare?: () => Promise<Record<string, unknown>>;
   request: (ctx: Record<string, unknown>) => { path: string; body?: unknown; contentType?: string };
   /** Did it take effect? Asked after every attempt: true only for allowed principals. */
-  effect?: (ctx: Record<string, unknown>) => Promise<boolean>;
+  effect?: (ctx: Record<string, unknown>, p: Principal) => Promise<boolean>;
   /** For allowed principals: the answer carries the data it should. */
-  data?: (body: unknown, p: Principal) => void;
+  data?: (body: unknown, p: Principal, ctx: Record<string, unknown>) => void;
+  /** The status an allowed principal gets; 200 unless said. */
+  okStatus?: number;
+  /** Write-once (the DMS): walked in its own order, see "the Domain Master Secret" below. */
+  writeOnce?: true;
 };
+
+const json = (body: unknown) => ({ body: JSON.stringify(body), contentType: 'application/json' });
+
+const storageProbe = {
+  prepare: async () => ({ before: await storageNow(), value: { type: 'local', path: newStoreDir() } }),
+  effect: async (ctx: Record<string, unknown>) => {
+    const now = await storageNow();
+    const changed = JSON.stringify(now) === JSON.stringify(ctx.value);
+    if (!changed) expect(now).toEqual(ctx.before);
+    return changed;
+  },
+};
+
+const scheduleProbe = {
+  prepare: async () => ({ before: await scheduleNow(), value: newSchedule() }),
+  effect: async (ctx: Record<string, unknown>) => {
+    const now = await scheduleNow();
+    const changed = JSON.stringify(now) === JSON.stringify(ctx.value);
+    if (!changed) expect(now).toEqual(ctx.before);
+    return changed;
+  },
+};
+
+const backupStartProbe = {
+  prepare: async () => {
+    await ensureBackupReady();
+    return { before: await latestRunId() };
+  },
+  effect: backupStarted,
+};
+
+/** Some backup run to read (one is made when there is none yet). */
+async function someRunId(): Promise<number> {
+  let id = await latestRunId();
+  if (!id) {
+    await ensureBackupReady();
+    const r = await admin().json('/api/backups', 'POST');
+    if (r.status !== 202) throw new Error(`admin could not start a backup: ${r.status}`);
+    await waitIdle();
+    id = await latestRunId();
+  }
+  return id;
+}
 
 const PROBES: Record<string, Probe> = {
   'GET /api/health': { request: () => ({ path: '/api/health' }), data: (b) => expect(b).toEqual({ ok: true }) },
@@ -578,6 +874,86 @@ const PROBES: Record<string, Probe> = {
     },
   },
   'OPTIONS /api/backup/settings': { request: () => ({ path: '/api/backup/settings' }) },
+  'GET /api/backup/status': {
+    request: () => ({ path: '/api/backup/status' }),
+    data: (b) => {
+      expect(['NOT RUNNING', 'BACKUP IN PROGRESS']).toContain((b as { current: unknown }).current);
+      expect(typeof (b as { canBackup: unknown }).canBackup).toBe('boolean');
+    },
+  },
+  'HEAD /api/backup/status': { request: () => ({ path: '/api/backup/status' }) },
+  'OPTIONS /api/backup/status': { request: () => ({ path: '/api/backup/status' }) },
+  // Whether it is set, and nothing else.
+  'GET /api/backup/dms': { request: () => ({ path: '/api/backup/dms' }), data: (b) => expect(b).toEqual({ set: expect.any(Boolean) }) },
+  'HEAD /api/backup/dms': { request: () => ({ path: '/api/backup/dms' }) },
+  'PUT /api/backup/dms': {
+    writeOnce: true,
+    request: (ctx) => ({ path: '/api/backup/dms', ...json({ dms: ctx.dms, dmsRepeat: ctx.dms }) }),
+  },
+  'OPTIONS /api/backup/dms': { request: () => ({ path: '/api/backup/dms' }) },
+  'GET /api/backup/storage': {
+    request: () => ({ path: '/api/backup/storage' }),
+    data: (b) => {
+      expect(['none', 'local']).toContain((b as { config: { type: unknown } }).config.type);
+      expect(typeof (b as { label: unknown }).label).toBe('string');
+    },
+  },
+  'HEAD /api/backup/storage': { request: () => ({ path: '/api/backup/storage' }) },
+  'PUT /api/backup/storage': {
+    ...storageProbe,
+    request: (ctx) => ({ path: '/api/backup/storage', ...json(ctx.value) }),
+    data: (b, _p, ctx) => expect((b as { config: unknown }).config).toEqual(ctx.value),
+  },
+  'OPTIONS /api/backup/storage': { request: () => ({ path: '/api/backup/storage' }) },
+  'GET /api/backup/schedule': {
+    request: () => ({ path: '/api/backup/schedule' }),
+    data: (b) => {
+      expect(typeof (b as ScheduleView).schedule.cron).toBe('string');
+      expect(Array.isArray((b as { nextRuns: unknown }).nextRuns)).toBe(true);
+    },
+  },
+  'HEAD /api/backup/schedule': { request: () => ({ path: '/api/backup/schedule' }) },
+  'PUT /api/backup/schedule': {
+    ...scheduleProbe,
+    request: (ctx) => {
+      const v = ctx.value as ScheduleView;
+      return { path: '/api/backup/schedule', ...json({ ...v.schedule, retention: v.retention }) };
+    },
+    data: (b, _p, ctx) => expect(b).toMatchObject(ctx.value as ScheduleView),
+  },
+  'OPTIONS /api/backup/schedule': { request: () => ({ path: '/api/backup/schedule' }) },
+  'GET /api/backups': {
+    request: () => ({ path: '/api/backups' }),
+    data: (b) => {
+      const runs = (b as { runs: Record<string, unknown>[] }).runs;
+      expect(Array.isArray(runs)).toBe(true);
+      for (const r of runs) expect(r).not.toHaveProperty('tempName');
+    },
+  },
+  'HEAD /api/backups': { request: () => ({ path: '/api/backups' }) },
+  // Backup now: 202 and a run that ends before the next attempt.
+  'POST /api/backups': {
+    ...backupStartProbe,
+    okStatus: 202,
+    request: () => ({ path: '/api/backups' }),
+    data: (b, p, ctx) => {
+      const run = (b as { run: RunView }).run;
+      expect(run).toMatchObject({ trigger: 'manual', status: 'running', requestedBy: usernameOf(p as Role) });
+      expect(run.id).toBeGreaterThan(ctx.before as number);
+      expect(run).not.toHaveProperty('tempName');
+    },
+  },
+  'OPTIONS /api/backups': { request: () => ({ path: '/api/backups' }) },
+  'GET /api/backups/[id]': {
+    prepare: async () => ({ id: await someRunId() }),
+    request: (ctx) => ({ path: `/api/backups/${ctx.id}` }),
+    data: (b, _p, ctx) => {
+      expect((b as { run: RunView }).run.id).toBe(ctx.id);
+      expect((b as { run: RunView }).run).not.toHaveProperty('tempName');
+    },
+  },
+  'HEAD /api/backups/[id]': { prepare: async () => ({ id: await someRunId() }), request: (ctx) => ({ path: `/api/backups/${ctx.id}` }) },
+  'OPTIONS /api/backups/[id]': { request: () => ({ path: '/api/backups/1' }) },
   'GET /api/users': {
     request: () => ({ path: '/api/users' }),
     data: (b) => {
@@ -601,12 +977,41 @@ const PROBES: Record<string, Probe> = {
   'OPTIONS /api/users/[id]': { request: () => ({ path: '/api/users/1' }) },
 };
 
-function expectApi(rule: RouteRule, p: Principal): { status: number; code?: string; message?: string } {
+function expectApi(rule: RouteRule, p: Principal, okStatus = 200): { status: number; code?: string; message?: string } {
   if (typeof rule === 'object' && 'public' in rule) return { status: rule.public };
   if (rule === 'options') return p === 'anonymous' ? { status: 401 } : { status: 204 };
   if (!isRole(p)) return { status: 401, code: 'unauthorized', message: 'Sign in to continue.' };
-  if (rule.allow.includes(p)) return { status: 200 };
+  if (rule.allow.includes(p)) return { status: okStatus };
   return { status: 403, code: 'forbidden', message: refusal(p, rule) };
+}
+
+const isAllowed = (rule: RouteRule, p: Principal) => typeof rule === 'object' && 'allow' in rule && isRole(p) && rule.allow.includes(p);
+
+/** One request of a route handler row, as principal p with variant v. */
+async function apiAttempt(method: Method, probe: Probe, ctx: Record<string, unknown>, p: Principal, v: Variant) {
+  const req = probe.request(ctx);
+  const headers: Record<string, string> = { ...v.headers };
+  // Same-origin, so the CSRF check passes and the role check is what is tested.
+  if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') headers.origin = server.url;
+  if (req.contentType) headers['content-type'] = req.contentType;
+  const res = await clientFor(p).fetch(req.path, { method, headers, body: req.body as string | undefined });
+  requests++;
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+  const seen: ApiSeen = { status: res.status, code: error?.code ?? null, message: error?.message ?? null };
+  return { seen, body, error };
+}
+
+/** The table's answer for p: status, and for a refusal its code and exact words. */
+function checkApi(where: string, method: Method, want: ReturnType<typeof expectApi>, got: Awaited<ReturnType<typeof apiAttempt>>) {
+  expect(got.seen.status, where).toBe(want.status);
+  if (want.code && method !== 'HEAD') expect({ code: got.seen.code, message: got.seen.message }, where).toEqual({ code: want.code, message: want.message });
 }
 
 describe('route handlers', () => {
@@ -618,35 +1023,22 @@ describe('route handlers', () => {
   for (const [pattern, methods] of Object.entries(ROUTES)) {
     for (const [method, rule] of Object.entries(methods) as [Method, RouteRule][]) {
       const key = `${method} ${pattern}`;
+      if (PROBES[key]?.writeOnce) continue; // walked in "the Domain Master Secret" below
       it(key, async () => {
         const probe = PROBES[key]!;
         await walk(key, async (p, v, where) => {
-          const want = expectApi(rule, p);
+          const want = expectApi(rule, p, probe.okStatus);
+          const allowed = isAllowed(rule, p);
           const ctx = probe.prepare ? await probe.prepare() : {};
-          const req = probe.request(ctx);
-          const headers: Record<string, string> = { ...v.headers };
-          // Same-origin, so the CSRF check passes and the role check is what is tested.
-          if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') headers.origin = server.url;
-          if (req.contentType) headers['content-type'] = req.contentType;
-          const res = await clientFor(p).fetch(req.path, { method, headers, body: req.body as string | undefined });
-          requests++;
-          const text = await res.text();
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            /* not JSON */
+          const got = await apiAttempt(method, probe, ctx, p, v);
+          checkApi(where, method, want, got);
+          const answered = allowed || (typeof rule === 'object' && 'public' in rule && want.status === 200);
+          if (answered && method !== 'HEAD') {
+            expect(got.error, where).toBeUndefined();
+            probe.data?.(got.body, p, ctx);
           }
-          const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-          const seen: ApiSeen = { status: res.status, code: error?.code ?? null, message: error?.message ?? null };
-          expect(seen.status, where).toBe(want.status);
-          if (want.code && method !== 'HEAD') expect({ code: seen.code, message: seen.message }, where).toEqual({ code: want.code, message: want.message });
-          if (want.status === 200 && method !== 'HEAD') {
-            expect(error, where).toBeUndefined();
-            probe.data?.(body, p);
-          }
-          if (probe.effect) expect(await probe.effect(ctx), `${where}: took effect`).toBe(want.status === 200);
-          return seen;
+          if (probe.effect) expect(await probe.effect(ctx, p), `${where}: took effect`).toBe(allowed);
+          return got.seen;
         });
       });
     }
@@ -660,7 +1052,11 @@ describe('route handlers', () => {
 type ActionProbe = {
   prepare?: () => Promise<Record<string, unknown>>;
   fields: (ctx: Record<string, unknown>) => Record<string, string>;
-  effect: (ctx: Record<string, unknown>) => Promise<boolean>;
+  effect: (ctx: Record<string, unknown>, p: Principal) => Promise<boolean>;
+  /** For allowed principals: the state says what it should. */
+  ok?: (state: ActionState, ctx: Record<string, unknown>) => void;
+  /** Write-once (the DMS): walked in its own order, see "the Domain Master Secret" below. */
+  writeOnce?: true;
 };
 
 const oidcIssuerShown = async (issuer: string) => {
@@ -711,9 +1107,69 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
     fields: () => ({}),
     effect: async () => !(await listUsers()).some((u) => u.kind === 'otp'),
   },
+  'app/(console)/backup/engine-actions.ts#setDmsAction': {
+    writeOnce: true,
+    fields: (ctx) => ({ dms: String(ctx.dms), dmsRepeat: String(ctx.dms) }),
+    effect: dmsIsSet,
+  },
+  'app/(console)/backup/engine-actions.ts#saveScheduleAction': {
+    ...scheduleProbe,
+    fields: (ctx) => {
+      const v = ctx.value as ScheduleView;
+      // "enabled" left out: the checkbox unticked.
+      return { preset: 'custom', cron: v.schedule.cron, timezone: v.schedule.timezone, retention: String(v.retention) };
+    },
+  },
+  'app/(console)/backup/engine-actions.ts#saveStorageAction': {
+    ...storageProbe,
+    fields: (ctx) => ({ type: 'local', path: (ctx.value as { path: string }).path }),
+  },
+  'app/(console)/backup/engine-actions.ts#backupNowAction': {
+    ...backupStartProbe,
+    fields: () => ({}),
+    ok: (state, ctx) => {
+      const m = /^Backup #(\d+) started\.$/.exec(state.message ?? '');
+      expect(m, `"${state.message}" names the run`).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThan(ctx.before as number);
+    },
+  },
 };
 
 type ActionSeen = { status: number; location: string | null; ok: boolean | null; code: string | null; message: string | null };
+
+/** One call of a server action row, as principal p with variant v. */
+async function actionAttempt(key: string, fields: Record<string, string>, p: Principal, v: Variant) {
+  const found = built.actions.get(key);
+  expect(found, `${key} is in the build`).toBeDefined();
+  const r = await callAction(clientFor(p), found!.id, found!.pages[0]!, fields, v.headers);
+  const state = r.state && r.state !== 'error' ? r.state : null;
+  const seen: ActionSeen = {
+    status: r.status,
+    location: r.location,
+    ok: state?.ok ?? null,
+    code: state?.code ?? null,
+    message: state && !state.ok ? (state.message ?? null) : null,
+  };
+  return { r, state, seen };
+}
+
+/** The table's answer for p: sign-in, session ended, done, or the refusal in exact words. */
+function checkAction(where: string, rule: Rule, p: Principal, got: Awaited<ReturnType<typeof actionAttempt>>) {
+  const { r, state } = got;
+  if (p === 'anonymous') {
+    // The proxy sends it to sign-in; the action never runs.
+    expect(r.status, where).toBe(307);
+    expect(new URL(r.location ?? '', server.url).pathname, where).toBe('/login');
+    return;
+  }
+  expect(r.status, where).toBe(200);
+  expect(state, `${where}: an ActionState in the RSC answer`).not.toBeNull();
+  if (p === 'stale') expect(state, where).toMatchObject({ ok: false, code: 'unauthorized', message: 'Your session has ended. Sign in again.' });
+  else if (rule.allow.includes(p)) expect(state, where).toMatchObject({ ok: true });
+  else expect(state, where).toMatchObject({ ok: false, code: 'forbidden', message: refusal(p, rule) });
+}
+
+const actionPage = (key: string) => built.actions.get(key)?.pages[0] ?? '?';
 
 describe('server actions', () => {
   it('every table action has a probe', () => {
@@ -721,36 +1177,17 @@ describe('server actions', () => {
   });
 
   for (const [key, rule] of Object.entries(ACTIONS)) {
+    if (ACTION_PROBES[key]?.writeOnce) continue; // walked in "the Domain Master Secret" above
     it(key, async () => {
-      const found = built.actions.get(key);
-      expect(found, `${key} is in the build`).toBeDefined();
       const probe = ACTION_PROBES[key]!;
-      const page = found!.pages[0]!;
-      await walk(`${key} via POST ${page}`, async (p, v, where) => {
+      await walk(`${key} via POST ${actionPage(key)}`, async (p, v, where) => {
         const ctx = probe.prepare ? await probe.prepare() : {};
-        const r = await callAction(clientFor(p), found!.id, page, probe.fields(ctx), v.headers);
-        const state = r.state && r.state !== 'error' ? r.state : null;
+        const got = await actionAttempt(key, probe.fields(ctx), p, v);
+        checkAction(where, rule, p, got);
         const allowed = isRole(p) && rule.allow.includes(p);
-        if (p === 'anonymous') {
-          // The proxy sends it to sign-in; the action never runs.
-          expect(r.status, where).toBe(307);
-          expect(new URL(r.location ?? '', server.url).pathname, where).toBe('/login');
-        } else {
-          expect(r.status, where).toBe(200);
-          expect(state, `${where}: an ActionState in the RSC answer`).not.toBeNull();
-          if (p === 'stale') expect(state, where).toMatchObject({ ok: false, code: 'unauthorized', message: 'Your session has ended. Sign in again.' });
-          else if (allowed) expect(state, where).toMatchObject({ ok: true });
-          else expect(state, where).toMatchObject({ ok: false, code: 'forbidden', message: refusal(p as Role, rule) });
-        }
-        expect(await probe.effect(ctx), `${where}: took effect`).toBe(allowed);
-        const seen: ActionSeen = {
-          status: r.status,
-          location: r.location,
-          ok: state?.ok ?? null,
-          code: state?.code ?? null,
-          message: state && !state.ok ? (state.message ?? null) : null,
-        };
-        return seen;
+        if (allowed) probe.ok?.(got.state!, ctx);
+        expect(await probe.effect(ctx, p), `${where}: took effect`).toBe(allowed);
+        return got.seen;
       });
     });
   }
@@ -814,6 +1251,84 @@ describe('cross-site writes are refused even for admin', () => {
     }
   });
 
+  it('PUT /api/backup/dms', async () => {
+    await ensureBackupReady();
+    const before = dmsDigest();
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const dms = dmsCandidate();
+        const res = await admin().fetch('/api/backup/dms', {
+          method: 'PUT',
+          headers: { ...withOrigin(c.headers), ...v.headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ dms, dmsRepeat: dms }),
+        });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+        expect(dmsDigest() === before, `${c.name} (${v.name}): the stored DMS is unchanged`).toBe(true);
+      }
+    }
+  });
+
+  it('PUT /api/backup/storage', async () => {
+    const dir = newStoreDir();
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const before = await storageNow();
+        const res = await admin().fetch('/api/backup/storage', {
+          method: 'PUT',
+          headers: { ...withOrigin(c.headers), ...v.headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'local', path: dir }),
+        });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+        expect(await storageNow()).toEqual(before);
+      }
+    }
+  });
+
+  it('PUT /api/backup/schedule', async () => {
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const before = await scheduleNow();
+        const next = newSchedule();
+        const res = await admin().fetch('/api/backup/schedule', {
+          method: 'PUT',
+          headers: { ...withOrigin(c.headers), ...v.headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ ...next.schedule, retention: next.retention }),
+        });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+        expect(await scheduleNow()).toEqual(before);
+      }
+    }
+  });
+
+  it('POST /api/backups', async () => {
+    await ensureBackupReady();
+    const before = await latestRunId();
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const res = await admin().fetch('/api/backups', { method: 'POST', headers: { ...withOrigin(c.headers), ...v.headers } });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+      }
+    }
+    expect(await backupStarted({ before }, 'admin')).toBe(false);
+  });
+
+  it('Backup now (server action) with a cross-site Origin does not run', async () => {
+    await ensureBackupReady();
+    const before = await latestRunId();
+    const found = built.actions.get('app/(console)/backup/engine-actions.ts#backupNowAction')!;
+    for (const v of VARIANTS) {
+      const r = await callAction(admin(), found.id, '/backup', {}, { ...v.headers, origin: 'https://evil.example' });
+      expect(r.status, v.name).toBeGreaterThanOrEqual(400);
+      expect(r.state === null || r.state === 'error' || r.state.ok !== true).toBe(true);
+    }
+    expect(await backupStarted({ before }, 'admin')).toBe(false);
+  });
+
   it('a server action with a cross-site Origin does not run (Next refuses it)', async () => {
     const found = built.actions.get('app/(console)/backup/actions.ts#saveBackupSettingsAction')!;
     for (const v of VARIANTS) {
@@ -826,13 +1341,42 @@ describe('cross-site writes are refused even for admin', () => {
   });
 
   it('a JSON GET without a cookie is 401', async () => {
+    const paths = ['/api/me', '/api/users', '/api/backup/settings', '/api/audit'];
+    paths.push('/api/backup/status', '/api/backup/dms', '/api/backup/storage', '/api/backup/schedule', '/api/backups', '/api/backups/1');
     for (const v of VARIANTS) {
-      for (const pathname of ['/api/me', '/api/users', '/api/backup/settings', '/api/audit']) {
+      for (const pathname of paths) {
         const r = await new ConsoleClient(server.url).json<{ error: { code: string } }>(pathname, 'GET', undefined, { accept: 'application/json', ...v.headers });
         requests++;
         expect(r.status, `${pathname} (${v.name})`).toBe(401);
         expect(r.body.error.code).toBe('unauthorized');
       }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The Domain Master Secret never shows: not in the console's output, the audit
+// trail, the pages or the backup files (booleans only, never the secret).
+// ---------------------------------------------------------------------------
+
+describe('the Domain Master Secret never shows', () => {
+  it('in the console output, the audit trail, the /backup page or the backup files', async () => {
+    expect(dmsSecrets.length).toBeGreaterThan(0);
+    const audit = await admin().fetch('/api/audit');
+    const places: [string, string][] = [
+      ['console output', server.output()],
+      ['audit trail', await audit.text()],
+      ['/backup as admin', await (await admin().fetch('/backup')).text()],
+      ['GET /api/backup/dms', await (await admin().fetch('/api/backup/dms')).text()],
+      ['GET /api/backups', await (await admin().fetch('/api/backups')).text()],
+    ];
+    for (const d of storeDirs) {
+      for (const f of fs.readdirSync(d)) places.push([`backup file ${f}`, fs.readFileSync(path.join(d, f)).toString('latin1')]);
+    }
+    requests += 4;
+    for (const [name, text] of places) {
+      const leaked = dmsSecrets.some((secret) => text.includes(secret));
+      expect(leaked, `a DMS in ${name}`).toBe(false);
     }
   });
 });
