@@ -1,32 +1,32 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AppError } from '../errors';
 import { BACKUP_SOURCES, NEVER_BACKED_UP, applianceRoot } from './appliance';
-import type { HashPool } from './hash-pool';
 import { MANIFEST_NAME, type ManifestMember } from './manifest';
 
 /**
  * The archive inside a backup: a POSIX tar stream (pax headers for long
  * names) whose first member is manifest.json, followed by the members in the
  * manifest's order:
- *   manifest.json
+ *   manifest.json           padded with spaces so that its tar header and data
+ *                           fill whole 64 KiB chunks (see engine.ts: the
+ *                           manifest is written last, into reserved chunks)
  *   firmware/...            firmware configuration
  *   system/...              system configuration (cluster, network, database settings)
  *   database/webconf.db     consistent copy of the internal database
  */
-/** A member and the identity of its source file when it was hashed: size, mtime, ctime and inode must still match when it is packed. */
-export type SourceMember = ManifestMember & { source: string; mtimeMs: number; ctimeMs: number; ino: number };
+export type SourceMember = Omit<ManifestMember, 'sha256'> & { source: string; mtimeMs: number; ctimeMs: number; ino: number };
+
+export const DATABASE_MEMBER = 'database/webconf.db';
+const TAR_BLOCK = 512;
 
 function sameFile(a: { size: number; mtimeMs: number; ctimeMs: number; ino: number }, b: fs.Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
-
-export const DATABASE_MEMBER = 'database/webconf.db';
 
 async function walk(dir: string, rel: string, out: { abs: string; rel: string }[]): Promise<void> {
   let entries: fs.Dirent[];
@@ -46,18 +46,8 @@ async function walk(dir: string, rel: string, out: { abs: string; rel: string }[
   }
 }
 
-export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
-  const hash = crypto.createHash('sha256');
-  await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), hash, { signal });
-  return hash.digest('hex');
-}
-
-/**
- * Lists and hashes the configuration files, then adds the database snapshot.
- * Hashing runs in the worker pool; a file whose identity changed while it
- * was hashed fails the backup.
- */
-export async function collectMembers(databaseSnapshot: string, pool: HashPool, signal?: AbortSignal): Promise<SourceMember[]> {
+/** The configuration files and the database snapshot, with their sizes as the tar headers will state them. */
+export async function listMembers(databaseSnapshot: string): Promise<SourceMember[]> {
   const found: { abs: string; rel: string; kind: SourceMember['kind'] }[] = [];
   for (const s of BACKUP_SOURCES) {
     const files: { abs: string; rel: string }[] = [];
@@ -65,15 +55,12 @@ export async function collectMembers(databaseSnapshot: string, pool: HashPool, s
     found.push(...files.map((f) => ({ ...f, kind: s.kind })));
   }
   found.push({ abs: databaseSnapshot, rel: DATABASE_MEMBER, kind: 'database' });
-  const before = await Promise.all(found.map((f) => fsp.stat(f.abs)));
-  const hashes = await pool.hashFiles(found.map((f) => f.abs), signal);
-  const members: SourceMember[] = [];
-  for (const [i, f] of found.entries()) {
-    const st = before[i]!;
-    if (!sameFile({ size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino }, await fsp.stat(f.abs))) throw changedDuringBackup(f.rel);
-    members.push({ path: f.rel, kind: f.kind, size: st.size, sha256: hashes[i]!, source: f.abs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
-  }
-  return members;
+  return Promise.all(
+    found.map(async (f) => {
+      const st = await fsp.stat(f.abs);
+      return { path: f.rel, kind: f.kind, size: st.size, source: f.abs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+    }),
+  );
 }
 
 function changedDuringBackup(rel: string): AppError {
@@ -82,16 +69,42 @@ function changedDuringBackup(rel: string): AppError {
 
 /** Bytes of tar for these members: 512-byte header (plus a pax header for long names), data padded to 512, two zero blocks. */
 export function tarSize(manifestBytes: number, members: { path: string; size: number }[]): number {
-  const block = (n: number) => Math.ceil(n / 512) * 512;
-  let total = 512 + block(manifestBytes);
-  for (const m of members) total += (Buffer.byteLength(m.path) > 99 ? 1536 : 512) + block(m.size);
-  return total + 1024;
+  const block = (n: number) => Math.ceil(n / TAR_BLOCK) * TAR_BLOCK;
+  let total = TAR_BLOCK + block(manifestBytes);
+  for (const m of members) total += (Buffer.byteLength(m.path) > 99 ? 3 * TAR_BLOCK : TAR_BLOCK) + block(m.size);
+  return total + 2 * TAR_BLOCK;
 }
 
-/** The tar stream: manifest first, then each member; a member that changed since it was hashed fails the archive. */
-export function packArchive(manifest: Buffer, members: SourceMember[]): Readable {
+/** Size of the manifest member's data so that its header and data fill whole chunks of `chunk` bytes. */
+export function reservedManifestSize(manifestJsonBytes: number, chunk: number): number {
+  return Math.ceil((TAR_BLOCK + manifestJsonBytes) / chunk) * chunk - TAR_BLOCK;
+}
+
+/** The manifest JSON padded with spaces (valid JSON whitespace) to exactly `size` bytes. */
+export function padManifest(json: string, size: number): Buffer {
+  const bytes = Buffer.from(json);
+  if (bytes.length > size) throw new Error('manifest larger than its reserved space');
+  return Buffer.concat([bytes, Buffer.alloc(size - bytes.length, 0x20)]);
+}
+
+/** The first bytes of the archive: the manifest member's tar header and padded data. */
+export async function manifestEntry(padded: Buffer, mtime: Date): Promise<Buffer> {
   const pack = tar.pack();
-  const mtime = new Date();
+  pack.entry({ name: MANIFEST_NAME, size: padded.length, mode: 0o600, mtime }, padded);
+  pack.finalize();
+  const parts: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) parts.push(c);
+  return Buffer.concat(parts).subarray(0, TAR_BLOCK + padded.length);
+}
+
+/**
+ * The tar stream: the manifest member (placeholder data of its reserved
+ * size), then each member. `onMember` is told when a member starts (the
+ * engine hashes it alongside, in a worker); a member whose file changed
+ * since it was listed, or while it was packed, fails the archive.
+ */
+export function packArchive(manifestSize: number, mtime: Date, members: SourceMember[], onMember: (m: SourceMember) => void): Readable {
+  const pack = tar.pack();
   const add = async (header: Parameters<typeof pack.entry>[0], body: Readable) => {
     await new Promise<void>((resolve, reject) => {
       const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));
@@ -99,13 +112,32 @@ export function packArchive(manifest: Buffer, members: SourceMember[]): Readable
     });
   };
   (async () => {
-    await add({ name: MANIFEST_NAME, size: manifest.length, mode: 0o600, mtime }, Readable.from([manifest]));
+    await add({ name: MANIFEST_NAME, size: manifestSize, mode: 0o600, mtime }, Readable.from([Buffer.alloc(manifestSize, 0x20)]));
     for (const m of members) {
       if (!sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
-      await add({ name: m.path, size: m.size, mode: 0o600, mtime: new Date(m.mtimeMs) }, fs.createReadStream(m.source, { highWaterMark: 1 << 20 }));
+      onMember(m);
+      const body = m.size === 0 ? Readable.from([]) : fs.createReadStream(m.source, { highWaterMark: 1 << 20, start: 0, end: m.size - 1 });
+      await add({ name: m.path, size: m.size, mode: 0o600, mtime: new Date(m.mtimeMs) }, body);
+      if (!sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
     }
     pack.finalize();
   })().catch((err) => pack.destroy(err));
   // tar-stream's streams are streamx streams; they pipe like Node's.
   return pack as unknown as Readable;
+}
+
+/** Drops the first `n` bytes of a stream (the placeholder manifest, written later into its reserved chunks). */
+export function skipBytes(n: number): Transform {
+  let left = n;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (left >= chunk.length) {
+        left -= chunk.length;
+        return cb();
+      }
+      const rest = left ? chunk.subarray(left) : chunk;
+      left = 0;
+      cb(null, rest);
+    },
+  });
 }

@@ -14,18 +14,18 @@ import { AppError } from '../errors';
 import { log } from '../log';
 import { openStorage } from '../storage/config';
 import type { StorageTarget, StorageWriter } from '../storage/types';
-import { FILE_KEY_SIZE } from './age/format';
-import { decryptWithFileKey, encryptWithFileKey, encryptedSize, wrapFileKey } from './age';
+import { CHUNK_SIZE, FILE_KEY_SIZE } from './age/format';
+import { DeferredEncryption, decryptWithFileKey, encryptedSize, wrapFileKey } from './age';
 import { applianceIdentity } from './appliance';
-import { DATABASE_MEMBER, collectMembers, packArchive, tarSize } from './archive';
+import { DATABASE_MEMBER, listMembers, manifestEntry, packArchive, padManifest, reservedManifestSize, skipBytes, tarSize, type SourceMember } from './archive';
 import { isDmsSet, unsealDms } from './dms';
 import { backupFileName, partialName } from './file-name';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, signManifest } from './manifest';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, signManifest, withPlaceholderSignature, type UnsignedManifest } from './manifest';
 import { applyRetention } from './retention';
 import { runningBackup } from './runs';
 import { getBackupSettings } from './settings';
 import { HashPool } from './hash-pool';
-import { verifyArchive } from './verify-archive';
+import { verifyReadBack } from './verify-archive';
 
 /**
  * The backup engine. One backup at a time, guaranteed by the database (a
@@ -43,6 +43,7 @@ export type Trigger = BackupRun['trigger'];
 
 const PROGRESS_EVERY_MS = 250;
 const SPACE_MARGIN = 1 << 20;
+const TAR_BLOCK = 512;
 
 /** Why no backup can be created right now, or null. */
 export async function backupBlocker(): Promise<string | null> {
@@ -138,10 +139,10 @@ function phaseClock() {
 }
 
 /** Counts plaintext bytes for the progress bar, writing to the database at most every 250 ms. */
-function progressCounter(id: number): Transform {
+function progressCounter(id: number): Transform & { bytes(): number } {
   let done = 0;
   let last = 0;
-  return new Transform({
+  const t = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       done += chunk.length;
       const now = Date.now();
@@ -156,6 +157,7 @@ function progressCounter(id: number): Transform {
       cb();
     },
   });
+  return Object.assign(t, { bytes: () => done });
 }
 
 async function snapshotDatabase(file: string): Promise<string> {
@@ -206,7 +208,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     const dms = unsealDms();
     const identity = applianceIdentity();
     const settings = getBackupSettings();
-    // The file key's scrypt (logN 18, ~1 s) runs on the thread pool while the members are hashed.
+    // The file key's scrypt (logN 18, ~1 s) runs on the thread pool while the archive is written.
     const fileKey = crypto.randomBytes(FILE_KEY_SIZE);
     const stanza = wrapFileKey(dms, fileKey);
     stanza.catch(() => undefined);
@@ -215,28 +217,32 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     const integrity = await snapshotDatabase(snapshot);
     signal.throwIfAborted();
 
-    phase('hashing');
-    const members = await collectMembers(snapshot, pool, signal);
+    // Single pass: every member is read once, hashed (in a worker) as it is
+    // packed and encrypted. The manifest leads the archive but needs those
+    // hashes, so its chunks are reserved and written last, with the age
+    // header (whose scrypt runs meanwhile): see DeferredEncryption.
+    const members = await listMembers(snapshot);
     const createdAt = new Date();
-    const manifest = await signManifest(
-      {
-        format: MANIFEST_FORMAT,
-        formatVersion: MANIFEST_VERSION,
-        appliance: identity,
-        createdAt: createdAt.toISOString(),
-        contents: {
-          firmwareConfiguration: true,
-          systemConfiguration: true,
-          internalDatabase: true,
-          excluded: ['HSM contents', 'external databases (their configuration is included)'],
-        },
-        database: { engine: `SQLite ${db().$client.prepare('select sqlite_version() as v').pluck().get() as string}`, integrityCheck: integrity, path: DATABASE_MEMBER },
-        members: members.map(({ path: p, kind, size, sha256 }) => ({ path: p, kind, size, sha256 })),
+    const mtime = new Date(Math.floor(createdAt.getTime() / 1000) * 1000);
+    const unsigned = (hashes: string[]): UnsignedManifest => ({
+      format: MANIFEST_FORMAT,
+      formatVersion: MANIFEST_VERSION,
+      appliance: identity,
+      createdAt: createdAt.toISOString(),
+      contents: {
+        firmwareConfiguration: true,
+        systemConfiguration: true,
+        internalDatabase: true,
+        excluded: ['HSM contents', 'external databases (their configuration is included)'],
       },
-      dms,
-    );
-    const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2));
-    const plainSize = tarSize(manifestBytes.length, members);
+      database: { engine: `SQLite ${db().$client.prepare('select sqlite_version() as v').pluck().get() as string}`, integrityCheck: integrity, path: DATABASE_MEMBER },
+      members: members.map((m, i) => ({ path: m.path, kind: m.kind, size: m.size, sha256: hashes[i]! })),
+    });
+    const jsonLength = Buffer.byteLength(JSON.stringify(withPlaceholderSignature(unsigned(members.map(() => '0'.repeat(64)))), null, 2));
+    const manifestSize = reservedManifestSize(jsonLength, CHUNK_SIZE);
+    const reservedPlain = TAR_BLOCK + manifestSize;
+    const encryption = new DeferredEncryption(fileKey, reservedPlain / CHUNK_SIZE);
+    const plainSize = tarSize(manifestSize, members);
     const cipherSize = encryptedSize(plainSize);
 
     const space = await target.space();
@@ -251,30 +257,42 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     tempName = partialName(fileName);
     phase('writing', { fileName, tempName, bytesExpected: plainSize, bytesDone: 0 });
     writer = await target.create(tempName);
-    const checksumTap = pool.tap();
-    await pipeline(packArchive(manifestBytes, members), progressCounter(run.id), encryptWithFileKey(fileKey, [await stanza]), checksumTap.stream, writer.stream, { signal });
+    const digests = new Map<SourceMember, Promise<string>>();
+    const archive = packArchive(manifestSize, mtime, members, (m) => {
+      const digest = pool.hashFile(m.source);
+      digest.catch(() => undefined);
+      digests.set(m, digest);
+    });
+    const counter = progressCounter(run.id);
+    await pipeline(archive, counter, skipBytes(reservedPlain), encryption.body(), writer.stream(encryption.prefixLength), { signal });
+    const manifest = await signManifest(unsigned(await Promise.all(members.map((m) => digests.get(m)!))), dms);
+    const entry = await manifestEntry(padManifest(JSON.stringify(manifest, null, 2), manifestSize), mtime);
+    await writer.writeAt(0, encryption.prefix(await stanza, entry));
     clock.enter('flush');
     await writer.commit();
     writer = null;
-    const checksum = await checksumTap.digest;
 
     // Read back what the target stored: the header MAC and every chunk must
     // authenticate under the file key (so the stored bytes are exactly those
-    // written and hashed above), and the archive inside must hold the signed
-    // manifest and every member in order with its size. The per-member SHA-256
-    // was taken from the same unchanged files; a full verification with only
-    // the DMS is verifyBackupFile (verify and restore).
+    // encrypted above, whose members were hashed as they were packed), the
+    // archive must start with the signed manifest, and its length must be
+    // exactly what was written. Meanwhile a worker hashes the stored bytes:
+    // the file's checksum. Full verification with only the DMS (fresh scrypt,
+    // every member's SHA-256) is verifyBackupFile, used by verify and restore.
     phase('verifying');
     const stored = await target.read(tempName);
-    let verified;
+    // A local file is hashed by a worker reading it alongside; a remote one as it streams by.
+    const checksumTap = target.localPath ? null : pool.tap();
+    const checksum = target.localPath ? pool.hashFile(target.localPath(tempName)) : checksumTap!.digest;
+    checksum.catch(() => undefined);
+    if (checksumTap) stored.on('error', (err) => checksumTap.stream.destroy(err));
     try {
-      const plain = await decryptWithFileKey(stored, fileKey);
+      const plain = await decryptWithFileKey(checksumTap ? stored.pipe(checksumTap.stream) : stored, fileKey);
       signal.addEventListener('abort', () => plain.destroy(signal.reason as Error), { once: true });
-      verified = await verifyArchive(plain, dms, { hashMembers: false });
+      await verifyReadBack(plain, dms, { plainSize: counter.bytes(), members: members.length });
     } finally {
       stored.destroy();
     }
-    if (verified.membersVerified !== members.length) throw new AppError('conflict', 'The file read back does not hold every member.');
 
     phase('publishing');
     signal.throwIfAborted();
@@ -286,8 +304,8 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
       phase: 'done',
       finishedAt: new Date(),
       sizeBytes: size,
-      checksum,
-      bytesDone: plainSize,
+      checksum: await checksum,
+      bytesDone: counter.bytes(),
       manifest: JSON.stringify({
         appliance: manifest.appliance,
         createdAt: manifest.createdAt,
@@ -295,7 +313,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
         contents: manifest.contents,
         members: manifest.members.length,
         dataBytes: members.reduce((n, m) => n + m.size, 0),
-        signatureVerified: verified.signatureVerified,
+        signatureVerified: true,
       }),
     });
     clock.enter('done');

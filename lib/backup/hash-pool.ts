@@ -2,12 +2,13 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 
 /**
- * SHA-256 off the main thread. The backup hashes every byte twice (the
- * members for the manifest, the finished file for its checksum); on the
- * main thread that work would queue behind encryption. Two worker threads
- * (the appliance has two cores) hash files by path, or streams fed chunk by
- * chunk, with at most MAX_IN_FLIGHT bytes queued per stream so memory stays
- * bounded. The worker is evaluated from source so that no bundler needs to
+ * SHA-256 off the main thread. The backup hashes every byte twice (each
+ * member as it is packed, for the manifest; the stored file as it is read
+ * back, for its checksum); on the main thread that work would queue behind
+ * encryption. Two worker threads (the appliance has two cores) hash local
+ * files by path (reading them themselves, alongside the main thread) or
+ * streams fed chunk by chunk (remote files), with at most MAX_IN_FLIGHT bytes
+ * queued per stream so memory stays bounded. The worker is evaluated from source so that no bundler needs to
  * know about it.
  */
 const WORKER_SOURCE = `
@@ -68,27 +69,13 @@ export class HashPool {
     return this.workers[this.turn++ % this.workers.length]!;
   }
 
+  /** Hashes a local file by path in a worker, which reads it itself: no bytes cross threads. */
   hashFile(path: string): Promise<string> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker().postMessage({ op: 'file', id, path });
     });
-  }
-
-  /** Hashes files with every worker busy; results in the order given. */
-  async hashFiles(paths: string[], signal?: AbortSignal): Promise<string[]> {
-    const out = new Array<string>(paths.length);
-    let next = 0;
-    const lane = async () => {
-      while (next < paths.length) {
-        signal?.throwIfAborted();
-        const i = next++;
-        out[i] = await this.hashFile(paths[i]!);
-      }
-    };
-    await Promise.all(this.workers.map(() => lane()));
-    return out;
   }
 
   /** A pass-through stream that hashes what flows through it in a worker; `digest` resolves at the end. */

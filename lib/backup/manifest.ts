@@ -67,6 +67,18 @@ export async function signManifest(unsigned: UnsignedManifest, dms: string): Pro
   return { ...unsigned, signature: { algorithm: 'HMAC-SHA256', kdf: { name: 'scrypt', logN: LOG_N, r: 8, p: 1, salt: salt.toString('base64') }, value } };
 }
 
+/**
+ * The manifest with a signature of the right shape but no value: its JSON has
+ * exactly the length of the signed one (salt and MAC have fixed sizes), which
+ * lets the engine reserve the manifest's space before any member is hashed.
+ */
+export function withPlaceholderSignature(unsigned: UnsignedManifest): Manifest {
+  return {
+    ...unsigned,
+    signature: { algorithm: 'HMAC-SHA256', kdf: { name: 'scrypt', logN: LOG_N, r: 8, p: 1, salt: Buffer.alloc(16).toString('base64') }, value: '0'.repeat(64) },
+  };
+}
+
 /** True when the signature was made with this DMS over exactly this manifest. */
 export async function verifyManifestSignature(manifest: Manifest, dms: string): Promise<boolean> {
   const { signature, ...unsigned } = manifest;

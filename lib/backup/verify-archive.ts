@@ -98,3 +98,46 @@ export async function verifyArchive(
   if (index !== manifest.members.length) throw new BackupVerifyError(`The archive ends after ${index} of ${manifest.members.length} members.`);
   return { manifest, signatureVerified: true, membersVerified: index, bytes };
 }
+
+/**
+ * The engine's read-back check, for a file whose every chunk the caller's
+ * decryption authenticates: the archive must start with manifest.json
+ * (tar header name and size), whose manifest parses and carries a valid
+ * signature under the DMS with this many members, and the plaintext must
+ * have exactly the expected length. Member data is counted, not parsed or
+ * hashed again: AEAD already proves it is the data that was hashed.
+ */
+export async function verifyReadBack(plain: AsyncIterable<Buffer>, dms: string, expected: { plainSize: number; members: number }): Promise<Manifest> {
+  let head = Buffer.alloc(0);
+  let total = 0;
+  let manifest: Manifest | null = null;
+  let need = 512;
+  for await (const chunk of plain) {
+    total += chunk.length;
+    if (manifest) continue;
+    head = Buffer.concat([head, chunk]);
+    if (head.length < need) continue;
+    const name = head.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(head.subarray(124, 136).toString('ascii').replace(/\0.*$/s, '').trim(), 8);
+    if (name !== MANIFEST_NAME || !Number.isSafeInteger(size) || size > MAX_MANIFEST) {
+      throw new BackupVerifyError(`The archive does not start with ${MANIFEST_NAME}.`);
+    }
+    need = 512 + size;
+    if (head.length < need) continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(head.subarray(512, need).toString('utf8'));
+    } catch {
+      throw new BackupVerifyError('The manifest is not valid JSON.');
+    }
+    const parsed = manifestSchema.safeParse(raw);
+    if (!parsed.success) throw new BackupVerifyError('The manifest does not have the expected fields.');
+    if (!(await verifyManifestSignature(parsed.data, dms))) throw new BackupVerifyError('The manifest signature does not verify with this Domain Master Secret.');
+    if (parsed.data.members.length !== expected.members) throw new BackupVerifyError('The manifest does not list every member.');
+    manifest = parsed.data;
+    head = Buffer.alloc(0);
+  }
+  if (!manifest) throw new BackupVerifyError('The archive ends before its manifest.');
+  if (total !== expected.plainSize) throw new BackupVerifyError(`The archive has ${total} bytes; ${expected.plainSize} were written.`);
+  return manifest;
+}

@@ -81,18 +81,8 @@ export class LocalFolderTarget implements StorageTarget {
       const file = this.abs(name);
       const handle = await fsp.open(file, 'wx', 0o600);
       let closed = false;
+      let stream: Writable | null = null;
       const label = this.label;
-      const stream = new Writable({
-        highWaterMark: 1 << 20,
-        async writev(chunks, cb) {
-          try {
-            await handle.writev(chunks.map((c) => c.chunk as Buffer));
-            cb();
-          } catch (err) {
-            cb(storageError(label, `write ${name}`, err));
-          }
-        },
-      });
       const close = async () => {
         if (!closed) {
           closed = true;
@@ -100,7 +90,30 @@ export class LocalFolderTarget implements StorageTarget {
         }
       };
       return {
-        stream,
+        stream(start = 0) {
+          let position = start;
+          stream = new Writable({
+            highWaterMark: 8 << 20,
+            async writev(chunks, cb) {
+              try {
+                const buffers = chunks.map((c) => c.chunk as Buffer);
+                await handle.writev(buffers, position);
+                position += buffers.reduce((n, b) => n + b.length, 0);
+                cb();
+              } catch (err) {
+                cb(storageError(label, `write ${name}`, err));
+              }
+            },
+          });
+          return stream;
+        },
+        async writeAt(offset, data) {
+          try {
+            await handle.write(data, 0, data.length, offset);
+          } catch (err) {
+            throw storageError(label, `write ${name}`, err);
+          }
+        },
         commit: async () => {
           try {
             await handle.sync();
@@ -110,7 +123,7 @@ export class LocalFolderTarget implements StorageTarget {
           }
         },
         abort: async () => {
-          stream.destroy();
+          stream?.destroy();
           await close().catch(() => undefined);
           await fsp.rm(file, { force: true }).catch(() => undefined);
         },
@@ -149,6 +162,10 @@ export class LocalFolderTarget implements StorageTarget {
     return this.wrap(`remove ${name}`, async () => {
       await fsp.rm(this.abs(name));
     });
+  }
+
+  localPath(name: string): string {
+    return this.abs(name);
   }
 
   async close(): Promise<void> {}

@@ -21,11 +21,14 @@ export type AccessInfo = { read: boolean; write: boolean };
 
 /**
  * A file being written. Nothing is visible under a final name until the
- * engine renames it; `commit` flushes to stable storage and closes, `abort`
- * closes and removes what was written.
+ * engine renames it. `stream(start)` writes sequentially from byte `start`
+ * (bytes before it are left for `writeAt`, e.g. a header written last);
+ * `commit` flushes to stable storage and closes; `abort` closes and removes
+ * what was written.
  */
 export type StorageWriter = {
-  stream: Writable;
+  stream(start?: number): Writable;
+  writeAt(offset: number, data: Buffer): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 };
@@ -44,5 +47,7 @@ export interface StorageTarget {
   /** Renames without replacing: fails if `to` exists. */
   rename(from: string, to: string): Promise<void>;
   remove(name: string): Promise<void>;
+  /** The file's path on this machine, for targets that have one (local folder, USB drive); lets workers read it directly. */
+  localPath?(name: string): string;
   close(): Promise<void>;
 }

@@ -23,7 +23,7 @@ import {
   type Stanza,
 } from './header';
 import { unwrapFileKey, wrapFileKey, type Passphrase } from './scrypt';
-import { createDecryptStream, createEncryptStream, type DecryptStream, type EncryptStream } from './stream';
+import { createDecryptStream, createEncryptStream, sealChunks, type DecryptStream, type EncryptStream } from './stream';
 
 /**
  * age v1 files in passphrase (scrypt) mode, streamed (layout: format.ts).
@@ -45,7 +45,7 @@ export * from './errors';
 export { DEFAULT_LOG_N, MAX_LOG_N } from './format';
 export type { Header, Stanza } from './header';
 export type { Passphrase } from './scrypt';
-export { createDecryptStream, createEncryptStream } from './stream';
+export { createDecryptStream, createEncryptStream, sealChunks } from './stream';
 export { wrapFileKey } from './scrypt';
 
 /** Bytes in: a stream, any async iterable of bytes, or one buffer. */
@@ -84,6 +84,51 @@ export function encryptedSize(plaintextSize: number, opts: EncryptOptions = {}):
   const headerSize = serializeHeader([shape], Buffer.alloc(FILE_KEY_SIZE)).length;
   const chunks = Math.max(1, Math.ceil(plaintextSize / CHUNK_SIZE));
   return headerSize + PAYLOAD_NONCE_SIZE + plaintextSize + chunks * TAG_SIZE;
+}
+
+/** Size of the header of a passphrase-encrypted file: fixed for a given logN. */
+export function passphraseHeaderSize(logN = DEFAULT_LOG_N): number {
+  const shape: Stanza = { type: SCRYPT_TYPE, args: [encodeBase64(Buffer.alloc(SCRYPT_SALT_SIZE)), String(logN)], body: Buffer.alloc(SCRYPT_BODY_SIZE) };
+  return serializeHeader([shape], Buffer.alloc(FILE_KEY_SIZE)).length;
+}
+
+/**
+ * Writing an age file whose start is written last, for targets that can
+ * write at an offset. The file is laid out exactly as any age file:
+ *
+ *   [header][nonce][chunk 0 .. chunk R-1][chunk R ... last chunk]
+ *   |------------ prefix(...) -----------||------ body() -------|
+ *
+ * body() streams chunks R, R+1, ... from the position prefixLength on, so
+ * encryption starts before scrypt has wrapped the file key (the header has a
+ * fixed size for a given logN) and before the first R chunks' plaintext is
+ * known (the backup manifest, which needs every member's hash). prefix()
+ * then seals the R reserved chunks (never the last one) and builds the
+ * header. The body needs at least one byte of plaintext.
+ */
+export class DeferredEncryption {
+  readonly nonce = crypto.randomBytes(PAYLOAD_NONCE_SIZE);
+  readonly prefixLength: number;
+
+  constructor(
+    readonly fileKey: Uint8Array,
+    readonly reservedChunks: number,
+    readonly logN = DEFAULT_LOG_N,
+  ) {
+    this.prefixLength = passphraseHeaderSize(logN) + PAYLOAD_NONCE_SIZE + reservedChunks * (CHUNK_SIZE + TAG_SIZE);
+  }
+
+  body(): EncryptStream {
+    return createEncryptStream(this.fileKey, { nonce: this.nonce, startChunk: this.reservedChunks });
+  }
+
+  /** Header, nonce and the sealed reserved chunks, for the reserved plaintext (reservedChunks × 64 KiB). */
+  prefix(stanza: Stanza, reservedPlaintext: Buffer): Buffer {
+    if (reservedPlaintext.length !== this.reservedChunks * CHUNK_SIZE) throw new RangeError('the reserved plaintext must fill the reserved chunks');
+    const out = Buffer.concat([serializeHeader([stanza], this.fileKey), this.nonce, sealChunks(this.fileKey, this.nonce, 0, reservedPlaintext)]);
+    if (out.length !== this.prefixLength) throw new RangeError('the stanza does not have the reserved shape');
+    return out;
+  }
 }
 
 /**

@@ -75,6 +75,12 @@ export interface EncryptStreamOptions {
   nonce?: Uint8Array;
   /** Bytes emitted before the payload (the header, for a whole file). */
   prefix?: Uint8Array;
+  /**
+   * Deferred prefix (see DeferredEncryption in index.ts): emit neither prefix
+   * nor nonce, and start the chunk counter here; chunks before it are sealed
+   * separately with sealChunks and written at their offsets later.
+   */
+  startChunk?: number;
 }
 
 /** Plaintext in, payload out: nonce, then 64 KiB chunks; the last one is sealed when the input ends. */
@@ -92,7 +98,16 @@ export class EncryptStream extends Transform {
     const payloadNonce = opts.nonce ? Buffer.from(opts.nonce) : crypto.randomBytes(PAYLOAD_NONCE_SIZE);
     this.key = derivePayloadKey(fileKey, payloadNonce);
     this.preamble = opts.prefix ? Buffer.concat([opts.prefix, payloadNonce]) : payloadNonce;
+    if (opts.startChunk !== undefined) {
+      this.nonce.counter = opts.startChunk;
+      this.started = true;
+      this.requireInput = true;
+    }
   }
+
+  /** With a deferred prefix the final chunk must come from this stream, so it needs at least one byte. */
+  private readonly requireInput: boolean = false;
+  private sawInput = false;
 
   private start(): void {
     if (this.started) return;
@@ -101,13 +116,18 @@ export class EncryptStream extends Transform {
   }
 
   private sealChunk(plaintext: Buffer, last: boolean): void {
-    this.push(seal(this.key, this.nonce.set(last), plaintext));
+    // Ciphertext and tag go out as two buffers: no copy of every chunk into a third.
+    const cipher = crypto.createCipheriv('chacha20-poly1305', this.key, this.nonce.set(last), { authTagLength: TAG_SIZE });
+    this.push(cipher.update(plaintext));
+    cipher.final();
+    this.push(cipher.getAuthTag());
     this.nonce.next();
   }
 
   override _transform(data: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       const input = toBuffer(data);
+      if (input.length) this.sawInput = true;
       this.start();
       let offset = 0;
       while (offset < input.length) {
@@ -136,6 +156,7 @@ export class EncryptStream extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.start();
+      if (this.requireInput && !this.sawInput) throw new RangeError('a stream after reserved chunks needs at least one byte');
       // The last chunk: full, partial, or empty (only if the whole payload is empty).
       this.sealChunk(this.pending.subarray(0, this.pendingLength), true);
       callback();
@@ -143,6 +164,23 @@ export class EncryptStream extends Transform {
       callback(err as Error);
     }
   }
+}
+
+/**
+ * Seals whole 64 KiB chunks at counters first, first + 1, ..., none of them
+ * last: the reserved start of a payload whose prefix is written last.
+ */
+export function sealChunks(fileKey: Uint8Array, payloadNonce: Uint8Array, first: number, plaintext: Buffer): Buffer {
+  if (plaintext.length % CHUNK_SIZE !== 0) throw new RangeError('reserved chunks are whole 64 KiB chunks');
+  const key = derivePayloadKey(fileKey, payloadNonce);
+  const nonce = new ChunkNonce();
+  nonce.counter = first;
+  const out: Buffer[] = [];
+  for (let off = 0; off < plaintext.length; off += CHUNK_SIZE) {
+    out.push(seal(key, nonce.set(false), plaintext.subarray(off, off + CHUNK_SIZE)));
+    nonce.next();
+  }
+  return Buffer.concat(out);
 }
 
 export function createEncryptStream(fileKey: Uint8Array, opts: EncryptStreamOptions = {}): EncryptStream {
