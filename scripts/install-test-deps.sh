@@ -23,7 +23,10 @@ fi
 stamp=node_modules/.webconf-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "Installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
+  # npm install with the lock file, not npm ci: the registry this machine reaches lacks some
+  # other platforms' optional binaries (e.g. @next/swc-darwin-*), which npm then cannot lock,
+  # and npm ci refuses a lock without them. npm install still installs exactly the locked versions.
+  echo "Installing npm packages (npm install from package-lock.json)"
+  npm install --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
