@@ -280,18 +280,37 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     // the file's checksum. Full verification with only the DMS (fresh scrypt,
     // every member's SHA-256) is verifyBackupFile, used by verify and restore.
     phase('verifying');
-    const stored = await target.read(tempName);
-    // A local file is hashed by a worker reading it alongside; a remote one as it streams by.
-    const checksumTap = target.localPath ? null : pool.tap();
-    const checksum = target.localPath ? pool.hashFile(target.localPath(tempName)) : checksumTap!.digest;
-    checksum.catch(() => undefined);
-    if (checksumTap) stored.on('error', (err) => checksumTap.stream.destroy(err));
-    try {
-      const plain = await decryptWithFileKey(checksumTap ? stored.pipe(checksumTap.stream) : stored, fileKey);
-      signal.addEventListener('abort', () => plain.destroy(signal.reason as Error), { once: true });
-      await verifyReadBack(plain, dms, { plainSize: counter.bytes(), members: members.length });
-    } finally {
-      stored.destroy();
+    let checksum: Promise<string>;
+    if (target.localPath) {
+      // Local file: one worker authenticates every chunk and the other hashes
+      // the file, each reading it; the main thread checks the header MAC and
+      // the manifest at the start.
+      const file = target.localPath(tempName);
+      const chunks = pool.verifyChunks(file, encryption.payloadOffset, encryption.payloadKey(), 0);
+      checksum = pool.hashFile(file, 1);
+      chunks.catch(() => undefined);
+      checksum.catch(() => undefined);
+      const stored = await target.read(tempName);
+      try {
+        await verifyReadBack(await decryptWithFileKey(stored, fileKey), dms, { members: members.length });
+      } finally {
+        stored.destroy();
+      }
+      const { plainBytes } = await chunks;
+      if (plainBytes !== counter.bytes()) throw new AppError('conflict', `The file read back holds ${plainBytes} bytes of archive; ${counter.bytes()} were written.`);
+    } else {
+      // Remote file: one read, decrypted here and hashed by a worker as it streams by.
+      const stored = await target.read(tempName);
+      const tap = pool.tap();
+      checksum = tap.digest;
+      stored.on('error', (err) => tap.stream.destroy(err));
+      try {
+        const plain = await decryptWithFileKey(stored.pipe(tap.stream), fileKey);
+        signal.addEventListener('abort', () => plain.destroy(signal.reason as Error), { once: true });
+        await verifyReadBack(plain, dms, { plainSize: counter.bytes(), members: members.length });
+      } finally {
+        stored.destroy();
+      }
     }
 
     phase('publishing');

@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { CHUNK_VERIFIER_SOURCE, type ChunkVerification } from './age/chunk-verifier';
 
 /**
  * SHA-256 off the main thread. The backup hashes every byte twice (each
@@ -15,9 +16,18 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+${CHUNK_VERIFIER_SOURCE}
 const streams = new Map();
 parentPort.on('message', (m) => {
-  if (m.op === 'file') {
+  if (m.op === 'verifyChunks') {
+    let r;
+    try {
+      r = verifyChunks(m);
+    } catch (e) {
+      r = { error: e.message, code: e.code };
+    }
+    parentPort.postMessage(r.error ? { id: m.id, error: r.error, code: r.code } : { id: m.id, hex: JSON.stringify(r) });
+  } else if (m.op === 'file') {
     const h = crypto.createHash('sha256');
     const s = fs.createReadStream(m.path, { highWaterMark: 1 << 20 });
     s.on('data', (c) => h.update(c));
@@ -70,12 +80,25 @@ export class HashPool {
   }
 
   /** Hashes a local file by path in a worker, which reads it itself: no bytes cross threads. */
-  hashFile(path: string): Promise<string> {
+  hashFile(path: string, worker?: number): Promise<string> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker().postMessage({ op: 'file', id, path });
+      (worker === undefined ? this.worker() : this.workers[worker % this.workers.length]!).postMessage({ op: 'file', id, path });
     });
+  }
+
+  /**
+   * Authenticates every payload chunk of a local age file in a worker (the
+   * other worker can hash the same file meanwhile). `offset` is where the
+   * first chunk starts; `key` the payload key.
+   */
+  verifyChunks(path: string, offset: number, key: Buffer, worker = 0): Promise<ChunkVerification> {
+    const id = this.nextId++;
+    return new Promise<string>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[worker % this.workers.length]!.postMessage({ op: 'verifyChunks', id, path, offset, key });
+    }).then((json) => JSON.parse(json) as ChunkVerification);
   }
 
   /** A pass-through stream that hashes what flows through it in a worker; `digest` resolves at the end. */

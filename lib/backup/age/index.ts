@@ -23,7 +23,7 @@ import {
   type Stanza,
 } from './header';
 import { unwrapFileKey, wrapFileKey, type Passphrase } from './scrypt';
-import { createDecryptStream, createEncryptStream, sealChunks, type DecryptStream, type EncryptStream } from './stream';
+import { createDecryptStream, createEncryptStream, derivePayloadKey, sealChunks, type DecryptStream, type EncryptStream } from './stream';
 
 /**
  * age v1 files in passphrase (scrypt) mode, streamed (layout: format.ts).
@@ -120,6 +120,15 @@ export class DeferredEncryption {
 
   body(): EncryptStream {
     return createEncryptStream(this.fileKey, { nonce: this.nonce, startChunk: this.reservedChunks });
+  }
+
+  /** Where chunk 0 starts in the file, and the key that seals the chunks (for a chunk verifier). */
+  get payloadOffset(): number {
+    return this.prefixLength - this.reservedChunks * (CHUNK_SIZE + TAG_SIZE);
+  }
+
+  payloadKey(): Buffer {
+    return derivePayloadKey(this.fileKey, this.nonce);
   }
 
   /** Header, nonce and the sealed reserved chunks, for the reserved plaintext (reservedChunks × 64 KiB). */

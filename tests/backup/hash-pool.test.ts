@@ -1,0 +1,75 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeferredEncryption, wrapFileKey } from '@/lib/backup/age';
+import { HashPool } from '@/lib/backup/hash-pool';
+
+/** The workers the backup's read-back relies on: file hashing, streamed hashing, chunk authentication. */
+let dir: string;
+let pool: HashPool;
+let file: string;
+let enc: DeferredEncryption;
+const plain = crypto.randomBytes(5 * 65536 + 1234);
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-pool-'));
+  pool = new HashPool(2);
+  const fileKey = crypto.randomBytes(16);
+  enc = new DeferredEncryption(fileKey, 1, 10);
+  const parts: Buffer[] = [];
+  for await (const c of Readable.from([plain.subarray(65536)]).pipe(enc.body())) parts.push(c as Buffer);
+  const prefix = enc.prefix(await wrapFileKey('pool test', fileKey, { logN: 10 }), plain.subarray(0, 65536));
+  file = path.join(dir, 'x.age');
+  fs.writeFileSync(file, Buffer.concat([prefix, ...parts]));
+});
+afterAll(async () => {
+  await pool.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function variant(name: string, mutate: (b: Buffer) => Buffer): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, mutate(fs.readFileSync(file)));
+  return p;
+}
+
+describe('HashPool', () => {
+  it('hashes a file by path and a stream as it passes, like node:crypto does', async () => {
+    const want = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    expect(await pool.hashFile(file)).toBe(want);
+    const tap = pool.tap();
+    const out: Buffer[] = [];
+    await pipeline(fs.createReadStream(file, { highWaterMark: 1000 }), tap.stream, async (src: AsyncIterable<Buffer>) => {
+      for await (const c of src) out.push(c);
+    });
+    expect(await tap.digest).toBe(want);
+    expect(Buffer.concat(out).equals(fs.readFileSync(file))).toBe(true);
+  });
+
+  it('authenticates every chunk of an intact file and counts its plaintext', async () => {
+    const r = await pool.verifyChunks(file, enc.payloadOffset, enc.payloadKey());
+    expect(r).toEqual({ plainBytes: plain.length, chunks: 6 });
+  });
+
+  const at = (i: number) => enc.payloadOffset + i * 65552;
+  const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
+    ['a flipped bit in chunk 3', (b) => ((b[at(3) + 9]! ^= 1), b), /chunk 3 failed authentication/],
+    ['a flipped bit in the last chunk', (b) => ((b[b.length - 1]! ^= 1), b), /chunk 5 failed authentication/],
+    ['a truncated file', (b) => b.subarray(0, at(4)), /chunk 3 failed authentication/],
+    ['an appended chunk', (b) => Buffer.concat([b, b.subarray(at(1), at(2))]), /failed authentication/],
+    ['two chunks swapped', (b) => Buffer.concat([b.subarray(0, at(1)), b.subarray(at(2), at(3)), b.subarray(at(1), at(2)), b.subarray(at(3))]), /chunk 1 failed/],
+  ];
+  for (const [name, mutate, words] of cases) {
+    it(`refuses ${name}`, async () => {
+      await expect(pool.verifyChunks(variant(name.replace(/\W+/g, '-'), mutate), enc.payloadOffset, enc.payloadKey())).rejects.toThrow(words);
+    });
+  }
+
+  it('refuses a wrong key', async () => {
+    await expect(pool.verifyChunks(file, enc.payloadOffset, crypto.randomBytes(32))).rejects.toThrow(/chunk 0 failed/);
+  });
+});
