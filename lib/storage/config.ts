@@ -28,14 +28,25 @@ export function describeStorage(config: StorageConfig = getStorageConfig()): str
   return config.type === 'none' ? 'None' : `Local folder ${config.path}`;
 }
 
-/** Checks a local folder before it is accepted: it exists, is a folder, is writable, is not the console's own data. */
+function isSameOrInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Checks a local folder before it is accepted: it exists, is a folder, is
+ * writable, and neither holds nor lies inside the console's data folder
+ * (symbolic links resolved), so backups never land among the console's own
+ * files and never take them in.
+ */
 async function checkLocalFolder(p: string): Promise<void> {
   const st = await fsp.stat(p).catch(() => null);
   if (!st) throw new AppError('unprocessable', `The folder ${p} does not exist.`, { field: 'path' });
   if (!st.isDirectory()) throw new AppError('unprocessable', `${p} is not a folder.`, { field: 'path' });
-  const data = path.resolve(dataDir());
-  if (p === data || p.startsWith(`${data}/`) || data.startsWith(`${p}/`)) {
-    throw new AppError('unprocessable', 'Choose a folder outside the console data folder.', { field: 'path' });
+  const real = await fsp.realpath(p);
+  const data = await fsp.realpath(dataDir()).catch(() => path.resolve(dataDir()));
+  if (isSameOrInside(real, data) || isSameOrInside(data, real)) {
+    throw new AppError('unprocessable', 'Choose a folder outside the console data folder (and not one that contains it).', { field: 'path' });
   }
   const access = await new LocalFolderTarget(p).access();
   if (!access.write) throw new AppError('unprocessable', `The console cannot write to ${p}.`, { field: 'path' });

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dataDir } from '@/lib/env';
+import { getStorageConfig, saveStorageConfig } from '@/lib/storage/config';
+import { storageFormSchema } from '@/lib/storage/schemas';
+
+const actor = { id: 1, name: 'admin', ip: null };
+const made: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-storage-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+describe('local folder storage settings', () => {
+  it('accepts a writable folder and stores it', async () => {
+    const d = tmp();
+    await saveStorageConfig(actor, { type: 'local', path: d });
+    expect(getStorageConfig()).toEqual({ type: 'local', path: d });
+  });
+
+  it.each([
+    ['/', /outside the console data folder/],
+    ['the data folder', /outside the console data folder/],
+    ['a folder inside the data folder', /outside the console data folder/],
+    ['a symbolic link to the data folder', /outside the console data folder/],
+    ['a missing folder', /does not exist/],
+    ['a file', /is not a folder/],
+  ])('refuses %s, in words, and keeps the previous setting', async (what, words) => {
+    const before = getStorageConfig();
+    fs.mkdirSync(dataDir(), { recursive: true });
+    const inside = path.join(dataDir(), 'backups');
+    fs.mkdirSync(inside, { recursive: true });
+    const link = path.join(tmp(), 'link');
+    fs.symlinkSync(dataDir(), link);
+    const file = path.join(tmp(), 'file');
+    fs.writeFileSync(file, 'x');
+    const p = { '/': '/', 'the data folder': dataDir(), 'a folder inside the data folder': inside, 'a symbolic link to the data folder': link, 'a missing folder': '/no/such/folder', 'a file': file }[what]!;
+    await expect(saveStorageConfig(actor, { type: 'local', path: p })).rejects.toThrow(words);
+    expect(getStorageConfig()).toEqual(before);
+  });
+
+  it('parses the form: relative paths and empty input are refused with a message', () => {
+    const rel = storageFormSchema.safeParse({ type: 'local', path: 'backups' });
+    expect(rel.success).toBe(false);
+    expect(rel.error!.issues[0]!.message).toMatch(/absolute path/);
+    const empty = storageFormSchema.safeParse({ type: 'local', path: '' });
+    expect(empty.error!.issues[0]!.message).toMatch(/Enter the folder path/);
+    expect(storageFormSchema.safeParse({ type: 'nfs' }).success).toBe(false);
+  });
+});
