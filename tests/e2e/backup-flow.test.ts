@@ -7,6 +7,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
+import { cleanUp } from './harness';
 import { ConsoleClient } from '../helpers/http-client';
 
 /**
@@ -101,18 +102,14 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     await hydrated();
   });
 
-  afterAll(async () => {
-    const steps = [() => browser?.close(), () => server?.stop(), () => server && fs.rmSync(server.dataDir, { recursive: true, force: true }), () => targetDir && fs.rmSync(targetDir, { recursive: true, force: true })];
-    const errors: unknown[] = [];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length) throw errors[0];
-  });
+  afterAll(() =>
+    cleanUp(
+      () => browser?.close(),
+      () => server?.stop(),
+      () => server && fs.rmSync(server.dataDir, { recursive: true, force: true }),
+      () => targetDir && fs.rmSync(targetDir, { recursive: true, force: true }),
+    ),
+  );
 
   it('1. before anything: Schedule Disabled, with the reason (no Domain Master Secret)', async () => {
     await expect.poll(() => panel().getByTestId('current-status').textContent()).toBe('NOT RUNNING');
