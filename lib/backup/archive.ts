@@ -99,11 +99,11 @@ export async function manifestEntry(padded: Buffer, mtime: Date): Promise<Buffer
 
 /**
  * The tar stream: the manifest member (placeholder data of its reserved
- * size), then each member. `onMember` is told when a member starts (the
- * engine hashes it alongside, in a worker); a member whose file changed
- * since it was listed, or while it was packed, fails the archive.
+ * size), then each member read once, through `tap(member)` (the engine's
+ * hash of exactly the bytes packed). A member whose file changed since it
+ * was listed, or while it was packed, fails the archive.
  */
-export function packArchive(manifestSize: number, mtime: Date, members: SourceMember[], onMember: (m: SourceMember) => void): Readable {
+export function packArchive(manifestSize: number, mtime: Date, members: SourceMember[], tap: (m: SourceMember) => Transform): Readable {
   const pack = tar.pack();
   const add = async (header: Parameters<typeof pack.entry>[0], body: Readable) => {
     await new Promise<void>((resolve, reject) => {
@@ -115,9 +115,8 @@ export function packArchive(manifestSize: number, mtime: Date, members: SourceMe
     await add({ name: MANIFEST_NAME, size: manifestSize, mode: 0o600, mtime }, Readable.from([Buffer.alloc(manifestSize, 0x20)]));
     for (const m of members) {
       if (!sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
-      onMember(m);
       const body = m.size === 0 ? Readable.from([]) : fs.createReadStream(m.source, { highWaterMark: 1 << 20, start: 0, end: m.size - 1 });
-      await add({ name: m.path, size: m.size, mode: 0o600, mtime: new Date(m.mtimeMs) }, body);
+      await add({ name: m.path, size: m.size, mode: 0o600, mtime: new Date(m.mtimeMs) }, body.pipe(tap(m)));
       if (!sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
     }
     pack.finalize();

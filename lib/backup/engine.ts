@@ -106,10 +106,12 @@ export async function startBackup(trigger: Trigger, actor: Actor): Promise<Backu
   const controller = new AbortController();
   const r = registry();
   r.controllers.set(run.id, controller);
-  const done = execute(run, controller.signal).finally(() => {
-    r.controllers.delete(run.id);
-    r.done.delete(run.id);
-  });
+  const done = execute(run, controller.signal)
+    .catch((err) => log.error({ event: 'backup.bookkeeping-failed', run: run.id, err: (err as Error).message }, 'backup run ended without its record'))
+    .finally(() => {
+      r.controllers.delete(run.id);
+      r.done.delete(run.id);
+    });
   r.done.set(run.id, done);
   return run;
 }
@@ -171,12 +173,13 @@ async function snapshotDatabase(file: string): Promise<string> {
   }
 }
 
+/** Bytes in decimal units, as the storage browser and disk vendors show them. */
 function humanBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
   let i = 0;
   let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
     i++;
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
@@ -191,7 +194,6 @@ async function uniqueName(target: StorageTarget, prefix: string, appliance: stri
 
 async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
   const tmpDir = path.join(dataDir(), 'tmp');
-  await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const snapshot = path.join(tmpDir, `snapshot-${run.id}.db`);
   let target: StorageTarget | null = null;
   let writer: StorageWriter | null = null;
@@ -203,6 +205,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     update(run.id, { phase: p, ...extra });
   };
   try {
+    await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
     target = openStorage();
     if (!target) throw new AppError('conflict', 'Choose a backup storage location first.');
     const dms = unsealDms();
@@ -258,10 +261,11 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     phase('writing', { fileName, tempName, bytesExpected: plainSize, bytesDone: 0 });
     writer = await target.create(tempName);
     const digests = new Map<SourceMember, Promise<string>>();
+    // Each member is hashed from the very bytes packed (a worker fed as they pass), so the manifest describes exactly what is in the file.
     const archive = packArchive(manifestSize, mtime, members, (m) => {
-      const digest = pool.hashFile(m.source);
-      digest.catch(() => undefined);
-      digests.set(m, digest);
+      const t = pool.tap();
+      digests.set(m, t.digest);
+      return t.stream;
     });
     const counter = progressCounter(run.id);
     await pipeline(archive, counter, skipBytes(reservedPlain), encryption.body(), writer.stream(encryption.prefixLength), { signal });
@@ -313,17 +317,19 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
       }
     }
 
+    // Everything that can fail happens before the rename; after it, the run is a success.
+    const sum = await checksum;
+    const size = (await target.stat(tempName))?.size ?? null;
     phase('publishing');
     signal.throwIfAborted();
     await target.rename(tempName, fileName);
     tempName = null;
-    const size = (await target.stat(fileName))?.size ?? null;
     update(run.id, {
       status: 'succeeded',
       phase: 'done',
       finishedAt: new Date(),
       sizeBytes: size,
-      checksum: await checksum,
+      checksum: sum,
       bytesDone: counter.bytes(),
       manifest: JSON.stringify({
         appliance: manifest.appliance,
@@ -342,27 +348,38 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
       log.error({ event: 'backup.retention.error', err: (err as Error).message }, 'retention failed'),
     );
   } catch (err) {
+    // Bookkeeping of a failure must not fail itself: each step on its own.
     const aborted = signal.aborted;
     const reason = aborted ? (signal.reason as Error | undefined)?.message : undefined;
-    const message = reason || errorWords(err);
+    const message = reason || errorWords(err, run.id);
     if (writer) await writer.abort().catch(() => undefined);
-    if (target && tempName) await target.remove(tempName).catch(() => undefined);
-    update(run.id, { status: aborted ? 'aborted' : 'failed', finishedAt: new Date(), error: message, tempName: null });
+    let cleaned = true;
+    if (target && tempName) await target.remove(tempName).catch(() => (cleaned = false));
+    safely(() => update(run.id, { status: aborted ? 'aborted' : 'failed', finishedAt: new Date(), error: message, tempName: cleaned ? null : tempName }));
     log.warn({ event: aborted ? 'backup.aborted' : 'backup.failed', run: run.id, reason: message }, 'backup did not complete');
-    audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'failure', { target: String(run.id), detail: { reason: message } });
+    safely(() => audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'failure', { target: String(run.id), detail: { reason: message } }));
   } finally {
     await pool.close().catch(() => undefined);
-    await fsp.rm(snapshot, { force: true }).catch(() => undefined);
-    fs.rmSync(`${snapshot}-journal`, { force: true });
+    // The snapshot and the side files its read-only open may leave.
+    for (const f of [snapshot, `${snapshot}-journal`, `${snapshot}-wal`, `${snapshot}-shm`]) await fsp.rm(f, { force: true }).catch(() => undefined);
     await target?.close().catch(() => undefined);
   }
 }
 
-function errorWords(err: unknown): string {
+function safely(step: () => void): void {
+  try {
+    step();
+  } catch (err) {
+    log.error({ event: 'backup.bookkeeping-failed', err: (err as Error).message }, 'could not record the end of a backup');
+  }
+}
+
+/** Words for the history: our own errors say what happened; anything else is logged and summarised. */
+function errorWords(err: unknown, runId: number): string {
   if (err instanceof AppError) return err.message;
   const e = err as Error & { code?: string };
   if (e?.name === 'AbortError') return 'The backup was stopped.';
-  if (e?.name === 'StorageError' || e?.name?.startsWith('Age') || e?.name === 'BackupVerifyError') return e.message;
-  log.error({ event: 'backup.error', err: e?.message, stack: e?.stack }, 'unexpected backup error');
-  return `The backup failed: ${e?.message ?? 'unknown error'}`;
+  if (['StorageError', 'BackupVerifyError', 'ReadBackError'].includes(e?.name) || e?.name?.startsWith('Age')) return e.message;
+  log.error({ event: 'backup.error', run: runId, err: e?.message, stack: e?.stack }, 'unexpected backup error');
+  return `The backup failed because of an internal error (details in the console log, backup #${runId}).`;
 }

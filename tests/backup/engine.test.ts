@@ -129,6 +129,21 @@ describe('backup engine', () => {
     }
   });
 
+  it('records a failure in words and frees the lock when the engine cannot even prepare', async () => {
+    const tmp = path.join(process.env.WEBCONF_DATA_DIR!, 'tmp');
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.writeFileSync(tmp, 'not a folder');
+    try {
+      const run = await runToEnd();
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(/internal error .*backup #\d+/);
+      expect(backupHistory().filter((r) => r.status === 'running')).toHaveLength(0);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    expect((await runToEnd()).status).toBe('succeeded');
+  });
+
   it('keeps only the N most recent successful backups and never files it did not write', async () => {
     fs.writeFileSync(path.join(storageDir, 'someone-elses-file.tar.age'), 'not ours');
     saveBackupSettings(actor, { retention: 2 });

@@ -69,6 +69,16 @@ describe('HashPool', () => {
     });
   }
 
+  it('fails every call at once after a worker died, instead of waiting forever', async () => {
+    const doomed = new HashPool(2);
+    const tap = doomed.tap();
+    await (doomed as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!.terminate();
+    await expect(doomed.hashFile(file)).rejects.toThrow(/worker stopped/);
+    await expect(doomed.verifyChunks(file, enc.payloadOffset, enc.payloadKey(), 1)).rejects.toThrow(/worker stopped/);
+    await expect(tap.digest).rejects.toThrow(/worker stopped/);
+    await doomed.close();
+  });
+
   it('refuses a wrong key', async () => {
     await expect(pool.verifyChunks(file, enc.payloadOffset, crypto.randomBytes(32))).rejects.toThrow(/chunk 0 failed/);
   });

@@ -149,7 +149,7 @@ describe('backups under faults', () => {
         return r && r.status !== 'running' ? r : null;
       });
       expect(run.status).toBe('failed');
-      expect(run.error).toMatch(/Not enough free space on Local folder .*needs about 100\.\d MiB/);
+      expect(run.error).toMatch(/Not enough free space on Local folder .*needs about 10\d\.\d MB/);
       expect(fs.readdirSync(mnt)).toEqual([]);
     });
 
