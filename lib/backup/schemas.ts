@@ -10,10 +10,17 @@ export const filenamePrefixSchema = z
 
 export const backupSettingsFormSchema = z.object({ filenamePrefix: filenamePrefixSchema.optional().default('') });
 
-/** A cron expression croner accepts (5 fields, or 6 with seconds), in an IANA time zone. */
+/**
+ * What is wrong with a schedule, or null: exactly five cron fields (minute,
+ * hour, day of month, month, day of week: no seconds field, which would start
+ * a backup every few seconds) that croner accepts, and a time zone in which
+ * it can compute the next run (croner only notices a bad zone then).
+ */
 export function cronProblem(pattern: string, timezone: string): string | null {
+  if (pattern.trim().split(/\s+/).length !== 5) return 'use five fields: minute hour day-of-month month day-of-week';
+  if (!validTimezone(timezone)) return `unknown time zone ${timezone}`;
   try {
-    new Cron(pattern, { paused: true, timezone });
+    new Cron(pattern, { paused: true, timezone }).nextRun();
     return null;
   } catch (err) {
     return (err as Error).message;
@@ -40,7 +47,7 @@ const timeSchema = z
   .trim()
   .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'Enter a time as HH:MM, 00:00 to 23:59.');
 
-function validTimezone(tz: string): boolean {
+export function validTimezone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;
@@ -85,8 +92,8 @@ export const scheduleFormSchema = z
       if (!v.cron) ctx.addIssue({ code: 'custom', path: ['cron'], message: 'Enter a cron expression, e.g. 30 2 * * 1-5.' });
       else if (!/^[0-9A-Za-z*/,\-? #LW]+$/.test(v.cron)) ctx.addIssue({ code: 'custom', path: ['cron'], message: 'A cron expression has digits, letters, * / , - ? # and spaces only.' });
       else {
-        const problem = cronProblem(v.cron, 'UTC');
-        if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `Not a valid cron expression: ${problem}` });
+        const problem = cronProblem(v.cron, validTimezone(v.timezone) ? v.timezone : 'UTC');
+        if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `Not a valid cron expression: ${problem}.` });
       }
     }
   })
@@ -94,6 +101,21 @@ export const scheduleFormSchema = z
     const [hh, mm] = v.time.split(':').map(Number);
     const cron = v.preset === 'daily' ? `${mm} ${hh} * * *` : v.preset === 'weekly' ? `${mm} ${hh} * * ${v.weekday}` : v.cron;
     return { schedule: { enabled: v.enabled, cron, timezone: v.timezone }, retention: v.retention };
+  });
+
+/** The schedule as the API takes it (JSON): the same rules as the form. */
+export const scheduleInputSchema = z
+  .object({
+    enabled: z.boolean({ error: 'enabled must be true or false.' }),
+    cron: z.string().trim().min(1, 'Enter a cron expression.').max(100, 'A cron expression has at most 100 characters.'),
+    timezone: z.string().trim().min(1, 'Choose a time zone.').max(64, 'At most 64 characters.').refine(validTimezone, 'Unknown time zone. Use an IANA name such as UTC or Europe/Berlin.'),
+    retention: z.number().int().min(0, 'Enter 0 (keep all) or more.').max(1000, 'At most 1000.').optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!validTimezone(v.timezone)) return;
+    const problem = cronProblem(v.cron, v.timezone);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `Not a valid cron expression: ${problem}.` });
   });
 
 /** Set Domain Master Secret: entered twice, at least 8 characters. */

@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { audit, type Actor } from '../audit/audit';
+import { applianceRoot } from '../backup/appliance';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
 import { getSetting, putSetting } from '../settings/store';
@@ -39,7 +40,7 @@ function isSameOrInside(child: string, parent: string): boolean {
  * (symbolic links resolved), so backups never land among the console's own
  * files and never take them in.
  */
-async function checkLocalFolder(p: string): Promise<void> {
+async function checkLocalFolder(p: string): Promise<string> {
   const st = await fsp.stat(p).catch(() => null);
   if (!st) throw new AppError('unprocessable', `The folder ${p} does not exist.`, { field: 'path' });
   if (!st.isDirectory()) throw new AppError('unprocessable', `${p} is not a folder.`, { field: 'path' });
@@ -48,12 +49,19 @@ async function checkLocalFolder(p: string): Promise<void> {
   if (isSameOrInside(real, data) || isSameOrInside(data, real)) {
     throw new AppError('unprocessable', 'Choose a folder outside the console data folder (and not one that contains it).', { field: 'path' });
   }
+  // Backups inside the configuration they back up would take in every earlier backup.
+  const config = await fsp.realpath(applianceRoot()).catch(() => applianceRoot());
+  if (isSameOrInside(real, config) || isSameOrInside(config, real)) {
+    throw new AppError('unprocessable', 'Choose a folder outside the appliance configuration (and not one that contains it).', { field: 'path' });
+  }
+  return real;
   const access = await new LocalFolderTarget(p).access();
   if (!access.write) throw new AppError('unprocessable', `The console cannot write to ${p}.`, { field: 'path' });
 }
 
 export async function saveStorageConfig(actor: Actor, config: StorageConfig): Promise<void> {
-  if (config.type === 'local') await checkLocalFolder(config.path);
+  // The folder is stored resolved: a symbolic link swapped later cannot redirect backups.
+  if (config.type === 'local') config = { ...config, path: await checkLocalFolder(config.path) };
   putSetting(KEY, storageConfigSchema, config, actor.name);
   audit(actor, 'backup.storage.configure', 'success', { target: describeStorage(config) });
 }

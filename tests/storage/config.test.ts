@@ -7,19 +7,26 @@ import { getStorageConfig, saveStorageConfig } from '@/lib/storage/config';
 import { storageFormSchema } from '@/lib/storage/schemas';
 
 const actor = { id: 1, name: 'admin', ip: null };
+// An appliance configuration outside the data folder, as on a real appliance (read by env() on first use).
+const APPLIANCE_ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-appliance-'));
+process.env.WEBCONF_APPLIANCE_ROOT = APPLIANCE_ROOT;
 const made: string[] = [];
 const tmp = () => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-storage-'));
   made.push(d);
   return d;
 };
-afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+afterAll(() => [...made, APPLIANCE_ROOT].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 describe('local folder storage settings', () => {
-  it('accepts a writable folder and stores it', async () => {
+  it('accepts a writable folder and stores it resolved', async () => {
     const d = tmp();
     await saveStorageConfig(actor, { type: 'local', path: d });
-    expect(getStorageConfig()).toEqual({ type: 'local', path: d });
+    expect(getStorageConfig()).toEqual({ type: 'local', path: fs.realpathSync(d) });
+    const link = path.join(tmp(), 'to-d');
+    fs.symlinkSync(d, link);
+    await saveStorageConfig(actor, { type: 'local', path: link });
+    expect(getStorageConfig()).toEqual({ type: 'local', path: fs.realpathSync(d) });
   });
 
   it.each([
@@ -27,6 +34,7 @@ describe('local folder storage settings', () => {
     ['the data folder', /outside the console data folder/],
     ['a folder inside the data folder', /outside the console data folder/],
     ['a symbolic link to the data folder', /outside the console data folder/],
+    ['a folder inside the appliance configuration', /outside the appliance configuration/],
     ['a missing folder', /does not exist/],
     ['a file', /is not a folder/],
   ])('refuses %s, in words, and keeps the previous setting', async (what, words) => {
@@ -36,9 +44,11 @@ describe('local folder storage settings', () => {
     fs.mkdirSync(inside, { recursive: true });
     const link = path.join(tmp(), 'link');
     fs.symlinkSync(dataDir(), link);
+    const config = path.join(APPLIANCE_ROOT, 'system', 'backups');
+    fs.mkdirSync(config, { recursive: true });
     const file = path.join(tmp(), 'file');
     fs.writeFileSync(file, 'x');
-    const p = { '/': '/', 'the data folder': dataDir(), 'a folder inside the data folder': inside, 'a symbolic link to the data folder': link, 'a missing folder': '/no/such/folder', 'a file': file }[what]!;
+    const p = { '/': '/', 'the data folder': dataDir(), 'a folder inside the data folder': inside, 'a symbolic link to the data folder': link, 'a missing folder': '/no/such/folder', 'a folder inside the appliance configuration': config, 'a file': file }[what]!;
     await expect(saveStorageConfig(actor, { type: 'local', path: p })).rejects.toThrow(words);
     expect(getStorageConfig()).toEqual(before);
   });
