@@ -2,6 +2,7 @@
 import { signIn } from 'next-auth/react';
 import { useState } from 'react';
 import { signInSchema } from '@/lib/accounts/schemas';
+import { signInErrorMessage } from '@/lib/auth/sign-in-errors';
 import { Banner } from '../ui/banner';
 import { Field } from '../ui/field';
 
@@ -31,7 +32,7 @@ export function LoginForm({ callbackUrl, initialError, oidcName }: { callbackUrl
         window.location.assign(callbackUrl);
         return;
       }
-      setError(res?.error === 'CredentialsSignin' || !res?.error ? 'Wrong username or password.' : res.error);
+      setError(signInErrorMessage(res?.error ?? 'CredentialsSignin'));
     } catch {
       setError('The appliance could not be reached. Try again.');
     } finally {

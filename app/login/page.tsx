@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { currentUser } from '@/lib/auth/current-user';
-import { SIGN_IN_ERRORS } from '@/lib/auth/options';
+import { signInErrorMessage } from '@/lib/auth/sign-in-errors';
 import { getOidcConfig } from '@/lib/oidc/config';
 import { safeCallbackUrl } from '@/lib/http/callback-url';
 import { LoginForm } from './login-form';
@@ -13,8 +13,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const sp = await searchParams;
   const callbackUrl = safeCallbackUrl(typeof sp.callbackUrl === 'string' ? sp.callbackUrl : undefined);
   if (await currentUser()) redirect(callbackUrl);
-  const code = typeof sp.error === 'string' ? sp.error : undefined;
-  const error = code ? (SIGN_IN_ERRORS[code as keyof typeof SIGN_IN_ERRORS] ?? (code.length < 200 && !code.includes('<') ? code : SIGN_IN_ERRORS.Default)) : undefined;
+  const error = signInErrorMessage(typeof sp.error === 'string' ? sp.error : undefined);
   const oidc = getOidcConfig();
   return (
     <main id="main" className="mx-auto mt-24 max-w-sm px-4">

@@ -15,7 +15,7 @@ export type CurrentUser = Pick<User, 'id' | 'username' | 'displayName' | 'kind' 
  * revocation, account still present). Never trusts anything the middleware
  * may or may not have done.
  */
-export async function currentUser(): Promise<CurrentUser | null> {
+export async function currentUser(opts: { touch?: boolean } = {}): Promise<CurrentUser | null> {
   const jar = await cookies();
   const raw = jar.get(sessionCookieName())?.value;
   if (!raw) return null;
@@ -26,7 +26,7 @@ export async function currentUser(): Promise<CurrentUser | null> {
     return null;
   }
   if (typeof sid !== 'string') return null;
-  const check = resolveSession(sid);
+  const check = resolveSession(sid, Date.now(), opts);
   if (!check.ok) return null;
   const { id, username, displayName, kind, role } = check.user;
   return { id, username, displayName, kind, role, sessionId: sid };

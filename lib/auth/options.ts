@@ -18,16 +18,6 @@ import { checkThrottle, clearAccountFailures, recordFailure } from './throttle';
 
 export const OIDC_PROVIDER_ID = 'oidc';
 
-/** Sign-in errors travel as ?error=<code>; the login page words them. */
-export const SIGN_IN_ERRORS = {
-  CredentialsSignin: 'Wrong username or password.',
-  OidcNoRole: 'Your account at the identity provider has no role on this appliance. Ask an admin to map one of your claims to a role.',
-  OAuthCallback: 'The identity provider did not complete the sign-in. Try again or ask an admin to check the provider settings.',
-  OAuthSignin: 'The identity provider could not be reached. Try again or sign in with a password.',
-  SessionRequired: 'Sign in to continue.',
-  Default: 'Sign-in failed. Try again.',
-} as const;
-
 async function requestMeta() {
   const h = await headers();
   return { ip: clientIp(h), userAgent: h.get('user-agent') };
@@ -37,12 +27,13 @@ async function requestMeta() {
 async function authorizePassword(raw: Record<string, unknown> | undefined) {
   const { ip } = await requestMeta();
   const parsed = signInSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'Enter your username and password.');
+  // Errors are codes (lib/auth/sign-in-errors.ts): the page shows only known words.
+  if (!parsed.success) throw new Error('InvalidInput');
   const { username, password } = parsed.data;
   const throttle = checkThrottle(username, ip);
   if (throttle.blocked) {
     audit({ id: null, name: username, ip }, 'auth.sign-in', 'denied', { detail: { reason: 'throttled' } });
-    throw new Error(throttle.message);
+    throw new Error(throttle.scope === 'account' ? 'ThrottledAccount' : 'ThrottledAddress');
   }
   const user = findForSignIn(username);
   const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));

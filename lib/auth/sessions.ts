@@ -24,8 +24,12 @@ export function createSession(userId: number, meta: { ip: string | null; userAge
 
 export type SessionCheck = { ok: true; user: User } | { ok: false; reason: 'unknown' | 'revoked' | 'idle' | 'expired' };
 
-/** Validates a session id and records activity. */
-export function resolveSession(id: string, now = Date.now()): SessionCheck {
+/**
+ * Validates a session id and, unless `touch` is false, records activity.
+ * Background polling (the status panel) passes false: an unattended tab must
+ * still reach the idle timeout.
+ */
+export function resolveSession(id: string, now = Date.now(), opts: { touch?: boolean } = {}): SessionCheck {
   const row = db()
     .select()
     .from(sessions)
@@ -37,7 +41,7 @@ export function resolveSession(id: string, now = Date.now()): SessionCheck {
   if (s.revokedAt) return { ok: false, reason: 'revoked' };
   if (now - s.createdAt.getTime() > ABSOLUTE_TIMEOUT_MS) return { ok: false, reason: 'expired' };
   if (now - s.lastSeenAt.getTime() > IDLE_TIMEOUT_MS) return { ok: false, reason: 'idle' };
-  if (now - s.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+  if (opts.touch !== false && now - s.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
     db().update(sessions).set({ lastSeenAt: new Date(now) }).where(eq(sessions.idHash, s.idHash)).run();
   }
   return { ok: true, user: row.users };

@@ -10,7 +10,7 @@ import { env } from '../env';
  */
 export const THROTTLE_WINDOW_MS = 60 * 60 * 1000;
 
-export type ThrottleState = { blocked: false } | { blocked: true; message: string };
+export type ThrottleState = { blocked: false } | { blocked: true; scope: 'account' | 'address'; message: string };
 
 export function checkThrottle(account: string, ip: string, now = Date.now()): ThrottleState {
   const since = new Date(now - THROTTLE_WINDOW_MS);
@@ -21,7 +21,7 @@ export function checkThrottle(account: string, ip: string, now = Date.now()): Th
     .where(and(eq(loginFailures.account, account), gte(loginFailures.at, since)))
     .get()!.n;
   if (perAccount >= env().WEBCONF_LOGIN_MAX_FAILURES_PER_ACCOUNT) {
-    return { blocked: true, message: 'Too many failed sign-ins for this account. Try again in an hour.' };
+    return { blocked: true, scope: 'account', message: 'Too many failed sign-ins for this account. Try again in an hour.' };
   }
   const perIp = d
     .select({ n: count() })
@@ -29,7 +29,7 @@ export function checkThrottle(account: string, ip: string, now = Date.now()): Th
     .where(and(eq(loginFailures.ip, ip), gte(loginFailures.at, since)))
     .get()!.n;
   if (perIp >= env().WEBCONF_LOGIN_MAX_FAILURES_PER_ADDRESS) {
-    return { blocked: true, message: 'Too many failed sign-ins from this address. Try again in an hour.' };
+    return { blocked: true, scope: 'address', message: 'Too many failed sign-ins from this address. Try again in an hour.' };
   }
   return { blocked: false };
 }

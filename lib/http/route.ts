@@ -27,7 +27,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function withAuth<P = Record<string, string>>(
   permission: Permission | null,
   handler: (ctx: RouteContext<P>) => Promise<Response | unknown>,
-  opts: { name: string },
+  opts: { name: string; /** false for background polling: it does not count as activity. */ touch?: boolean },
 ) {
   return async (req: NextRequest, segment: { params: Promise<P> }): Promise<Response> => {
     if (UNSAFE.has(req.method)) {
@@ -37,7 +37,7 @@ export function withAuth<P = Record<string, string>>(
         return problem('forbidden', origin.message);
       }
     }
-    const user = await currentUser();
+    const user = await currentUser({ touch: opts.touch });
     const actor = await actorOf(user);
     if (!user) return problem('unauthorized', 'Sign in to continue.');
     const decision = permission ? decide(user, permission) : ({ allowed: true } as const);

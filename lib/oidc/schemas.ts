@@ -21,6 +21,11 @@ export const oidcFormSchema = z.object({
     .max(300, 'At most 300 characters.')
     .regex(/^https?:\/\/[^/]/, 'Enter an http(s) URL, e.g. https://login.example.com/realms/main.')
     .pipe(z.url({ protocol: /^https?$/, error: 'Enter an http(s) URL, e.g. https://login.example.com/realms/main.' }))
+    .refine((u) => {
+      // The client secret and tokens travel to the issuer: TLS, except to a provider on this machine.
+      const url = new URL(u);
+      return url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.startsWith('127.');
+    }, 'Use an https:// issuer URL (plain http only for a provider on this machine).')
     .transform((u) => u.replace(/\/+$/, '')),
   clientId: z.string().trim().min(1, 'Enter the client id.').max(200, 'At most 200 characters.'),
   /** Empty keeps the secret already stored. */

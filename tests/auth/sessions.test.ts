@@ -46,6 +46,16 @@ describe('sessions', () => {
     }
   });
 
+  it('background polling (touch: false) does not count as activity: the idle timeout still ends the session', () => {
+    const id = createSession(userId, meta, T0);
+    // Polled every minute for 31 minutes without touching.
+    for (let m = 1; m <= 30; m++) expect(resolveSession(id, T0 + m * MINUTE, { touch: false }).ok).toBe(true);
+    expect(resolveSession(id, T0 + 31 * MINUTE, { touch: false })).toEqual({ ok: false, reason: 'idle' });
+    // Whereas real requests keep it alive.
+    const other = createSession(userId, meta, T0);
+    for (let m = 1; m <= 31; m++) expect(resolveSession(other, T0 + m * MINUTE).ok).toBe(true);
+  });
+
   it('session ids are long, random and URL-safe', () => {
     const a = createSession(userId, meta, T0);
     const b = createSession(userId, meta, T0);

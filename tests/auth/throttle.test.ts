@@ -25,12 +25,12 @@ describe('per-account throttle', () => {
     failAccount('alice', 99);
     expect(checkThrottle('alice', '192.0.2.1', T0 + MINUTE)).toEqual({ blocked: false });
     recordFailure('alice', '192.0.2.99', T0 + 2 * MINUTE);
-    expect(checkThrottle('alice', '192.0.2.1', T0 + 3 * MINUTE)).toEqual({ blocked: true, message: ACCOUNT_MESSAGE });
+    expect(checkThrottle('alice', '192.0.2.1', T0 + 3 * MINUTE)).toEqual({ blocked: true, scope: 'account', message: ACCOUNT_MESSAGE });
   });
 
   it('a blocked account blocks from any address, even one that never failed', () => {
     failAccount('alice', 100);
-    expect(checkThrottle('alice', '198.51.100.200', T0 + MINUTE)).toEqual({ blocked: true, message: ACCOUNT_MESSAGE });
+    expect(checkThrottle('alice', '198.51.100.200', T0 + MINUTE)).toEqual({ blocked: true, scope: 'account', message: ACCOUNT_MESSAGE });
   });
 
   it('other accounts are unaffected', () => {
@@ -70,7 +70,7 @@ describe('per-account throttle', () => {
     expect(checkThrottle('alice', '192.0.2.1', T0 + MINUTE)).toEqual({ blocked: false });
     expect(rowCount('account = ?', 'alice')).toBe(0);
     expect(rowCount('account = ?', 'bob')).toBe(100);
-    expect(checkThrottle('bob', '192.0.2.1', T0 + MINUTE)).toEqual({ blocked: true, message: ACCOUNT_MESSAGE });
+    expect(checkThrottle('bob', '192.0.2.1', T0 + MINUTE)).toEqual({ blocked: true, scope: 'account', message: ACCOUNT_MESSAGE });
   });
 
   it('account names are matched exactly (no LIKE wildcards)', () => {
@@ -87,7 +87,7 @@ describe('per-address throttle', () => {
     for (let i = 0; i < 99; i++) recordFailure(`user${i}`, IP, T0 + i);
     expect(checkThrottle('fresh-account', IP, T0 + MINUTE)).toEqual({ blocked: false });
     recordFailure('user99', IP, T0 + 100);
-    expect(checkThrottle('fresh-account', IP, T0 + MINUTE)).toEqual({ blocked: true, message: ADDRESS_MESSAGE });
+    expect(checkThrottle('fresh-account', IP, T0 + MINUTE)).toEqual({ blocked: true, scope: 'address', message: ADDRESS_MESSAGE });
   });
 
   it('other addresses are unaffected', () => {
@@ -104,7 +104,7 @@ describe('per-address throttle', () => {
   it('a successful sign-in clears only that account\u2019s failures from the address count', () => {
     for (let i = 0; i < 60; i++) recordFailure('alice', IP, T0 + i);
     for (let i = 0; i < 40; i++) recordFailure('mallory', IP, T0 + 100 + i);
-    expect(checkThrottle('alice', IP, T0 + MINUTE)).toEqual({ blocked: true, message: ADDRESS_MESSAGE });
+    expect(checkThrottle('alice', IP, T0 + MINUTE)).toEqual({ blocked: true, scope: 'address', message: ADDRESS_MESSAGE });
     clearAccountFailures('alice');
     expect(checkThrottle('alice', IP, T0 + MINUTE)).toEqual({ blocked: false });
     expect(rowCount('ip = ?', IP)).toBe(40);

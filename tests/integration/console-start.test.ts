@@ -113,7 +113,12 @@ describe('sign-in, sessions and cross-site requests', () => {
     }
     const blocked = await attacker.signIn('otp', server.otpPassword!);
     expect(blocked.ok).toBe(false);
-    expect(blocked.error).toMatch(/Too many failed sign-ins for this account/);
+    expect(blocked.error).toBe('ThrottledAccount');
+    // The sign-in page words the code; it never shows text taken from the link.
+    expect(await (await attacker.fetch('/login?error=ThrottledAccount')).text()).toContain('Too many failed sign-ins for this account. Try again in an hour.');
+    const crafted = await (await attacker.fetch('/login?error=Your%20appliance%20is%20infected%2C%20call%20555')).text();
+    expect(crafted).not.toContain('infected');
+    expect(crafted).toContain('Sign-in failed. Try again.');
     // Another account from the same address is not affected by the account limit.
     expect((await new ConsoleClient(server.url).signIn('alice', adminPassword)).ok).toBe(true);
   });
@@ -123,7 +128,7 @@ describe('sign-in, sessions and cross-site requests', () => {
     for (let i = 0; i < 50; i++) await attacker.signIn(`nobody${i}`, 'wrong password');
     const r = await new ConsoleClient(server.url).signIn('alice', adminPassword);
     expect(r.ok).toBe(false);
-    expect(r.error).toMatch(/Too many failed sign-ins from this address/);
+    expect(r.error).toBe('ThrottledAddress');
     const sqlite = db();
     sqlite.prepare('delete from login_failures').run();
     sqlite.close();
@@ -142,6 +147,21 @@ describe('sign-in, sessions and cross-site requests', () => {
     expect(page.status).toBe(307);
     expect(page.headers.get('location')).toMatch(/\/login/);
     expect((await admin.signIn('alice', adminPassword)).ok).toBe(true);
+  });
+
+  it('does not count the status panel\'s polling as activity', async () => {
+    const c = new ConsoleClient(server.url);
+    expect((await c.signIn('alice', adminPassword)).ok).toBe(true);
+    const sqlite = db();
+    const idle = Date.now() - 29 * 60 * 1000;
+    sqlite.prepare('update sessions set last_seen_at = ? where rowid = (select max(rowid) from sessions)').run(idle);
+    expect((await c.json('/api/backup/status')).status).toBe(200);
+    const seen = () => (sqlite.prepare('select last_seen_at as t from sessions where rowid = (select max(rowid) from sessions)').get() as { t: number }).t;
+    expect(seen()).toBe(idle);
+    // A real request is activity.
+    expect((await c.json('/api/me')).status).toBe(200);
+    expect(seen()).toBeGreaterThan(idle);
+    sqlite.close();
   });
 
   it('ends a session 12 hours after sign-in even when active', async () => {

@@ -243,3 +243,16 @@ describe('mapRole', () => {
     expect(mapRole({}, proto)).toBeNull();
   });
 });
+
+describe('issuer transport', () => {
+  const base = { displayName: 'SSO', clientId: 'webconf', roleClaim: 'groups', adminValues: 'a', operatorValues: '', supportValues: '' };
+  it('requires https, except for a provider on this machine', async () => {
+    const { oidcFormSchema } = await import('@/lib/oidc/schemas');
+    const plainRemote = oidcFormSchema.safeParse({ ...base, issuer: 'http://login.example.com/realms/main' });
+    expect(plainRemote.success).toBe(false);
+    expect(plainRemote.error!.issues[0]!.message).toMatch(/https:\/\//);
+    expect(oidcFormSchema.safeParse({ ...base, issuer: 'https://login.example.com/realms/main' }).success).toBe(true);
+    expect(oidcFormSchema.safeParse({ ...base, issuer: 'http://127.0.0.1:9000' }).success).toBe(true);
+    expect(oidcFormSchema.safeParse({ ...base, issuer: 'http://localhost:9000' }).success).toBe(true);
+  });
+});
