@@ -33,6 +33,18 @@ function randomOtp(): string {
  */
 export async function ensureOtpUser(): Promise<string | null> {
   const d = db();
+  const file = otpPasswordFile();
+  const existing = d.select().from(users).where(eq(users.kind, 'otp')).get();
+  if (existing && !existing.lastLoginAt && !fs.existsSync(file)) {
+    // The OTP user was made but its password never reached the file (a crash
+    // in between) and nobody ever signed in with it: give it a new one.
+    // Hash first, file second: a crash in between leaves the file missing again, and the next start repeats this.
+    const password = randomOtp();
+    d.update(users).set({ passwordHash: await hashPassword(password) }).where(eq(users.id, existing.id)).run();
+    writeOtpFile(file, password);
+    audit({ id: null, name: 'system', ip: null }, 'account.otp.reset', 'success', { target: OTP_USERNAME, detail: { reason: 'password file missing' } });
+    return password;
+  }
   if (d.select({ id: users.id }).from(users).limit(1).get()) return null;
   const password = randomOtp();
   const passwordHash = await hashPassword(password);
@@ -41,15 +53,21 @@ export async function ensureOtpUser(): Promise<string | null> {
     tx.insert(users)
       .values({ username: OTP_USERNAME, displayName: 'OTP User', kind: 'otp', role: 'otp', passwordHash, createdAt: new Date(), createdBy: 'first start' })
       .run();
+    // Written inside the transaction, before it commits: the account never exists without its password file.
+    writeOtpFile(file, password);
     return true;
   });
   if (!created) return null;
-  const file = otpPasswordFile();
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
   audit({ id: null, name: 'system', ip: null }, 'account.otp.create', 'success', { target: OTP_USERNAME });
   return password;
+}
+
+function writeOtpFile(file: string, password: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, `${password}\n`, { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
 }
 
 function isUniqueViolation(err: unknown): boolean {

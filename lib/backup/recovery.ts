@@ -9,6 +9,7 @@ import { log } from '../log';
 import { openStorage } from '../storage/config';
 
 export const INTERRUPTED_MESSAGE = 'The console stopped while this backup was running (the process ended). No backup file was published; the partial file was removed.';
+const INTERRUPTED_LEFT = 'The console stopped while this backup was running (the process ended). No backup file was published; its partial file could not be removed and is still on the storage location:';
 
 /**
  * At start: a run still marked running belongs to a process that is gone.
@@ -20,18 +21,24 @@ export async function recoverInterruptedBackups(): Promise<number> {
   const stale = db().select().from(backupRuns).where(eq(backupRuns.status, 'running')).all();
   const target = stale.length ? openStorage() : null;
   for (const run of stale) {
-    let cleaned = true;
+    // Only the partial file this run recorded, and only on the target it wrote to.
+    let cleaned = !run.tempName;
     if (run.tempName && target && run.target === target.label) {
       try {
         if (await target.stat(run.tempName)) await target.remove(run.tempName);
+        cleaned = true;
       } catch (err) {
-        cleaned = false;
         log.warn({ event: 'backup.recovery.cleanup-failed', run: run.id, err: (err as Error).message }, 'could not remove partial file');
       }
     }
     db()
       .update(backupRuns)
-      .set({ status: 'interrupted', finishedAt: new Date(), tempName: cleaned ? null : run.tempName, error: INTERRUPTED_MESSAGE })
+      .set({
+        status: 'interrupted',
+        finishedAt: new Date(),
+        tempName: cleaned ? null : run.tempName,
+        error: cleaned ? INTERRUPTED_MESSAGE : `${INTERRUPTED_LEFT} ${run.target ?? 'unknown'} / ${run.tempName}`,
+      })
       .where(eq(backupRuns.id, run.id))
       .run();
     audit({ id: null, name: 'system', ip: null }, 'backup.recover', 'success', { target: String(run.id), detail: { cleaned } });

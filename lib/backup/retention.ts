@@ -17,13 +17,19 @@ export async function applyRetention(target: StorageTarget, keep: number): Promi
   for (const run of kept.slice(keep)) {
     if (!run.fileName) continue;
     const entry = await target.stat(run.fileName);
-    // A file of another size is not the one we wrote: leave it.
     if (entry && entry.size === run.sizeBytes) {
       await target.remove(run.fileName);
       removed++;
+      db().update(backupRuns).set({ prunedAt: new Date() }).where(eq(backupRuns.id, run.id)).run();
+      audit({ id: null, name: 'system', ip: null }, 'backup.retention.remove', 'success', { target: run.fileName, detail: { run: run.id, keep } });
+    } else if (!entry) {
+      // Already gone (removed by someone else): no longer a kept backup.
+      db().update(backupRuns).set({ prunedAt: new Date() }).where(eq(backupRuns.id, run.id)).run();
+      audit({ id: null, name: 'system', ip: null }, 'backup.retention.missing', 'success', { target: run.fileName, detail: { run: run.id } });
+    } else {
+      // A file of another size under that name is not the one we wrote: never touched.
+      audit({ id: null, name: 'system', ip: null }, 'backup.retention.skip', 'failure', { target: run.fileName, detail: { run: run.id, reason: 'size differs from the recorded backup' } });
     }
-    db().update(backupRuns).set({ prunedAt: new Date() }).where(eq(backupRuns.id, run.id)).run();
-    audit({ id: null, name: 'system', ip: null }, 'backup.retention.remove', 'success', { target: run.fileName, detail: { run: run.id, keep } });
   }
   return removed;
 }

@@ -296,3 +296,18 @@ describe('database constraints', () => {
     expect(() => db().insert(users).values({ username: 'nopw', kind: 'local', role: 'admin', createdAt: new Date() }).run()).toThrow(/CHECK/);
   });
 });
+
+describe('ensureOtpUser after a crash', () => {
+  it('gives an unused OTP user whose password file is missing a new password, and prints it again', async () => {
+    const first = await ensureOtpUser();
+    fs.rmSync(otpPasswordFile());
+    const second = await ensureOtpUser();
+    expect(second).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(second).not.toBe(first);
+    expect(fs.readFileSync(otpPasswordFile(), 'utf8').trim()).toBe(second);
+    const row = findForSignIn(OTP_USERNAME)!;
+    expect(await verifyPassword(second!, row.passwordHash!)).toBe(true);
+    expect(await verifyPassword(first!, row.passwordHash!)).toBe(false);
+    expect(countUsers()).toBe(1);
+  });
+});

@@ -157,5 +157,12 @@ describe('backup engine', () => {
     expect(fs.existsSync(path.join(storageDir, 'someone-elses-file.tar.age'))).toBe(true);
     const newest = backupHistory().find((r) => r.status === 'succeeded')!;
     expect(ours).toContain(newest.fileName);
+
+    // A kept backup's name now holds a different file (someone replaced it): retention leaves it alone.
+    const oldest = ours.sort()[0]!;
+    fs.writeFileSync(path.join(storageDir, oldest), 'replaced by someone');
+    await new Promise((res) => setTimeout(res, 1100));
+    expect((await runToEnd()).status).toBe('succeeded');
+    expect(fs.readFileSync(path.join(storageDir, oldest), 'utf8')).toBe('replaced by someone');
   });
 });
