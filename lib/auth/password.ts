@@ -13,7 +13,7 @@ const scrypt = promisify(crypto.scrypt) as (
  * parameters travel with the hash so they can be raised later without
  * breaking existing accounts.
  */
-const LOG_N = 15;
+const DEFAULT_LOG_N = 15;
 const R = 8;
 const P = 1;
 const KEY_LEN = 32;
@@ -24,7 +24,9 @@ function maxmem(logN: number, r: number): number {
   return 128 * r * (2 ** logN) * 2;
 }
 
-export async function hashPassword(password: string): Promise<string> {
+/** `logN` above 15 for secrets that deserve the cost of a backup's own key derivation (the DMS verifier: 18). */
+export async function hashPassword(password: string, opts: { logN?: number } = {}): Promise<string> {
+  const LOG_N = opts.logN ?? DEFAULT_LOG_N;
   const salt = crypto.randomBytes(16);
   const hash = await scrypt(password.normalize('NFKC'), salt, KEY_LEN, { N: 2 ** LOG_N, r: R, p: P, maxmem: maxmem(LOG_N, R) });
   return ['scrypt', LOG_N, R, P, salt.toString('base64'), hash.toString('base64')].join('$');

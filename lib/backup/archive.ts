@@ -28,7 +28,7 @@ function sameFile(a: { size: number; mtimeMs: number; ctimeMs: number; ino: numb
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
-async function walk(dir: string, rel: string, out: { abs: string; rel: string }[]): Promise<void> {
+async function walk(dir: string, rel: string, out: { abs: string; rel: string }[], skipped: string[]): Promise<void> {
   let entries: fs.Dirent[];
   try {
     entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -41,17 +41,23 @@ async function walk(dir: string, rel: string, out: { abs: string; rel: string }[
     if ((NEVER_BACKED_UP as readonly string[]).includes(e.name.toLowerCase())) continue;
     const abs = path.join(dir, e.name);
     const r = `${rel}/${e.name}`;
-    if (e.isDirectory()) await walk(abs, r, out);
+    if (e.isDirectory()) await walk(abs, r, out, skipped);
     else if (e.isFile()) out.push({ abs, rel: r });
+    // Symbolic links, sockets, devices: not followed and not taken, but named in the manifest.
+    else skipped.push(r);
   }
 }
 
-/** The configuration files and the database snapshot, with their sizes as the tar headers will state them. */
-export async function listMembers(databaseSnapshot: string): Promise<SourceMember[]> {
+/**
+ * The configuration files and the database snapshot, with their sizes as the
+ * tar headers will state them; `skipped` names what is neither a file nor a
+ * folder (symbolic links and special files), which a backup does not take.
+ */
+export async function listMembers(databaseSnapshot: string, skipped: string[] = []): Promise<SourceMember[]> {
   const found: { abs: string; rel: string; kind: SourceMember['kind'] }[] = [];
   for (const s of BACKUP_SOURCES) {
     const files: { abs: string; rel: string }[] = [];
-    await walk(path.join(applianceRoot(), s.folder), s.folder, files);
+    await walk(path.join(applianceRoot(), s.folder), s.folder, files, skipped);
     found.push(...files.map((f) => ({ ...f, kind: s.kind })));
   }
   found.push({ abs: databaseSnapshot, rel: DATABASE_MEMBER, kind: 'database' });

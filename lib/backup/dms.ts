@@ -30,7 +30,8 @@ export async function setDms(actor: Actor, secret: string): Promise<void> {
     audit(actor, 'backup.dms.set', 'denied', { detail: { reason: 'already set' } });
     throw new AppError('conflict', DMS_ALREADY_SET);
   }
-  const verifier = await hashPassword(secret);
+  // As costly to guess from the database as from a backup (whose file key uses scrypt logN 18).
+  const verifier = await hashPassword(secret, { logN: 18 });
   try {
     db()
       .insert(domainMasterSecret)

@@ -224,7 +224,9 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     // packed and encrypted. The manifest leads the archive but needs those
     // hashes, so its chunks are reserved and written last, with the age
     // header (whose scrypt runs meanwhile): see DeferredEncryption.
-    const members = await listMembers(snapshot);
+    const skipped: string[] = [];
+    const members = await listMembers(snapshot, skipped);
+    if (skipped.length) log.warn({ event: 'backup.skipped', run: run.id, paths: skipped.slice(0, 50) }, 'not regular files: left out of the backup');
     const createdAt = new Date();
     const mtime = new Date(Math.floor(createdAt.getTime() / 1000) * 1000);
     const unsigned = (hashes: string[]): UnsignedManifest => ({
@@ -236,7 +238,11 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
         firmwareConfiguration: true,
         systemConfiguration: true,
         internalDatabase: true,
-        excluded: ['HSM contents', 'external databases (their configuration is included)'],
+        excluded: [
+          'HSM contents',
+          'external databases (their configuration is included)',
+          ...skipped.map((p) => `${p} (not a regular file: symbolic link or special file)`),
+        ],
       },
       database: { engine: `SQLite ${db().$client.prepare('select sqlite_version() as v').pluck().get() as string}`, integrityCheck: integrity, path: DATABASE_MEMBER },
       members: members.map((m, i) => ({ path: m.path, kind: m.kind, size: m.size, sha256: hashes[i]! })),

@@ -41,6 +41,8 @@ describe('Domain Master Secret', () => {
       expect(fs.readFileSync(path.join(dataDir(), f)).includes(Buffer.from(secret))).toBe(false);
     }
     expect(JSON.stringify(recentAuditEvents())).not.toContain(secret);
+    // Its verifier costs as much to attack as a backup's key (scrypt logN 18).
+    expect((db().$client.prepare('select verifier from domain_master_secret').get() as { verifier: string }).verifier).toMatch(/^scrypt\$18\$8\$1\$/);
     expect(await checkDms(secret)).toBe(true);
     expect(await checkDms('not the secret')).toBe(false);
   });

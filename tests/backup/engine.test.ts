@@ -43,6 +43,8 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(applianceRoot(), 'hsm', 'partition.key'), 'HSM-SECRET');
   fs.mkdirSync(path.join(applianceRoot(), 'system', 'hsm'), { recursive: true });
   fs.writeFileSync(path.join(applianceRoot(), 'system', 'hsm', 'slot.cfg'), 'HSM-SLOT');
+  // A symbolic link is not followed (it could point anywhere, e.g. at the HSM), but it is named in the manifest.
+  fs.symlinkSync(path.join(applianceRoot(), 'hsm', 'partition.key'), path.join(applianceRoot(), 'system', 'key-link'));
 });
 afterAll(() => fs.rmSync(storageDir, { recursive: true, force: true }));
 
@@ -95,6 +97,9 @@ describe('backup engine', () => {
     for (const [k, v] of Object.entries(files)) expect(config[k]!.equals(v)).toBe(true);
     expect(dbCopy!.subarray(0, 16).toString()).toBe('SQLite format 3\0');
     expect(Object.keys(got).some((k) => k.toLowerCase().includes('hsm'))).toBe(false);
+    expect(Object.keys(got)).not.toContain('system/key-link');
+    expect(verified.manifest.contents.excluded).toContain('system/key-link (not a regular file: symbolic link or special file)');
+    expect(Buffer.concat(Object.values(got)).includes(Buffer.from('HSM-SECRET'))).toBe(false);
   });
 
   it('rejects the backup under a wrong DMS', async () => {
