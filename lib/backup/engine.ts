@@ -30,11 +30,14 @@ import { verifyReadBack } from './verify-archive';
 /**
  * The backup engine. One backup at a time, guaranteed by the database (a
  * partial unique index on status = 'running'). A run:
- *   1. snapshot  the internal database, copied online (SQLite backup API), integrity-checked
- *   2. hashing   every member, for the signed manifest that leads the archive
- *   3. writing   tar -> age (DMS passphrase) -> ".<name>.partial" on the target, fsync'ed
- *   4. verifying the written file read back: decrypted, manifest signature and every member hash checked
- *   5. publishing rename to the final name (never replacing a file), then retention
+ *   1. snapshot   the internal database, copied online (SQLite backup API), integrity-checked
+ *   2. writing    one pass: each member read once, packed (tar), hashed by a worker from the
+ *                 very bytes packed, encrypted (age STREAM) and written to ".<name>.partial";
+ *                 then the signed manifest and the age header (whose scrypt ran meanwhile) are
+ *                 written into the space reserved at the start (DeferredEncryption); fsync
+ *   3. verifying  the stored file read back: header MAC, every chunk authenticated, the
+ *                 signed manifest first, the exact length; its SHA-256 is the checksum
+ *   4. publishing rename to the final name (never replacing a file), then retention
  * Any failure removes the partial file; nothing ever appears under a final
  * name unless it was verified. Plaintext never reaches the target's disk and
  * memory stays bounded: everything streams.
