@@ -6,6 +6,7 @@ import { audit, type Actor } from '../audit/audit';
 import { hashPassword } from '../auth/password';
 import type { OAuthRole } from '../auth/roles';
 import { db } from '../db/client';
+import { isConstraintViolation } from '../db/errors';
 import { users, type User } from '../db/schema';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
@@ -70,10 +71,6 @@ function writeOtpFile(file: string, password: string): void {
   fs.renameSync(tmp, file);
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 export async function createLocalUser(actor: Actor, input: CreateUserInput): Promise<PublicUser> {
   const passwordHash = await hashPassword(input.password);
   try {
@@ -93,7 +90,7 @@ export async function createLocalUser(actor: Actor, input: CreateUserInput): Pro
     audit(actor, 'account.create', 'success', { target: input.username, detail: { role: input.role } });
     return getUser(row.id)!;
   } catch (err) {
-    if (isUniqueViolation(err)) {
+    if (isConstraintViolation(err, 'UNIQUE')) {
       throw new AppError('conflict', `The username "${input.username}" is already taken.`, { field: 'username' });
     }
     throw err;

@@ -3,6 +3,7 @@ import { audit, type Actor } from '../audit/audit';
 import { hashPassword, verifyPassword } from '../auth/password';
 import { seal, unseal } from '../crypto/seal';
 import { db } from '../db/client';
+import { isConstraintViolation } from '../db/errors';
 import { domainMasterSecret } from '../db/schema';
 import { AppError } from '../errors';
 
@@ -39,7 +40,7 @@ export async function setDms(actor: Actor, secret: string): Promise<void> {
       .run();
   } catch (err) {
     // A concurrent request won the race: the primary key (id = 1) refused this one.
-    if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) {
+    if (isConstraintViolation(err)) {
       audit(actor, 'backup.dms.set', 'denied', { detail: { reason: 'already set' } });
       throw new AppError('conflict', DMS_ALREADY_SET);
     }

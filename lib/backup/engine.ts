@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit/audit';
 import { db } from '../db/client';
+import { isConstraintViolation } from '../db/errors';
 import { backupRuns, type BackupRun } from '../db/schema';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
@@ -80,10 +81,6 @@ export async function abortRunningBackups(reason: string): Promise<void> {
   await Promise.allSettled([...r.done.values()]);
 }
 
-function isUnique(err: unknown): boolean {
-  return String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT');
-}
-
 /** Starts a backup and returns at once; the run goes on in the background. */
 export async function startBackup(trigger: Trigger, actor: Actor): Promise<BackupRun> {
   const blocker = await backupBlocker();
@@ -99,7 +96,8 @@ export async function startBackup(trigger: Trigger, actor: Actor): Promise<Backu
       .returning()
       .get();
   } catch (err) {
-    if (!isUnique(err)) throw err;
+    // The partial unique index refused a second running row.
+    if (!isConstraintViolation(err, 'UNIQUE')) throw err;
     const other = runningBackup();
     const message = `A backup is already in progress${other ? ` (started by ${other.requestedBy} at ${other.startedAt.toISOString()})` : ''}. Wait until it has finished.`;
     audit(actor, 'backup.start', 'denied', { detail: { trigger, reason: 'already running' } });

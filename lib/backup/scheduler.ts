@@ -1,6 +1,7 @@
 import { log } from '../log';
 import { startBackup } from './engine';
 import { nextRuns } from './schedule';
+import type { Schedule } from './schemas';
 import { getBackupSettings } from './settings';
 
 /**
@@ -13,23 +14,26 @@ import { getBackupSettings } from './settings';
  */
 const TICK_MS = 5_000;
 
+/** The scheduled time that passed in (last, now], if any: the run to start at this tick. */
+export function dueRun(schedule: Schedule, last: Date, now: Date): Date | null {
+  if (!schedule.enabled) return null;
+  const [due] = nextRuns(schedule, 1, last);
+  return due && due <= now ? due : null;
+}
+
 export function startScheduler(): () => void {
   let last = new Date();
   const tick = async () => {
     const now = new Date();
-    const settings = getBackupSettings();
-    if (settings.schedule.enabled) {
-      const [due] = nextRuns(settings.schedule, 1, last);
-      if (due && due <= now) {
-        try {
-          const run = await startBackup('scheduled', { id: null, name: 'scheduler', ip: null });
-          log.info({ event: 'backup.scheduled', run: run.id, due: due.toISOString() }, 'scheduled backup started');
-        } catch (err) {
-          log.warn({ event: 'backup.scheduled.skipped', due: due.toISOString(), reason: (err as Error).message }, 'scheduled backup not started');
-        }
-      }
-    }
+    const due = dueRun(getBackupSettings().schedule, last, now);
     last = now;
+    if (!due) return;
+    try {
+      const run = await startBackup('scheduled', { id: null, name: 'scheduler', ip: null });
+      log.info({ event: 'backup.scheduled', run: run.id, due: due.toISOString() }, 'scheduled backup started');
+    } catch (err) {
+      log.warn({ event: 'backup.scheduled.skipped', due: due.toISOString(), reason: (err as Error).message }, 'scheduled backup not started');
+    }
   };
   const timer = setInterval(() => void tick().catch(() => undefined), TICK_MS);
   timer.unref();

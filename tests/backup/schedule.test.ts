@@ -39,3 +39,15 @@ describe('schedules', () => {
     expect(cronProblem('0 2 * * *', 'UTC')).toBeNull();
   });
 });
+
+describe('the scheduler tick', () => {
+  it('starts a run exactly when a scheduled time passed since the last tick, in the schedule\'s time zone', async () => {
+    const { dueRun } = await import('@/lib/backup/scheduler');
+    const s = { enabled: true, cron: '30 2 * * *', timezone: 'Europe/Berlin' };
+    // 02:30 in Berlin on 22 Nov 2026 (winter time, UTC+1) is 01:30 UTC.
+    expect(dueRun(s, new Date('2026-11-22T01:29:58Z'), new Date('2026-11-22T01:30:03Z'))?.toISOString()).toBe('2026-11-22T01:30:00.000Z');
+    expect(dueRun(s, new Date('2026-11-22T01:30:03Z'), new Date('2026-11-22T01:30:08Z'))).toBeNull();
+    expect(dueRun(s, new Date('2026-11-22T01:25:00Z'), new Date('2026-11-22T01:29:59Z'))).toBeNull();
+    expect(dueRun({ ...s, enabled: false }, new Date('2026-11-22T01:29:58Z'), new Date('2026-11-22T01:30:03Z'))).toBeNull();
+  });
+});
