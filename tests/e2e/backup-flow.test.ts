@@ -343,7 +343,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     expect(await row.getByText('succeeded', { exact: true }).isVisible()).toBe(true);
     expect(await row.textContent()).toContain(file);
     expect(await row.textContent()).toContain(`Manual, by ${admin.username}`);
-    expect(await row.textContent()).toContain('Verified after writing: signature and every member');
+    expect(await row.textContent()).toContain('Verified after writing: every chunk and the signed manifest');
     expect(await page.evaluate(() => (window as unknown as { __noReload?: string }).__noReload)).toBe('still here');
     await screenshot('5-after-run');
     // ... and so does a fresh page.

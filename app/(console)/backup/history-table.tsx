@@ -49,7 +49,7 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
               <td className="py-2 text-xs text-slate-700">
                 {r.error ? <span className="text-red-800">{r.error}</span> : null}
                 {r.checksum ? <span className="block break-all font-mono" title="SHA-256 of the file">sha256 {r.checksum.slice(0, 16)}…</span> : null}
-                {r.manifest?.signatureVerified ? <span className="block text-green-800">Verified after writing: signature and every member</span> : null}
+                {r.manifest?.signatureVerified ? <span className="block text-green-800">Verified after writing: every chunk and the signed manifest</span> : null}
               </td>
             </tr>
           ))}
