@@ -14,7 +14,7 @@ export function CreateUserForm() {
   }, [state]);
   const v = state?.ok ? {} : (state?.values ?? {});
   return (
-    <form action={action} noValidate aria-labelledby="create-user-title" key={generation}>
+    <form action={action} noValidate aria-labelledby="create-user-title" className="max-w-xl" key={generation}>
       <h2 id="create-user-title" className="mb-4 text-lg font-semibold">
         Create OAuth user account
       </h2>
