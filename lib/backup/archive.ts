@@ -73,11 +73,33 @@ function changedDuringBackup(rel: string): AppError {
   return new AppError('conflict', `${rel} changed while the backup was being made. Start the backup again.`);
 }
 
-/** Bytes of tar for these members: 512-byte header (plus a pax header for long names), data padded to 512, two zero blocks. */
+const block = (n: number) => Math.ceil(n / TAR_BLOCK) * TAR_BLOCK;
+
+/** Bytes of header for a name, by tar-stream's rule: ustar (name ≤ 100, prefix ≤ 155, ASCII) or a pax header before it. */
+function headerBytes(name: string): number {
+  let rest = name;
+  let prefix = '';
+  let ustar = Buffer.byteLength(name) === name.length;
+  while (ustar && Buffer.byteLength(rest) > 100) {
+    const i = rest.indexOf('/');
+    if (i === -1) ustar = false;
+    else {
+      prefix += prefix ? `/${rest.slice(0, i)}` : rest.slice(0, i);
+      rest = rest.slice(i + 1);
+    }
+  }
+  if (ustar && Buffer.byteLength(prefix) <= 155) return TAR_BLOCK;
+  // pax record "<len> path=<name>\n", where <len> counts its own digits.
+  const body = Buffer.byteLength(` path=${name}\n`);
+  let len = body + 1;
+  while (String(len).length + body !== len) len = String(len).length + body;
+  return TAR_BLOCK + block(len) + TAR_BLOCK;
+}
+
+/** Bytes of tar for these members, exactly as packArchive writes them: headers, data padded to 512, two zero blocks. */
 export function tarSize(manifestBytes: number, members: { path: string; size: number }[]): number {
-  const block = (n: number) => Math.ceil(n / TAR_BLOCK) * TAR_BLOCK;
   let total = TAR_BLOCK + block(manifestBytes);
-  for (const m of members) total += (Buffer.byteLength(m.path) > 99 ? 3 * TAR_BLOCK : TAR_BLOCK) + block(m.size);
+  for (const m of members) total += headerBytes(m.path) + block(m.size);
   return total + 2 * TAR_BLOCK;
 }
 
