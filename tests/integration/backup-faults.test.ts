@@ -45,6 +45,14 @@ async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 
   }
 }
 
+/** The newest run, once it has ended. */
+async function finishedRun(admin: ConsoleClient): Promise<Run> {
+  return waitFor(async () => {
+    const r = (await admin.json<{ runs: Run[] }>('/api/backups')).body.runs[0];
+    return r && r.status !== 'running' ? r : null;
+  });
+}
+
 const finalNames = (dir: string) => fs.readdirSync(dir).filter((f) => !f.startsWith('.'));
 const partials = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.partial'));
 
@@ -55,6 +63,16 @@ describe('backups under faults', () => {
     await Promise.all(servers.splice(0).map((s) => s.stop('SIGKILL')));
   });
   afterAll(() => cleanup.forEach((f) => f()));
+
+  /** A console on `dataDir` with an admin, the DMS and `target` set, `mib` of configuration, and a backup started. */
+  async function startedBackup(dataDir: string, target: string, mib: number) {
+    const server = await startConsole({ dataDir });
+    servers.push(server);
+    const admin = await setUp(server, target);
+    bigConfig(dataDir, mib);
+    expect((await admin.json('/api/backups', 'POST')).status).toBe(202);
+    return { server, admin };
+  }
 
   function tempDir(prefix: string) {
     const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -81,11 +99,9 @@ describe('backups under faults', () => {
   it('leaves no file under a final name when the server is killed mid-backup, and marks the run interrupted at the next start', async () => {
     const target = tempDir('webconf-target-');
     const dataDir = tempDir('webconf-data-');
-    let server = await startConsole({ dataDir });
-    servers.push(server);
-    const admin = await setUp(server, target);
-    bigConfig(dataDir, 400);
-    expect((await admin.json('/api/backups', 'POST')).status).toBe(202);
+    const started = await startedBackup(dataDir, target, 400);
+    const admin = started.admin;
+    let server = started.server;
     await waitFor(async () => {
       const s = (await admin.json<Status>('/api/backup/status')).body;
       return s.running?.phase === 'writing' && s.running.bytesDone > 0;
@@ -109,11 +125,9 @@ describe('backups under faults', () => {
   it('aborts cleanly and records why when the server is shut down during a backup', async () => {
     const target = tempDir('webconf-target-');
     const dataDir = tempDir('webconf-data-');
-    let server = await startConsole({ dataDir });
-    servers.push(server);
-    const admin = await setUp(server, target);
-    bigConfig(dataDir, 400);
-    expect((await admin.json('/api/backups', 'POST')).status).toBe(202);
+    const started = await startedBackup(dataDir, target, 400);
+    const admin = started.admin;
+    let server = started.server;
     await waitFor(async () => (await admin.json<Status>('/api/backup/status')).body.running?.phase === 'writing');
     await server.stop('SIGTERM');
     expect(fs.readdirSync(target)).toEqual([]);
@@ -138,28 +152,15 @@ describe('backups under faults', () => {
     });
 
     it('fails at once when the backup cannot fit, writing nothing', async () => {
-      const dataDir = tempDir('webconf-data-');
-      const server = await startConsole({ dataDir });
-      servers.push(server);
-      const admin = await setUp(server, mnt);
-      bigConfig(dataDir, 100);
-      expect((await admin.json('/api/backups', 'POST')).status).toBe(202);
-      const run = await waitFor(async () => {
-        const r = (await admin.json<{ runs: Run[] }>('/api/backups')).body.runs[0];
-        return r && r.status !== 'running' ? r : null;
-      });
+      const { admin } = await startedBackup(tempDir('webconf-data-'), mnt, 100);
+      const run = await finishedRun(admin);
       expect(run.status).toBe('failed');
       expect(run.error).toMatch(/Not enough free space on Local folder .*needs about 10\d\.\d MB/);
       expect(fs.readdirSync(mnt)).toEqual([]);
     });
 
     it('fails with a clear message when the disk fills up during the write, removing the partial file', async () => {
-      const dataDir = tempDir('webconf-data-');
-      const server = await startConsole({ dataDir });
-      servers.push(server);
-      const admin = await setUp(server, mnt);
-      bigConfig(dataDir, 40);
-      expect((await admin.json('/api/backups', 'POST')).status).toBe(202);
+      const { admin } = await startedBackup(tempDir('webconf-data-'), mnt, 40);
       await waitFor(async () => (await admin.json<Status>('/api/backup/status')).body.running?.phase === 'writing' || partials(mnt).length > 0, 30_000);
       // Someone else fills the disk while the backup writes.
       try {
@@ -167,10 +168,7 @@ describe('backups under faults', () => {
       } catch {
         /* dd stops at ENOSPC, which is the point */
       }
-      const run = await waitFor(async () => {
-        const r = (await admin.json<{ runs: Run[] }>('/api/backups')).body.runs[0];
-        return r && r.status !== 'running' ? r : null;
-      });
+      const run = await finishedRun(admin);
       expect(run.status).toBe('failed');
       expect(run.error).toMatch(/no space left on the device/);
       expect(fs.readdirSync(mnt)).toEqual(['filler']);
