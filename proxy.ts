@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from 'next/server';
+import { SESSION_COOKIE_NAMES } from './lib/auth/cookies';
 
 /**
  * First gate only: a request without any session cookie is sent to sign-in
@@ -6,7 +7,7 @@ import { NextResponse, type NextRequest } from 'next/server';
  * session and role itself; nothing relies on this file having run.
  */
 const PUBLIC = [/^\/login(\/|$)/, /^\/api\/auth\//, /^\/api\/health$/];
-const SESSION_COOKIES = ['__Host-webconf.session', 'webconf.session'];
+const SESSION_COOKIES = Object.values(SESSION_COOKIE_NAMES);
 
 export function proxy(req: NextRequest) {
   const { pathname, search } = req.nextUrl;

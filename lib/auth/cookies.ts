@@ -6,8 +6,10 @@ import { isSecureOrigin } from '../env';
  * from any other origin or over plain HTTP. On loopback HTTP (development and
  * tests) the same cookie goes without the prefix and without Secure.
  */
+export const SESSION_COOKIE_NAMES = { secure: '__Host-webconf.session', loopback: 'webconf.session' } as const;
+
 export function sessionCookieName(): string {
-  return isSecureOrigin() ? '__Host-webconf.session' : 'webconf.session';
+  return isSecureOrigin() ? SESSION_COOKIE_NAMES.secure : SESSION_COOKIE_NAMES.loopback;
 }
 
 export function authCookies() {

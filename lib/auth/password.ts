@@ -1,12 +1,6 @@
 import crypto from 'node:crypto';
-import { promisify } from 'node:util';
+import { scryptKey } from '../crypto/scrypt';
 
-const scrypt = promisify(crypto.scrypt) as (
-  password: crypto.BinaryLike,
-  salt: crypto.BinaryLike,
-  keylen: number,
-  options: crypto.ScryptOptions,
-) => Promise<Buffer>;
 
 /**
  * Password hashes: "scrypt$<logN>$<r>$<p>$<salt b64>$<hash b64>". The
@@ -20,15 +14,12 @@ const KEY_LEN = 32;
 /** Stored parameters above this much scrypt memory (128·r·N bytes) are refused, not attempted. */
 const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
 
-function maxmem(logN: number, r: number): number {
-  return 128 * r * (2 ** logN) * 2;
-}
 
 /** `logN` above 15 for secrets that deserve the cost of a backup's own key derivation (the DMS verifier: 18). */
 export async function hashPassword(password: string, opts: { logN?: number } = {}): Promise<string> {
   const LOG_N = opts.logN ?? DEFAULT_LOG_N;
   const salt = crypto.randomBytes(16);
-  const hash = await scrypt(password.normalize('NFKC'), salt, KEY_LEN, { N: 2 ** LOG_N, r: R, p: P, maxmem: maxmem(LOG_N, R) });
+  const hash = await scryptKey(password.normalize('NFKC'), salt, KEY_LEN, { logN: LOG_N, r: R, p: P });
   return ['scrypt', LOG_N, R, P, salt.toString('base64'), hash.toString('base64')].join('$');
 }
 
@@ -44,7 +35,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(parts[5]!, 'base64');
   // An empty (or very short) stored hash would compare equal to any password's.
   if (expected.length < 16 || expected.length > 64) return false;
-  const actual = await scrypt(password.normalize('NFKC'), salt, expected.length, { N: 2 ** logN, r, p, maxmem: maxmem(logN, r) });
+  const actual = await scryptKey(password.normalize('NFKC'), salt, expected.length, { logN, r, p });
   return crypto.timingSafeEqual(actual, expected);
 }
 

@@ -22,7 +22,7 @@ import { MANIFEST_NAME, type ManifestMember } from './manifest';
 export type SourceMember = Omit<ManifestMember, 'sha256'> & { source: string; mtimeMs: number; ctimeMs: number; ino: number };
 
 export const DATABASE_MEMBER = 'database/webconf.db';
-const TAR_BLOCK = 512;
+export const TAR_BLOCK = 512;
 
 function sameFile(a: { size: number; mtimeMs: number; ctimeMs: number; ino: number }, b: fs.Stats): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;

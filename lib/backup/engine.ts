@@ -18,7 +18,7 @@ import type { StorageTarget, StorageWriter } from '../storage/types';
 import { CHUNK_SIZE, FILE_KEY_SIZE } from './age/format';
 import { DeferredEncryption, decryptWithFileKey, encryptedSize, wrapFileKey } from './age';
 import { applianceIdentity } from './appliance';
-import { DATABASE_MEMBER, listMembers, manifestEntry, packArchive, padManifest, reservedManifestSize, skipBytes, tarSize, type SourceMember } from './archive';
+import { DATABASE_MEMBER, TAR_BLOCK, listMembers, manifestEntry, packArchive, padManifest, reservedManifestSize, skipBytes, tarSize, type SourceMember } from './archive';
 import { isDmsSet, unsealDms } from './dms';
 import { backupFileName, partialName } from './file-name';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, signManifest, withPlaceholderSignature, type UnsignedManifest } from './manifest';
@@ -47,7 +47,6 @@ export type Trigger = BackupRun['trigger'];
 
 const PROGRESS_EVERY_MS = 250;
 const SPACE_MARGIN = 1 << 20;
-const TAR_BLOCK = 512;
 
 /** Why no backup can be created right now, or null. */
 export async function backupBlocker(): Promise<string | null> {

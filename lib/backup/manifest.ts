@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { promisify } from 'node:util';
 import { z } from 'zod';
+import { scryptKey } from '../crypto/scrypt';
 import { canonicalJson } from './canonical-json';
 
 /**
@@ -54,10 +54,8 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestMember = z.infer<typeof manifestMemberSchema>;
 export type UnsignedManifest = Omit<Manifest, 'signature'>;
 
-const scrypt = promisify(crypto.scrypt) as (pw: crypto.BinaryLike, salt: crypto.BinaryLike, len: number, o: crypto.ScryptOptions) => Promise<Buffer>;
-
 async function signingKey(dms: string, salt: Buffer, logN: number): Promise<Buffer> {
-  return scrypt(dms, Buffer.concat([Buffer.from(KDF_LABEL), salt]), 32, { N: 2 ** logN, r: 8, p: 1, maxmem: 256 * 8 * 2 ** logN + (1 << 20) });
+  return scryptKey(dms, Buffer.concat([Buffer.from(KDF_LABEL), salt]), 32, { logN, r: 8, p: 1 });
 }
 
 export async function signManifest(unsigned: UnsignedManifest, dms: string): Promise<Manifest> {

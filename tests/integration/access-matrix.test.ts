@@ -217,10 +217,10 @@ const SAMPLE_PATH: Record<string, string> = {
 const ACTIONS: Record<string, Rule> = {
   'app/(console)/backup/actions.ts#saveBackupSettingsAction': BACKUP_CONFIGURE,
   // Write-once: walked in its own order, see "the Domain Master Secret" below.
-  'app/(console)/backup/engine-actions.ts#setDmsAction': BACKUP_CONFIGURE,
-  'app/(console)/backup/engine-actions.ts#saveScheduleAction': BACKUP_CONFIGURE,
-  'app/(console)/backup/engine-actions.ts#saveStorageAction': BACKUP_CONFIGURE,
-  'app/(console)/backup/engine-actions.ts#backupNowAction': BACKUP_RUN,
+  'app/(console)/backup/actions.ts#setDmsAction': BACKUP_CONFIGURE,
+  'app/(console)/backup/actions.ts#saveScheduleAction': BACKUP_CONFIGURE,
+  'app/(console)/backup/actions.ts#saveStorageAction': BACKUP_CONFIGURE,
+  'app/(console)/backup/actions.ts#backupNowAction': BACKUP_RUN,
   'app/(console)/settings/sign-in/actions.ts#saveOidcAction': AUTH_CONFIGURE,
   'app/(console)/users/actions.ts#createUserAction': USERS_CREATE,
   'app/(console)/users/actions.ts#deleteUserAction': USERS_MANAGE,
@@ -675,7 +675,7 @@ describe('pages', () => {
 
 describe('the Domain Master Secret (write-once)', () => {
   const ROUTE_KEY = 'PUT /api/backup/dms';
-  const ACTION_KEY = 'app/(console)/backup/engine-actions.ts#setDmsAction';
+  const ACTION_KEY = 'app/(console)/backup/actions.ts#setDmsAction';
   const routeRule = () => ROUTES['/api/backup/dms']!.PUT as Rule;
   const refusedBy = (rule: Rule) => PRINCIPALS.filter((p) => !(isRole(p) && rule.allow.includes(p)));
   const digest = dmsDigest;
@@ -1107,12 +1107,12 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
     fields: () => ({}),
     effect: async () => !(await listUsers()).some((u) => u.kind === 'otp'),
   },
-  'app/(console)/backup/engine-actions.ts#setDmsAction': {
+  'app/(console)/backup/actions.ts#setDmsAction': {
     writeOnce: true,
     fields: (ctx) => ({ dms: String(ctx.dms), dmsRepeat: String(ctx.dms) }),
     effect: dmsIsSet,
   },
-  'app/(console)/backup/engine-actions.ts#saveScheduleAction': {
+  'app/(console)/backup/actions.ts#saveScheduleAction': {
     ...scheduleProbe,
     fields: (ctx) => {
       const v = ctx.value as ScheduleView;
@@ -1120,11 +1120,11 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
       return { preset: 'custom', cron: v.schedule.cron, timezone: v.schedule.timezone, retention: String(v.retention) };
     },
   },
-  'app/(console)/backup/engine-actions.ts#saveStorageAction': {
+  'app/(console)/backup/actions.ts#saveStorageAction': {
     ...storageProbe,
     fields: (ctx) => ({ type: 'local', path: (ctx.value as { path: string }).path }),
   },
-  'app/(console)/backup/engine-actions.ts#backupNowAction': {
+  'app/(console)/backup/actions.ts#backupNowAction': {
     ...backupStartProbe,
     fields: () => ({}),
     ok: (state, ctx) => {
@@ -1320,7 +1320,7 @@ describe('cross-site writes are refused even for admin', () => {
   it('Backup now (server action) with a cross-site Origin does not run', async () => {
     await ensureBackupReady();
     const before = await latestRunId();
-    const found = built.actions.get('app/(console)/backup/engine-actions.ts#backupNowAction')!;
+    const found = built.actions.get('app/(console)/backup/actions.ts#backupNowAction')!;
     for (const v of VARIANTS) {
       const r = await callAction(admin(), found.id, '/backup', {}, { ...v.headers, origin: 'https://evil.example' });
       expect(r.status, v.name).toBeGreaterThanOrEqual(400);

@@ -300,6 +300,15 @@ describe('HTTPS', () => {
           sock.on('error', () => resolve(false));
         });
       expect(await reachable('127.0.0.1')).toBe(true);
+      // The kernel's own table: the one listening socket on this port is bound to 127.0.0.1 (hex 0100007F), not to 0.0.0.0 or ::.
+      const port = s.port.toString(16).toUpperCase().padStart(4, '0');
+      const listening = ['/proc/net/tcp', '/proc/net/tcp6']
+        .flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').slice(1))
+        .map((l) => l.trim().split(/\s+/))
+        .filter((c) => c[1]?.endsWith(`:${port}`) && c[3] === '0A')
+        .map((c) => c[1]);
+      expect(listening).toEqual([`0100007F:${port}`]);
+      // And from another address of this machine, where there is one, nothing answers.
       if (other) expect(await reachable(other)).toBe(false);
     } finally {
       await s.stop();

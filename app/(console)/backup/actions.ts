@@ -1,9 +1,15 @@
 'use server';
 import { revalidatePath } from 'next/cache';
-import { backupSettingsFormSchema } from '@/lib/backup/schemas';
-import { saveBackupSettings } from '@/lib/backup/settings';
+import { z } from 'zod';
 import { validatedAction } from '@/lib/auth/validated-action';
+import { setDms } from '@/lib/backup/dms';
+import { startBackup } from '@/lib/backup/engine';
+import { backupSettingsFormSchema, dmsFormSchema, scheduleFormSchema } from '@/lib/backup/schemas';
+import { saveBackupSettings } from '@/lib/backup/settings';
+import { saveStorageConfig } from '@/lib/storage/config';
+import { storageFormSchema } from '@/lib/storage/schemas';
 
+/** The Backup page's actions: each one line through validatedAction (session, permission, input, errors in words). */
 export const saveBackupSettingsAction = validatedAction(
   'backup:configure',
   backupSettingsFormSchema,
@@ -13,4 +19,47 @@ export const saveBackupSettingsAction = validatedAction(
     return { ok: true, message: 'Backup settings saved.', values: { filenamePrefix: data.filenamePrefix } };
   },
   { name: 'backup.settings.save' },
+);
+
+export const setDmsAction = validatedAction(
+  'backup:configure',
+  dmsFormSchema,
+  async (data, { actor }) => {
+    await setDms(actor, data.dms);
+    revalidatePath('/backup');
+    return { ok: true, message: 'DOMAIN MASTER SECRET IS SET.' };
+  },
+  { name: 'backup.dms.set' },
+);
+
+export const saveScheduleAction = validatedAction(
+  'backup:configure',
+  scheduleFormSchema,
+  async (data, { actor }) => {
+    saveBackupSettings(actor, data);
+    revalidatePath('/backup');
+    return { ok: true, message: 'Automated backup schedule saved.' };
+  },
+  { name: 'backup.schedule.save' },
+);
+
+export const saveStorageAction = validatedAction(
+  'backup:configure',
+  storageFormSchema,
+  async (data, { actor }) => {
+    await saveStorageConfig(actor, data);
+    revalidatePath('/backup');
+    return { ok: true, message: 'Successfully updated backup storage configuration.' };
+  },
+  { name: 'backup.storage.configure' },
+);
+
+export const backupNowAction = validatedAction(
+  'backup:run',
+  z.object({}),
+  async (_data, { actor }) => {
+    const run = await startBackup('manual', actor);
+    return { ok: true, message: `Backup #${run.id} started.` };
+  },
+  { name: 'backup.start' },
 );

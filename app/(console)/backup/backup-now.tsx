@@ -3,7 +3,7 @@ import { useActionState, useEffect, useState } from 'react';
 import type { BackupStatus } from '@/lib/backup/status';
 import { Banner } from '@/app/ui/banner';
 import { SubmitButton } from '@/app/ui/submit-button';
-import { backupNowAction } from './engine-actions';
+import { backupNowAction } from './actions';
 
 /**
  * Backup now. Disabled, with the reason, while a backup runs or while one

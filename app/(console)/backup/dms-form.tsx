@@ -3,7 +3,7 @@ import { useActionState, useState } from 'react';
 import { Banner } from '@/app/ui/banner';
 import { Field } from '@/app/ui/field';
 import { SubmitButton } from '@/app/ui/submit-button';
-import { setDmsAction } from './engine-actions';
+import { setDmsAction } from './actions';
 
 /** Backup Protection: the Set Domain Master Secret form, behind its button as in the seed. */
 export function DmsForm() {

@@ -4,7 +4,7 @@ import type { Schedule } from '@/lib/backup/schemas';
 import { Field } from '@/app/ui/field';
 import { FormMessage } from '@/app/ui/form-message';
 import { SubmitButton } from '@/app/ui/submit-button';
-import { saveScheduleAction } from './engine-actions';
+import { saveScheduleAction } from './actions';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 

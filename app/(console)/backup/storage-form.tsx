@@ -4,7 +4,7 @@ import type { StorageConfig } from '@/lib/storage/schemas';
 import { Field } from '@/app/ui/field';
 import { FormMessage } from '@/app/ui/form-message';
 import { SubmitButton } from '@/app/ui/submit-button';
-import { saveStorageAction } from './engine-actions';
+import { saveStorageAction } from './actions';
 
 /** Backup Storage Settings: the Storage Type and its location. */
 export function StorageForm({ config }: { config: StorageConfig }) {

@@ -79,11 +79,8 @@ export function encryptWithFileKey(fileKey: Uint8Array, stanzas: readonly Stanza
 
 /** Exact size of the age file encryptWithPassphrase makes from `plaintextSize` bytes. */
 export function encryptedSize(plaintextSize: number, opts: EncryptOptions = {}): number {
-  const logN = opts.logN ?? DEFAULT_LOG_N;
-  const shape: Stanza = { type: SCRYPT_TYPE, args: [encodeBase64(Buffer.alloc(SCRYPT_SALT_SIZE)), String(logN)], body: Buffer.alloc(SCRYPT_BODY_SIZE) };
-  const headerSize = serializeHeader([shape], Buffer.alloc(FILE_KEY_SIZE)).length;
   const chunks = Math.max(1, Math.ceil(plaintextSize / CHUNK_SIZE));
-  return headerSize + PAYLOAD_NONCE_SIZE + plaintextSize + chunks * TAG_SIZE;
+  return passphraseHeaderSize(opts.logN ?? DEFAULT_LOG_N) + PAYLOAD_NONCE_SIZE + plaintextSize + chunks * TAG_SIZE;
 }
 
 /** Size of the header of a passphrase-encrypted file: fixed for a given logN. */

@@ -11,6 +11,7 @@ import {
   SCRYPT_TYPE,
   TAG_SIZE,
 } from './format';
+import { scryptKey } from '../../crypto/scrypt';
 import { encodeBase64, parseScryptStanza, type Stanza } from './header';
 
 /**
@@ -34,15 +35,8 @@ function checkLogN(logN: number, max: number, what: string): void {
 /** wrap key = scrypt(passphrase, label || salt, N = 2^logN, r = 8, p = 1, 32 bytes). */
 export function deriveWrapKey(passphrase: Passphrase, salt: Uint8Array, logN: number): Promise<Buffer> {
   checkLogN(logN, MAX_LOG_N, 'the scrypt work factor');
-  const N = 2 ** logN;
-  // Node needs 128·r·(N + p + 2) bytes; its default cap (32 MiB) stops at logN 14.
-  const maxmem = 2 * 128 * SCRYPT_R * N + 16 * 1024 * 1024;
   const saltWithLabel = Buffer.concat([Buffer.from(SCRYPT_LABEL, 'latin1'), salt]);
-  return new Promise((resolve, reject) => {
-    crypto.scrypt(passphraseBytes(passphrase), saltWithLabel, 32, { N, r: SCRYPT_R, p: SCRYPT_P, maxmem }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
+  return scryptKey(passphraseBytes(passphrase), saltWithLabel, 32, { logN, r: SCRYPT_R, p: SCRYPT_P });
 }
 
 /** Wraps a file key for this passphrase with a fresh salt: the one stanza of a passphrase-encrypted header. */
