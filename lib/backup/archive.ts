@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AppError } from '../errors';
 import { BACKUP_SOURCES, NEVER_BACKED_UP, applianceRoot } from './appliance';
@@ -75,32 +73,81 @@ function changedDuringBackup(rel: string): AppError {
 
 const block = (n: number) => Math.ceil(n / TAR_BLOCK) * TAR_BLOCK;
 
-/** Bytes of header for a name, by tar-stream's rule: ustar (name ≤ 100, prefix ≤ 155, ASCII) or a pax header before it. */
-function headerBytes(name: string): number {
-  let rest = name;
-  let prefix = '';
-  let ustar = Buffer.byteLength(name) === name.length;
-  while (ustar && Buffer.byteLength(rest) > 100) {
-    const i = rest.indexOf('/');
-    if (i === -1) ustar = false;
-    else {
-      prefix += prefix ? `/${rest.slice(0, i)}` : rest.slice(0, i);
-      rest = rest.slice(i + 1);
+/**
+ * One member's tar header as tar-stream writes it (ustar, or a pax header
+ * before it for names ustar cannot hold), taken from tar-stream itself so
+ * the archive is exactly the one it would pack. tar-stream does not export
+ * its header encoder; a pack emits an entry's header as soon as the entry
+ * is opened, so the header is read from a pack that is then dropped.
+ */
+export async function tarHeader(header: { name: string; size: number; mode: number; mtime: Date }): Promise<Buffer> {
+  const pack = tar.pack();
+  const parts: Buffer[] = [];
+  pack.on('data', (c) => parts.push(c as Buffer));
+  pack.on('error', () => undefined);
+  pack.entry({ ...header, type: 'file' });
+  // The header ends with the ustar block of the file itself (typeflag "0").
+  const complete = () => {
+    const all = Buffer.concat(parts);
+    return all.length >= TAR_BLOCK && all.length % TAR_BLOCK === 0 && all[all.length - TAR_BLOCK + 156] === 0x30 ? all : null;
+  };
+  try {
+    for (let i = 0; i < 100; i++) {
+      const done = complete();
+      if (done) return done;
+      await new Promise((r) => setImmediate(r));
     }
+    throw new Error(`no tar header for ${header.name}`);
+  } finally {
+    pack.destroy();
   }
-  if (ustar && Buffer.byteLength(prefix) <= 155) return TAR_BLOCK;
-  // pax record "<len> path=<name>\n", where <len> counts its own digits.
-  const body = Buffer.byteLength(` path=${name}\n`);
-  let len = body + 1;
-  while (String(len).length + body !== len) len = String(len).length + body;
-  return TAR_BLOCK + block(len) + TAR_BLOCK;
 }
 
-/** Bytes of tar for these members, exactly as packArchive writes them: headers, data padded to 512, two zero blocks. */
-export function tarSize(manifestBytes: number, members: { path: string; size: number }[]): number {
-  let total = TAR_BLOCK + block(manifestBytes);
-  for (const m of members) total += headerBytes(m.path) + block(m.size);
-  return total + 2 * TAR_BLOCK;
+/**
+ * Where every byte of the archive comes from, planned before anything is
+ * read (sizes come from the listing; a member that changes fails the
+ * backup). Pieces tile [0, size) in order:
+ *   bytes   a tar header (or the manifest placeholder, or the end blocks)
+ *   file    `length` bytes of member `member` from its byte `offset`
+ *   zero    padding to the next 512-byte block
+ * With the layout known, any range of the archive can be produced on its
+ * own: the engine fills 1 MiB slots in order and hands them to the workers
+ * that hash members (memberRanges) and encrypt chunks.
+ */
+export type ArchivePiece = { at: number; length: number } & ({ kind: 'bytes'; data: Buffer } | { kind: 'file'; member: number; offset: number } | { kind: 'zero' });
+
+export type ArchiveLayout = {
+  size: number;
+  pieces: ArchivePiece[];
+  /** [start, end) of each member's data in the archive, in member order. */
+  memberRanges: [number, number][];
+};
+
+export async function planArchive(manifestSize: number, mtime: Date, members: SourceMember[]): Promise<ArchiveLayout> {
+  const pieces: ArchivePiece[] = [];
+  const memberRanges: [number, number][] = [];
+  let at = 0;
+  const bytes = (data: Buffer) => {
+    pieces.push({ kind: 'bytes', at, length: data.length, data });
+    at += data.length;
+  };
+  const pad = (n: number) => {
+    const z = block(n) - n;
+    if (z) pieces.push({ kind: 'zero', at, length: z });
+    at += z;
+  };
+  bytes(await tarHeader({ name: MANIFEST_NAME, size: manifestSize, mode: 0o600, mtime }));
+  bytes(Buffer.alloc(manifestSize, 0x20));
+  pad(manifestSize);
+  for (const [i, m] of members.entries()) {
+    bytes(await tarHeader({ name: m.path, size: m.size, mode: 0o600, mtime: new Date(m.mtimeMs) }));
+    memberRanges.push([at, at + m.size]);
+    if (m.size) pieces.push({ kind: 'file', at, length: m.size, member: i, offset: 0 });
+    at += m.size;
+    pad(m.size);
+  }
+  bytes(Buffer.alloc(2 * TAR_BLOCK));
+  return { size: at, pieces, memberRanges };
 }
 
 /** Size of the manifest member's data so that its header and data fill whole chunks of `chunk` bytes. */
@@ -117,54 +164,66 @@ export function padManifest(json: string, size: number): Buffer {
 
 /** The first bytes of the archive: the manifest member's tar header and padded data. */
 export async function manifestEntry(padded: Buffer, mtime: Date): Promise<Buffer> {
-  const pack = tar.pack();
-  pack.entry({ name: MANIFEST_NAME, size: padded.length, mode: 0o600, mtime }, padded);
-  pack.finalize();
-  const parts: Buffer[] = [];
-  for await (const c of pack as unknown as AsyncIterable<Buffer>) parts.push(c);
-  return Buffer.concat(parts).subarray(0, TAR_BLOCK + padded.length);
+  return Buffer.concat([await tarHeader({ name: MANIFEST_NAME, size: padded.length, mode: 0o600, mtime }), padded]);
 }
 
 /**
- * The tar stream: the manifest member (placeholder data of its reserved
- * size), then each member read once, through `tap(member)` (the engine's
- * hash of exactly the bytes packed). A member whose file changed since it
- * was listed, or while it was packed, fails the archive.
+ * Produces ranges of the archive, in increasing order, from its layout. Each
+ * member's file is opened when its first byte is needed and closed after its
+ * last, and must be the file that was listed (same inode, size, times) both
+ * when opened and when done: a member that changes fails the archive.
  */
-export function packArchive(manifestSize: number, mtime: Date, members: SourceMember[], tap: (m: SourceMember) => Transform): Readable {
-  const pack = tar.pack();
-  const add = async (header: Parameters<typeof pack.entry>[0], body: Readable) => {
-    await new Promise<void>((resolve, reject) => {
-      const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-      pipeline(body, entry as unknown as NodeJS.WritableStream).catch(reject);
-    });
-  };
-  (async () => {
-    await add({ name: MANIFEST_NAME, size: manifestSize, mode: 0o600, mtime }, Readable.from([Buffer.alloc(manifestSize, 0x20)]));
-    for (const m of members) {
-      if (!sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
-      const body = m.size === 0 ? Readable.from([]) : fs.createReadStream(m.source, { highWaterMark: 1 << 20, start: 0, end: m.size - 1 });
-      await add({ name: m.path, size: m.size, mode: 0o600, mtime: new Date(m.mtimeMs) }, body.pipe(tap(m)));
-      if (!sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
-    }
-    pack.finalize();
-  })().catch((err) => pack.destroy(err));
-  // tar-stream's streams are streamx streams; they pipe like Node's.
-  return pack as unknown as Readable;
-}
+export class ArchiveReader {
+  private piece = 0;
+  private open: { member: number; handle: fsp.FileHandle } | null = null;
 
-/** Drops the first `n` bytes of a stream (the placeholder manifest, written later into its reserved chunks). */
-export function skipBytes(n: number): Transform {
-  let left = n;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (left >= chunk.length) {
-        left -= chunk.length;
-        return cb();
-      }
-      const rest = left ? chunk.subarray(left) : chunk;
-      left = 0;
-      cb(null, rest);
-    },
-  });
+  constructor(
+    private readonly layout: ArchiveLayout,
+    private readonly members: SourceMember[],
+  ) {}
+
+  /** Fills `out` with the archive's bytes from `at` (at most one call per range, ranges in increasing order). */
+  async fill(out: Buffer, at: number): Promise<void> {
+    const end = at + out.length;
+    if (end > this.layout.size) throw new RangeError('past the end of the archive');
+    while (this.piece < this.layout.pieces.length && this.layout.pieces[this.piece]!.at + this.layout.pieces[this.piece]!.length <= at) this.piece++;
+    for (let i = this.piece; i < this.layout.pieces.length; i++) {
+      const p = this.layout.pieces[i]!;
+      if (p.at >= end) break;
+      const from = Math.max(at, p.at);
+      const to = Math.min(end, p.at + p.length);
+      const dest = out.subarray(from - at, to - at);
+      if (p.kind === 'bytes') p.data.copy(dest, 0, from - p.at, to - p.at);
+      else if (p.kind === 'zero') dest.fill(0);
+      else await this.read(p.member, p.offset + (from - p.at), dest, to === p.at + p.length);
+    }
+  }
+
+  private async read(index: number, position: number, dest: Buffer, last: boolean): Promise<void> {
+    const m = this.members[index]!;
+    if (this.open?.member !== index) {
+      await this.close();
+      const handle = await fsp.open(m.source, 'r');
+      this.open = { member: index, handle };
+      if (!sameFile(m, await handle.stat())) throw changedDuringBackup(m.path);
+    }
+    const { handle } = this.open;
+    let got = 0;
+    while (got < dest.length) {
+      const { bytesRead } = await handle.read(dest, got, dest.length - got, position + got);
+      if (bytesRead === 0) throw changedDuringBackup(m.path);
+      got += bytesRead;
+    }
+    if (last) {
+      const st = await handle.stat();
+      await this.close();
+      if (!sameFile(m, st) || !sameFile(m, await fsp.stat(m.source))) throw changedDuringBackup(m.path);
+    }
+  }
+
+  async close(): Promise<void> {
+    const o = this.open;
+    this.open = null;
+    await o?.handle.close();
+  }
 }

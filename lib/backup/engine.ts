@@ -2,8 +2,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit/audit';
@@ -18,26 +16,29 @@ import type { StorageTarget, StorageWriter } from '../storage/types';
 import { CHUNK_SIZE, FILE_KEY_SIZE } from './age/format';
 import { DeferredEncryption, decryptWithFileKey, encryptedSize, wrapFileKey } from './age';
 import { applianceIdentity } from './appliance';
-import { DATABASE_MEMBER, TAR_BLOCK, listMembers, manifestEntry, packArchive, padManifest, reservedManifestSize, skipBytes, tarSize, type SourceMember } from './archive';
+import { ArchiveReader, DATABASE_MEMBER, TAR_BLOCK, listMembers, manifestEntry, padManifest, planArchive, reservedManifestSize } from './archive';
 import { isDmsSet, unsealDms } from './dms';
 import { backupFileName, partialName } from './file-name';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, signManifest, withPlaceholderSignature, type UnsignedManifest } from './manifest';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, ManifestSigner, withPlaceholderSignature, type UnsignedManifest } from './manifest';
 import { applyRetention } from './retention';
 import { runningBackup } from './runs';
 import { getBackupSettings } from './settings';
-import { HashPool } from './hash-pool';
+import { BackupWorkers } from './backup-workers';
+import { writeEncryptedArchive } from './archive-writer';
 import { verifyReadBack } from './verify-archive';
 
 /**
  * The backup engine. One backup at a time, guaranteed by the database (a
  * partial unique index on status = 'running'). A run:
  *   1. snapshot   the internal database, copied online (SQLite backup API), integrity-checked
- *   2. writing    one pass: each member read once, packed (tar), hashed by a worker from the
- *                 very bytes packed, encrypted (age STREAM) and written to ".<name>.partial";
- *                 then the signed manifest and the age header (whose scrypt ran meanwhile) are
- *                 written into the space reserved at the start (DeferredEncryption); fsync
- *   3. verifying  the stored file read back: header MAC, every chunk authenticated, the
- *                 signed manifest first, the exact length; its SHA-256 is the checksum
+ *   2. writing    one pass (archive-writer.ts): the tar archive planned up front, each member
+ *                 read once into shared memory, hashed by one worker and sealed (age STREAM)
+ *                 by the other from the same bytes, written to ".<name>.partial"; then the
+ *                 signed manifest and the age header (whose scrypts ran meanwhile) are
+ *                 written into the space reserved at the start (DeferredEncryption)
+ *   3. verifying  fsync and, meanwhile, the stored file read back: header MAC, every chunk
+ *                 authenticated, the signed manifest first, the exact length; its SHA-256
+ *                 is the checksum
  *   4. publishing rename to the final name (never replacing a file), then retention
  * Any failure removes the partial file; nothing ever appears under a final
  * name unless it was verified. Plaintext never reaches the target's disk and
@@ -140,28 +141,6 @@ function phaseClock() {
   };
 }
 
-/** Counts plaintext bytes for the progress bar, writing to the database at most every 250 ms. */
-function progressCounter(id: number): Transform & { bytes(): number } {
-  let done = 0;
-  let last = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      done += chunk.length;
-      const now = Date.now();
-      if (now - last >= PROGRESS_EVERY_MS) {
-        last = now;
-        update(id, { bytesDone: done });
-      }
-      cb(null, chunk);
-    },
-    flush(cb) {
-      update(id, { bytesDone: done });
-      cb();
-    },
-  });
-  return Object.assign(t, { bytes: () => done });
-}
-
 async function snapshotDatabase(file: string): Promise<string> {
   await db().$client.backup(file);
   const snap = new Database(file, { readonly: true });
@@ -199,7 +178,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
   let writer: StorageWriter | null = null;
   let tempName: string | null = null;
   const clock = phaseClock();
-  const pool = new HashPool(2);
+  const workers = new BackupWorkers(2);
   const phase = (p: BackupRun['phase'], extra: Partial<BackupRun> = {}) => {
     clock.enter(p);
     update(run.id, { phase: p, ...extra });
@@ -215,6 +194,8 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     const fileKey = crypto.randomBytes(FILE_KEY_SIZE);
     const stanza = wrapFileKey(dms, fileKey);
     stanza.catch(() => undefined);
+    // The manifest key's scrypt too.
+    const signer = new ManifestSigner(dms);
 
     phase('snapshot', { target: target.label });
     const integrity = await snapshotDatabase(snapshot);
@@ -251,7 +232,8 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     const manifestSize = reservedManifestSize(jsonLength, CHUNK_SIZE);
     const reservedPlain = TAR_BLOCK + manifestSize;
     const encryption = new DeferredEncryption(fileKey, reservedPlain / CHUNK_SIZE);
-    const plainSize = tarSize(manifestSize, members);
+    const layout = await planArchive(manifestSize, mtime, members);
+    const plainSize = layout.size;
     const cipherSize = encryptedSize(plainSize);
 
     const space = await target.space();
@@ -266,62 +248,75 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     tempName = partialName(fileName);
     phase('writing', { fileName, tempName, bytesExpected: plainSize, bytesDone: 0 });
     writer = await target.create(tempName);
-    const digests = new Map<SourceMember, Promise<string>>();
-    // Each member is hashed from the very bytes packed (a worker fed as they pass), so the manifest describes exactly what is in the file.
-    const archive = packArchive(manifestSize, mtime, members, (m) => {
-      const t = pool.tap();
-      digests.set(m, t.digest);
-      return t.stream;
+    let lastProgress = 0;
+    // Each member is hashed by a worker from the very bytes that are sealed (archive-writer.ts), so the manifest describes exactly what is in the file.
+    const digests = await writeEncryptedArchive({
+      layout,
+      reader: new ArchiveReader(layout, members),
+      from: reservedPlain,
+      payloadKey: encryption.payloadKey(),
+      payloadOffset: encryption.payloadOffset,
+      writer,
+      workers,
+      signal,
+      progress: (bytes) => {
+        if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+        lastProgress = Date.now();
+        update(run.id, { bytesDone: bytes });
+      },
     });
-    const counter = progressCounter(run.id);
-    await pipeline(archive, counter, skipBytes(reservedPlain), encryption.body(), writer.stream(encryption.prefixLength), { signal });
-    const manifest = await signManifest(unsigned(await Promise.all(members.map((m) => digests.get(m)!))), dms);
+    update(run.id, { bytesDone: plainSize });
+    const manifest = await signer.sign(unsigned(digests));
     const entry = await manifestEntry(padManifest(JSON.stringify(manifest, null, 2), manifestSize), mtime);
     await writer.writeAt(0, encryption.prefix(await stanza, entry));
-    clock.enter('flush');
-    await writer.commit();
-    writer = null;
 
-    // Read back what the target stored: the header MAC and every chunk must
-    // authenticate under the file key (so the stored bytes are exactly those
-    // encrypted above, whose members were hashed as they were packed), the
-    // archive must start with the signed manifest, and its length must be
-    // exactly what was written. Meanwhile a worker hashes the stored bytes:
-    // the file's checksum. Full verification with only the DMS (fresh scrypt,
-    // every member's SHA-256) is verifyBackupFile, used by verify and restore.
+    // Flush to stable storage and, meanwhile, read back what the target
+    // stores (a read sees the same bytes before and after the flush): the
+    // header MAC and every chunk must authenticate under the file key (so
+    // the stored bytes are exactly those sealed above, whose members were
+    // hashed from the same memory), the archive must start with the signed
+    // manifest, and its length must be exactly what was written. A worker
+    // hashes the stored bytes: the file's checksum. Nothing is renamed until
+    // both the flush and the checks succeeded. Full verification with only
+    // the DMS (fresh scrypt, every member's SHA-256) is verifyBackupFile,
+    // used by verify and restore.
     phase('verifying');
+    const committing = writer.commit();
+    committing.catch(() => undefined);
     let checksum: Promise<string>;
     if (target.localPath) {
       // Local file: one worker authenticates every chunk and the other hashes
       // the file, each reading it; the main thread checks the header MAC and
       // the manifest at the start.
       const file = target.localPath(tempName);
-      const chunks = pool.verifyChunks(file, encryption.payloadOffset, encryption.payloadKey(), 0);
-      checksum = pool.hashFile(file, 1);
+      const chunks = workers.verifyChunks(file, encryption.payloadOffset, encryption.payloadKey(), 0);
+      checksum = workers.hashFile(file, 1);
       chunks.catch(() => undefined);
       checksum.catch(() => undefined);
       const stored = await target.read(tempName);
       try {
-        await verifyReadBack(await decryptWithFileKey(stored, fileKey), dms, { members: members.length });
+        await verifyReadBack(await decryptWithFileKey(stored, fileKey), (m) => signer.verify(m), { members: members.length });
       } finally {
         stored.destroy();
       }
       const { plainBytes } = await chunks;
-      if (plainBytes !== counter.bytes()) throw new AppError('conflict', `The file read back holds ${plainBytes} bytes of archive; ${counter.bytes()} were written.`);
+      if (plainBytes !== plainSize) throw new AppError('conflict', `The file read back holds ${plainBytes} bytes of archive; ${plainSize} were written.`);
     } else {
       // Remote file: one read, decrypted here and hashed by a worker as it streams by.
       const stored = await target.read(tempName);
-      const tap = pool.tap();
+      const tap = workers.tap();
       checksum = tap.digest;
       stored.on('error', (err) => tap.stream.destroy(err));
       try {
         const plain = await decryptWithFileKey(stored.pipe(tap.stream), fileKey);
         signal.addEventListener('abort', () => plain.destroy(signal.reason as Error), { once: true });
-        await verifyReadBack(plain, dms, { plainSize: counter.bytes(), members: members.length });
+        await verifyReadBack(plain, (m) => signer.verify(m), { plainSize, members: members.length });
       } finally {
         stored.destroy();
       }
     }
+    await committing;
+    writer = null;
 
     // Everything that can fail happens before the rename; after it, the run is a success.
     const sum = await checksum;
@@ -336,7 +331,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
       finishedAt: new Date(),
       sizeBytes: size,
       checksum: sum,
-      bytesDone: counter.bytes(),
+      bytesDone: plainSize,
       manifest: JSON.stringify({
         appliance: manifest.appliance,
         createdAt: manifest.createdAt,
@@ -365,7 +360,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     log.warn({ event: aborted ? 'backup.aborted' : 'backup.failed', run: run.id, reason: message }, 'backup did not complete');
     safely(() => audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'failure', { target: String(run.id), detail: { reason: message } }));
   } finally {
-    await pool.close().catch(() => undefined);
+    await workers.close().catch(() => undefined);
     // The snapshot and the side files its read-only open may leave.
     for (const f of [snapshot, `${snapshot}-journal`, `${snapshot}-wal`, `${snapshot}-shm`]) await fsp.rm(f, { force: true }).catch(() => undefined);
     await target?.close().catch(() => undefined);

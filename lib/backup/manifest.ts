@@ -59,8 +59,37 @@ async function signingKey(dms: string, salt: Buffer, logN: number): Promise<Buff
 }
 
 export async function signManifest(unsigned: UnsignedManifest, dms: string): Promise<Manifest> {
-  const salt = crypto.randomBytes(16);
-  const key = await signingKey(dms, salt, LOG_N);
+  return new ManifestSigner(dms).sign(unsigned);
+}
+
+/**
+ * Signs one manifest: the key's scrypt starts at once (the engine creates
+ * the signer before writing, so the derivation overlaps the write), and
+ * verify() checks the manifest read back with that key when the salt is
+ * this signer's, or derives afresh otherwise.
+ */
+export class ManifestSigner {
+  private readonly salt = crypto.randomBytes(16);
+  private readonly key: Promise<Buffer>;
+
+  constructor(private readonly dms: string) {
+    this.key = signingKey(dms, this.salt, LOG_N);
+    this.key.catch(() => undefined);
+  }
+
+  async sign(unsigned: UnsignedManifest): Promise<Manifest> {
+    return signWith(unsigned, await this.key, this.salt);
+  }
+
+  async verify(manifest: Manifest): Promise<boolean> {
+    const { salt, logN } = manifest.signature.kdf;
+    if (logN !== LOG_N || salt !== this.salt.toString('base64')) return verifyManifestSignature(manifest, this.dms);
+    const { signature, ...unsigned } = manifest;
+    return macMatches(signature.value, unsigned, await this.key);
+  }
+}
+
+function signWith(unsigned: UnsignedManifest, key: Buffer, salt: Buffer): Manifest {
   const value = crypto.createHmac('sha256', key).update(canonicalJson(unsigned)).digest('hex');
   return { ...unsigned, signature: { algorithm: 'HMAC-SHA256', kdf: { name: 'scrypt', logN: LOG_N, r: 8, p: 1, salt: salt.toString('base64') }, value } };
 }
@@ -80,8 +109,11 @@ export function withPlaceholderSignature(unsigned: UnsignedManifest): Manifest {
 /** True when the signature was made with this DMS over exactly this manifest. */
 export async function verifyManifestSignature(manifest: Manifest, dms: string): Promise<boolean> {
   const { signature, ...unsigned } = manifest;
-  const key = await signingKey(dms, Buffer.from(signature.kdf.salt, 'base64'), signature.kdf.logN);
+  return macMatches(signature.value, unsigned, await signingKey(dms, Buffer.from(signature.kdf.salt, 'base64'), signature.kdf.logN));
+}
+
+function macMatches(value: string, unsigned: UnsignedManifest, key: Buffer): boolean {
   const expected = crypto.createHmac('sha256', key).update(canonicalJson(unsigned)).digest();
-  const actual = Buffer.from(signature.value, 'hex');
+  const actual = Buffer.from(value, 'hex');
   return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
 }

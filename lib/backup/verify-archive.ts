@@ -103,11 +103,14 @@ export async function verifyArchive(
  * The engine's read-back check, for a file whose every chunk the caller's
  * decryption authenticates: the archive must start with manifest.json
  * (tar header name and size), whose manifest parses and carries a valid
- * signature under the DMS with this many members, and the plaintext must
+ * signature (`signatureValid`: under the DMS) with this many members, and the plaintext must
  * have exactly the expected length. Member data is counted, not parsed or
  * hashed again: AEAD already proves it is the data that was hashed.
  */
-export async function verifyReadBack(plain: AsyncIterable<Buffer>, dms: string, expected: { plainSize?: number; members: number }): Promise<Manifest> {
+export async function verifyReadBack(
+  plain: AsyncIterable<Buffer>,
+  signatureValid: (m: Manifest) => Promise<boolean>,
+  expected: { plainSize?: number; members: number }): Promise<Manifest> {
   let head = Buffer.alloc(0);
   let total = 0;
   let manifest: Manifest | null = null;
@@ -132,7 +135,7 @@ export async function verifyReadBack(plain: AsyncIterable<Buffer>, dms: string, 
     }
     const parsed = manifestSchema.safeParse(raw);
     if (!parsed.success) throw new BackupVerifyError('The manifest does not have the expected fields.');
-    if (!(await verifyManifestSignature(parsed.data, dms))) throw new BackupVerifyError('The manifest signature does not verify with this Domain Master Secret.');
+    if (!(await signatureValid(parsed.data))) throw new BackupVerifyError('The manifest signature does not verify with this Domain Master Secret.');
     if (parsed.data.members.length !== expected.members) throw new BackupVerifyError('The manifest does not list every member.');
     manifest = parsed.data;
     head = Buffer.alloc(0);

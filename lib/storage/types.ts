@@ -23,6 +23,9 @@ export type AccessInfo = { read: boolean; write: boolean };
  * A file being written. Nothing is visible under a final name until the
  * engine renames it. `stream(start)` writes sequentially from byte `start`
  * (bytes before it are left for `writeAt`, e.g. a header written last);
+ * `writeAt` may be called again before an earlier call settled, and the
+ * caller reuses `data` once its promise settled, so a writer that keeps
+ * bytes past that point copies them;
  * `commit` flushes to stable storage and closes; `abort` closes and removes
  * what was written.
  */

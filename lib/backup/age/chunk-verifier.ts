@@ -3,8 +3,8 @@ import { CHUNK_NONCE_SIZE, ENCRYPTED_CHUNK_SIZE, LAST_CHUNK_FLAG, TAG_SIZE } fro
 /**
  * Checks every STREAM chunk of an age payload stored in a local file, in a
  * worker thread, so that a backup's read-back does not compete with the main
- * thread. JavaScript source for the hash pool's worker (see
- * lib/backup/hash-pool.ts), built from format.ts's numbers; the layout is the
+ * thread. JavaScript source for the backup workers (see
+ * lib/backup/backup-workers.ts), built from format.ts's numbers; the layout is the
  * one in format.ts: chunks of ENCRYPTED_CHUNK_SIZE bytes from `offset` to the
  * end of the file, nonce = 11-byte big-endian counter || last flag, the last
  * chunk ends at end of file. Answers { plainBytes, chunks } or an error that

@@ -6,18 +6,18 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeferredEncryption, wrapFileKey } from '@/lib/backup/age';
-import { HashPool } from '@/lib/backup/hash-pool';
+import { BackupWorkers } from '@/lib/backup/backup-workers';
 
 /** The workers the backup's read-back relies on: file hashing, streamed hashing, chunk authentication. */
 let dir: string;
-let pool: HashPool;
+let pool: BackupWorkers;
 let file: string;
 let enc: DeferredEncryption;
 const plain = crypto.randomBytes(5 * 65536 + 1234);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-pool-'));
-  pool = new HashPool(2);
+  pool = new BackupWorkers(2);
   const fileKey = crypto.randomBytes(16);
   enc = new DeferredEncryption(fileKey, 1, 10);
   const parts: Buffer[] = [];
@@ -37,7 +37,7 @@ function variant(name: string, mutate: (b: Buffer) => Buffer): string {
   return p;
 }
 
-describe('HashPool', () => {
+describe('BackupWorkers', () => {
   it('hashes a file by path and a stream as it passes, like node:crypto does', async () => {
     const want = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
     expect(await pool.hashFile(file)).toBe(want);
@@ -70,7 +70,7 @@ describe('HashPool', () => {
   }
 
   it('fails every call at once after a worker died, instead of waiting forever', async () => {
-    const doomed = new HashPool(2);
+    const doomed = new BackupWorkers(2);
     const tap = doomed.tap();
     await (doomed as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!.terminate();
     await expect(doomed.hashFile(file)).rejects.toThrow(/worker stopped/);

@@ -1,16 +1,20 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { CHUNK_VERIFIER_SOURCE, type ChunkVerification } from './age/chunk-verifier';
+import { CHUNK_NONCE_SIZE, CHUNK_SIZE, LAST_CHUNK_FLAG, TAG_SIZE } from './age/format';
 
 /**
- * SHA-256 off the main thread. The backup hashes every byte twice (each
- * member as it is packed, for the manifest; the stored file as it is read
- * back, for its checksum); on the main thread that work would queue behind
- * encryption. Two worker threads (the appliance has two cores) hash local
- * files by path (reading them themselves, alongside the main thread) or
- * streams fed chunk by chunk (remote files), with at most MAX_IN_FLIGHT bytes
- * queued per stream so memory stays bounded. The worker is evaluated from source so that no bundler needs to
- * know about it.
+ * The backup's heavy work, off the main thread, on two worker threads (the
+ * appliance has two cores). While writing, the archive passes through shared
+ * memory slots (see archive-writer.ts): one worker hashes each member's bytes
+ * for the manifest, the other seals the slot's 64 KiB chunks (age STREAM,
+ * ChaCha20-Poly1305, nonce = 11-byte big-endian counter || last flag) into
+ * the matching output slot; the main thread only reads and writes files.
+ * For the read-back, one worker authenticates every chunk of the stored file
+ * and the other hashes it (local files, read by path), or a stream is hashed
+ * as it passes (remote files), with at most MAX_IN_FLIGHT bytes queued so
+ * memory stays bounded. The worker is evaluated from source so that no
+ * bundler needs to know about it.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -18,8 +22,85 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 ${CHUNK_VERIFIER_SOURCE}
 const streams = new Map();
+const sessions = new Map();
+let input = null;
+let output = null;
+let slotSize = 0;
+let outSlotSize = 0;
+
+/** Member hashes over a slot [at, at + length): ranges are [start, end) in archive offsets, in order. */
+function hashSlot(h, m) {
+  const end = m.at + m.length;
+  const base = m.slot * slotSize;
+  if (m.at !== h.upTo) throw new Error('slots out of order');
+  while (h.next < h.ranges.length) {
+    const [s, e] = h.ranges[h.next];
+    if (s > end || (e > s && s >= end)) break;
+    h.hash ??= crypto.createHash('sha256');
+    const from = Math.max(s, m.at);
+    const to = Math.min(e, end);
+    if (to > from) h.hash.update(input.subarray(base + from - m.at, base + to - m.at));
+    if (e > end) break;
+    h.digests.push(h.hash.digest('hex'));
+    h.hash = null;
+    h.next++;
+  }
+  h.upTo = end;
+}
+
+/** Seals the chunks of a slot into its output slot; answers the bytes written there. */
+function encryptSlot(e, m) {
+  const base = m.slot * slotSize;
+  let o = m.slot * outSlotSize;
+  const start = o;
+  const nonce = Buffer.alloc(${CHUNK_NONCE_SIZE});
+  for (let off = 0; off < m.length; off += ${CHUNK_SIZE}) {
+    const index = m.at / ${CHUNK_SIZE} + off / ${CHUNK_SIZE};
+    const len = Math.min(${CHUNK_SIZE}, m.length - off);
+    if (len < ${CHUNK_SIZE} && index !== e.lastChunk) throw new Error('a short chunk that is not the last');
+    nonce.writeUInt32BE(Math.floor(index / 4294967296), 3);
+    nonce.writeUInt32BE(index >>> 0, 7);
+    nonce[11] = index === e.lastChunk ? ${LAST_CHUNK_FLAG} : 0;
+    const c = crypto.createCipheriv('chacha20-poly1305', e.key, nonce, { authTagLength: ${TAG_SIZE} });
+    o += c.update(input.subarray(base + off, base + off + len)).copy(output, o);
+    c.final();
+    o += c.getAuthTag().copy(output, o);
+  }
+  return o - start;
+}
+
+function answer(m, run) {
+  try {
+    parentPort.postMessage({ id: m.id, hex: String(run() ?? '') });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: e.message });
+  }
+}
+
 parentPort.on('message', (m) => {
-  if (m.op === 'verifyChunks') {
+  if (m.op === 'attach') {
+    input = Buffer.from(m.input);
+    output = Buffer.from(m.output);
+    slotSize = m.slotSize;
+    outSlotSize = m.outSlotSize;
+  } else if (m.op === 'hashBegin') {
+    sessions.set(m.session, { ranges: m.ranges, next: 0, hash: null, digests: [], upTo: m.from });
+  } else if (m.op === 'hashSlot') {
+    answer(m, () => hashSlot(sessions.get(m.session), m));
+  } else if (m.op === 'hashEnd') {
+    answer(m, () => {
+      const h = sessions.get(m.session);
+      sessions.delete(m.session);
+      if (h.next !== h.ranges.length) throw new Error('the archive ended before every member was hashed');
+      return JSON.stringify(h.digests);
+    });
+  } else if (m.op === 'encryptBegin') {
+    sessions.set(m.session, { key: m.key, lastChunk: m.lastChunk });
+  } else if (m.op === 'encryptSlot') {
+    answer(m, () => encryptSlot(sessions.get(m.session), m));
+  } else if (m.op === 'end') {
+    sessions.delete(m.session);
+  } else if (m.op === 'verifyChunks') {
     let r;
     try {
       r = verifyChunks(m);
@@ -59,7 +140,7 @@ export class ReadBackError extends Error {
 type Pending = { resolve: (hex: string) => void; reject: (err: Error) => void; onAck?: (n: number) => void };
 type Reply = { id: number; hex?: string; ack?: number; error?: string; code?: string; kind?: 'verify' };
 
-export class HashPool {
+export class BackupWorkers {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -80,7 +161,7 @@ export class HashPool {
       });
       w.on('error', (err) => this.fail(err));
       w.on('exit', (code) => {
-        if (!this.closing) this.fail(new Error(`a hashing worker stopped (exit code ${code})`));
+        if (!this.closing) this.fail(new Error(`a backup worker stopped (exit code ${code})`));
       });
       return w;
     });
@@ -106,6 +187,49 @@ export class HashPool {
     }
     this.pending.set(id, p);
     return true;
+  }
+
+  /** Posts a job to one worker; resolves with its answer. */
+  private call(worker: number, message: Record<string, unknown>): Promise<string> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.job(id, { resolve, reject })) this.workers[worker % this.workers.length]!.postMessage({ ...message, id });
+    });
+  }
+
+  /** Shares the archive pipeline's slots with every worker: `input` holds plaintext slots, `output` the sealed ones. */
+  attach(input: SharedArrayBuffer, output: SharedArrayBuffer, slotSize: number, outSlotSize: number): void {
+    for (const w of this.workers) w.postMessage({ op: 'attach', input, output, slotSize, outSlotSize });
+  }
+
+  /**
+   * Hashes members from the input slots, which must come in order and
+   * contiguous from `from`: `ranges` are each member's [start, end) in the
+   * archive. end() answers the SHA-256 of each member.
+   */
+  hashMembers(ranges: [number, number][], from: number, worker = 1) {
+    const session = this.nextId++;
+    this.workers[worker % this.workers.length]!.postMessage({ op: 'hashBegin', session, ranges, from });
+    return {
+      slot: (slot: number, at: number, length: number) => this.call(worker, { op: 'hashSlot', session, slot, at, length }).then(() => undefined),
+      end: () => this.call(worker, { op: 'hashEnd', session }).then((json) => JSON.parse(json) as string[]),
+    };
+  }
+
+  /**
+   * Seals input slots into output slots as age STREAM chunks under the
+   * payload `key`; a slot starting at archive offset `at` holds chunks from
+   * at / 64 KiB on, and chunk `lastChunk` carries the last-chunk flag.
+   * slot() answers the sealed bytes in the output slot.
+   */
+  encryptChunks(key: Buffer, lastChunk: number, worker = 0) {
+    const session = this.nextId++;
+    const w = this.workers[worker % this.workers.length]!;
+    w.postMessage({ op: 'encryptBegin', session, key, lastChunk });
+    return {
+      slot: (slot: number, at: number, length: number) => this.call(worker, { op: 'encryptSlot', session, slot, at, length }).then(Number),
+      end: () => w.postMessage({ op: 'end', session }),
+    };
   }
 
   /** Hashes a local file by path in a worker, which reads it itself: no bytes cross threads. */
