@@ -1,0 +1,477 @@
+import { Readable } from 'node:stream';
+import { ATTR, FTYPE, bitmap, type Attrs } from './nfs4-attrs';
+import { ACCESS, Compound, OPEN4_RESULT_CONFIRM, OPEN4_SHARE_ACCESS, type StateId } from './nfs4-compound';
+import { Nfs4Session } from './nfs4-session';
+import { NFS4ERR_NOENT, Nfs4StatusError } from './nfs4-status';
+import { NfsError } from './errors';
+import { parseNfsUrl, splitSharePath, type NfsUrl } from './nfs-url';
+
+/**
+ * An NFSv4 share opened from an nfs:// URL, without any kernel mount: the
+ * small API the storage layer uses. Paths are relative to the share's root,
+ * "/"-separated. Every method fails with an NfsError naming the share and
+ * the operation, within the share's timeout.
+ */
+export type NfsEntry = { name: string; type: 'file' | 'directory' | 'other'; size: number; modifiedAt: Date | null };
+export type NfsSpace = { totalBytes: number; freeBytes: number; usedBytes: number };
+export type NfsAccess = { read: boolean; write: boolean };
+
+export type NfsOpenOptions = {
+  /** Deadline for connecting and for each request, in ms (default 30 s). */
+  timeoutMs?: number;
+  /** AUTH_SYS identity (default: this process's uid and gid). */
+  uid?: number;
+  gid?: number;
+  /** Upper bound for READ and WRITE sizes (default 1 MiB; the server's maxread and maxwrite lower it). */
+  maxIo?: number;
+  /** Bytes of WRITE or READ requests in flight at once (default 16 MiB). */
+  window?: number;
+};
+
+const ENTRY_ATTRS = bitmap([ATTR.type, ATTR.size, ATTR.rdattrError, ATTR.timeModify]);
+const STAT_ATTRS = bitmap([ATTR.type, ATTR.size, ATTR.timeModify]);
+const ROOT_ATTRS = bitmap([ATTR.type, ATTR.leaseTime, ATTR.maxread, ATTR.maxwrite]);
+const SPACE_ATTRS = bitmap([ATTR.spaceAvail, ATTR.spaceFree, ATTR.spaceTotal]);
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o755;
+/** A WRITE or READ request's bytes besides the data: RPC header, SEQUENCE, PUTFH, the operation. */
+const IO_OVERHEAD = 1024;
+
+function entryType(t: number | undefined): NfsEntry['type'] {
+  return t === FTYPE.reg ? 'file' : t === FTYPE.dir ? 'directory' : 'other';
+}
+
+function quote(p: string): string {
+  return `"${p || '/'}"`;
+}
+
+export class NfsShare {
+  readonly label: string;
+  /** Largest READ and WRITE this share issues: the server's maxread/maxwrite, the session's limits and maxIo. */
+  readonly maxRead: number;
+  readonly maxWrite: number;
+  readonly window: number;
+
+  private constructor(
+    readonly url: NfsUrl,
+    private readonly session: Nfs4Session,
+    private readonly root: Buffer,
+    limits: { maxRead: number; maxWrite: number; window: number },
+  ) {
+    this.label = `${url.display} (NFS ${url.version})`;
+    this.maxRead = limits.maxRead;
+    this.maxWrite = limits.maxWrite;
+    this.window = limits.window;
+  }
+
+  static async open(address: string, opts: NfsOpenOptions = {}): Promise<NfsShare> {
+    const url = parseNfsUrl(address);
+    const label = `${url.display} (NFS ${url.version})`;
+    const maxIo = opts.maxIo ?? 1 << 20;
+    let session: Nfs4Session;
+    try {
+      session = await Nfs4Session.start({ host: url.host, port: url.port, minor: url.minor, timeoutMs: opts.timeoutMs ?? 30_000, maxIo, uid: opts.uid, gid: opts.gid });
+    } catch (err) {
+      throw NfsError.from(label, 'connect', err);
+    }
+    try {
+      const c = new Compound('open share');
+      c.putrootfh();
+      for (const p of url.path) c.lookup(p);
+      const fh = c.getfh();
+      const attrs = c.getattr(ROOT_ATTRS);
+      await session.send(c);
+      if (attrs.value.type !== FTYPE.dir) throw new NfsError(label, 'open the share', 'ENOTDIR', 'the path is not a folder');
+      const limit = (server: number | undefined, sessionMax: number) => Math.max(4096, Math.min(maxIo, server || maxIo, sessionMax - IO_OVERHEAD));
+      const share = new NfsShare(url, session, fh.value, {
+        maxRead: limit(attrs.value.maxread, session.maxResponse),
+        maxWrite: limit(attrs.value.maxwrite, session.maxRequest),
+        window: opts.window ?? 16 << 20,
+      });
+      session.startRenewal(attrs.value.leaseTime || 90);
+      return share;
+    } catch (err) {
+      await session.close();
+      if (err instanceof Nfs4StatusError && err.status === NFS4ERR_NOENT) throw new NfsError(label, 'open the share', err.code, 'the server has no such export or path');
+      throw NfsError.from(label, 'open the share', err);
+    }
+  }
+
+  private async run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw NfsError.from(this.label, operation, err);
+    }
+  }
+
+  /** A compound starting at the folder holding `parts` (the root plus LOOKUPs). */
+  private at(parts: string[], tag: string): Compound {
+    const c = new Compound(tag);
+    c.putfh(this.root);
+    for (const p of parts) c.lookup(p);
+    return c;
+  }
+
+  async list(dir = ''): Promise<NfsEntry[]> {
+    return this.run(`list ${quote(dir)}`, async () => {
+      const parts = splitSharePath(dir);
+      const fhc = this.at(parts, 'list');
+      const fh = fhc.getfh();
+      await this.session.send(fhc);
+      const out: NfsEntry[] = [];
+      let cookie = 0n;
+      let verifier: Buffer = Buffer.alloc(8);
+      for (let round = 0; round < 100_000; round++) {
+        const c = new Compound('readdir');
+        c.putfh(fh.value);
+        const rd = c.readdir(cookie, verifier, 16384, 65536, ENTRY_ATTRS);
+        await this.session.send(c);
+        for (const e of rd.value.entries) {
+          out.push({ name: e.name, type: entryType(e.attrs.type), size: e.attrs.size ?? 0, modifiedAt: e.attrs.timeModify ?? null });
+          cookie = e.cookie;
+        }
+        verifier = rd.value.verifier;
+        if (rd.value.eof) return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        if (!rd.value.entries.length) throw new NfsError(this.label, `list ${quote(dir)}`, 'EPROTO', 'the server returned no entries and no end of folder');
+      }
+      throw new NfsError(this.label, `list ${quote(dir)}`, 'EPROTO', 'the folder listing does not end');
+    });
+  }
+
+  /** Type, size and modification time, or null if nothing has that name. */
+  async stat(path: string): Promise<NfsEntry | null> {
+    return this.run(`stat ${quote(path)}`, async () => {
+      const parts = splitSharePath(path);
+      const c = this.at(parts, 'stat');
+      const a = c.getattr(STAT_ATTRS);
+      try {
+        await this.session.send(c);
+      } catch (err) {
+        if (err instanceof Nfs4StatusError && err.status === NFS4ERR_NOENT) return null;
+        throw err;
+      }
+      return { name: parts.at(-1) ?? '', type: entryType(a.value.type), size: a.value.size ?? 0, modifiedAt: a.value.timeModify ?? null };
+    });
+  }
+
+  /** Total, free (available to this client) and used bytes of the file system holding the share. */
+  async space(): Promise<NfsSpace> {
+    return this.run('read the free space', async () => {
+      const c = this.at([], 'space');
+      const a = c.getattr(SPACE_ATTRS);
+      await this.session.send(c);
+      const { spaceTotal = 0, spaceAvail = 0, spaceFree = 0 } = a.value as Attrs;
+      return { totalBytes: spaceTotal, freeBytes: spaceAvail, usedBytes: Math.max(0, spaceTotal - spaceFree) };
+    });
+  }
+
+  /** What this client may do in a folder, as the server's ACCESS answers: read (list, read) and write (create, change, remove). */
+  async access(dir = ''): Promise<NfsAccess> {
+    return this.run(`check access to ${quote(dir)}`, async () => {
+      const c = this.at(splitSharePath(dir), 'access');
+      const a = c.access(ACCESS.READ | ACCESS.LOOKUP | ACCESS.MODIFY | ACCESS.EXTEND | ACCESS.DELETE);
+      await this.session.send(c);
+      const has = (bit: number) => (a.value.access & bit) !== 0;
+      return { read: has(ACCESS.READ) && has(ACCESS.LOOKUP), write: has(ACCESS.MODIFY) && has(ACCESS.EXTEND) };
+    });
+  }
+
+  async mkdir(path: string): Promise<void> {
+    return this.run(`create the folder ${quote(path)}`, async () => {
+      const parts = splitSharePath(path);
+      if (!parts.length) throw new NfsError(this.label, 'create a folder', 'EINVAL', 'no folder name');
+      const c = this.at(parts.slice(0, -1), 'mkdir');
+      c.mkdir(parts.at(-1)!, DIR_MODE);
+      await this.session.send(c);
+    });
+  }
+
+  /** Removes a file or an empty folder. */
+  async remove(path: string): Promise<void> {
+    return this.run(`remove ${quote(path)}`, async () => {
+      const parts = splitSharePath(path);
+      if (!parts.length) throw new NfsError(this.label, 'remove', 'EINVAL', 'the share itself cannot be removed');
+      const c = this.at(parts.slice(0, -1), 'remove');
+      c.remove(parts.at(-1)!);
+      await this.session.send(c);
+    });
+  }
+
+  /**
+   * Renames without replacing: fails with EEXIST if `to` exists. (NFS RENAME
+   * replaces silently, so the target is looked up first; a file created
+   * under `to` between the two requests would be replaced.)
+   */
+  async rename(from: string, to: string): Promise<void> {
+    return this.run(`rename ${quote(from)} to ${quote(to)}`, async () => {
+      const src = splitSharePath(from);
+      const dst = splitSharePath(to);
+      if (!src.length || !dst.length) throw new NfsError(this.label, 'rename', 'EINVAL', 'no file name');
+      if (await this.stat(to)) throw new NfsError(this.label, `rename ${quote(from)} to ${quote(to)}`, 'EEXIST', `${quote(to)} exists`);
+      const c = this.at(src.slice(0, -1), 'rename');
+      c.savefh();
+      c.putfh(this.root);
+      for (const p of dst.slice(0, -1)) c.lookup(p);
+      c.rename(src.at(-1)!, dst.at(-1)!);
+      await this.session.send(c);
+    });
+  }
+
+  /** Opens a file: stateid, file handle, and the owner sequence for CLOSE (4.0). */
+  async openFile(parts: string[], access: number, create: boolean): Promise<OpenFile> {
+    const owner = this.session.openOwner();
+    const c = this.at(parts.slice(0, -1), create ? 'create' : 'open');
+    const o = c.open({ seqid: 0, access, clientid: this.session.clientid, owner, name: parts.at(-1)!, create: create ? { mode: FILE_MODE } : undefined });
+    const fh = c.getfh();
+    await this.session.send(c);
+    let stateid = o.value.stateid;
+    let seqid = 1;
+    if (this.session.minor === 0 && o.value.rflags & OPEN4_RESULT_CONFIRM) {
+      const cc = new Compound('open_confirm');
+      cc.putfh(fh.value);
+      const confirmed = cc.openConfirm(stateid, seqid);
+      await this.session.send(cc);
+      stateid = confirmed.value;
+      seqid++;
+    }
+    return new OpenFile(this.session, fh.value, stateid, seqid, o.value.delegation);
+  }
+
+  /** Creates a new file (fails with NFS4ERR_EXIST if the name is taken) and returns its writer. */
+  async createFile(path: string): Promise<NfsFileWriter> {
+    const parts = splitSharePath(path);
+    const file = await this.run(`create ${quote(path)}`, async () => {
+      if (!parts.length) throw new NfsError(this.label, 'create', 'EINVAL', 'no file name');
+      return this.openFile(parts, OPEN4_SHARE_ACCESS.BOTH, true);
+    });
+    return new NfsFileWriter(this, file, path);
+  }
+
+  /** Reads a file as a stream, with up to `window` bytes of READs in flight. */
+  async readFile(path: string, opts: { start?: number } = {}): Promise<Readable> {
+    const parts = splitSharePath(path);
+    const file = await this.run(`open ${quote(path)}`, async () => {
+      if (!parts.length) throw new NfsError(this.label, 'open', 'EINVAL', 'no file name');
+      return this.openFile(parts, OPEN4_SHARE_ACCESS.READ, false);
+    });
+    return readStream(this, file, path, opts.start ?? 0);
+  }
+
+  /** Wraps an error in the share's words (for the writer and reader). */
+  fail(operation: string, err: unknown): NfsError {
+    return NfsError.from(this.label, operation, err);
+  }
+
+  get nfs(): Nfs4Session {
+    return this.session;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
+
+/** An open file: the handle, the open stateid, and what CLOSE needs. */
+export class OpenFile {
+  private closed = false;
+
+  constructor(
+    private readonly session: Nfs4Session,
+    readonly fh: Buffer,
+    readonly stateid: StateId,
+    private seqid: number,
+    private readonly delegation: StateId | null,
+  ) {}
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const c = new Compound('close');
+    c.putfh(this.fh);
+    c.close(this.session.minor === 0 ? this.seqid++ : 0, this.stateid);
+    if (this.delegation) c.delegreturn(this.delegation);
+    await this.session.send(c);
+  }
+}
+
+/**
+ * Writes a new file: writeAt() and append() issue UNSTABLE WRITEs of at
+ * most maxWrite bytes, with up to `window` bytes in flight (append resolves
+ * as soon as its bytes are sent, so a caller can keep the pipe full;
+ * writeAt when the server took them); commit() waits for every WRITE,
+ * COMMITs, checks that the server's write verifier never changed (a change
+ * means it restarted and may have lost unstable data), and closes. The
+ * first failure is sticky: every later call fails with it. abort() closes
+ * and removes the file.
+ */
+export class NfsFileWriter {
+  private inFlight = new Set<Promise<void>>();
+  private inFlightBytes = 0;
+  private waiters: (() => void)[] = [];
+  private failure: NfsError | null = null;
+  private verifier: Buffer | null = null;
+  private appendAt = 0;
+  bytesWritten = 0;
+
+  constructor(
+    private readonly share: NfsShare,
+    private readonly file: OpenFile,
+    readonly path: string,
+  ) {}
+
+  private op(): string {
+    return `write ${quote(this.path)}`;
+  }
+
+  private async room(n: number): Promise<void> {
+    while (this.inFlightBytes > 0 && this.inFlightBytes + n > this.share.window && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private sendOne(offset: number, data: Buffer): Promise<void> {
+    const session = this.share.nfs;
+    const p = (async () => {
+      let done = 0;
+      while (done < data.length) {
+        const c = new Compound('write');
+        c.putfh(this.file.fh);
+        const w = c.write(this.file.stateid, offset + done, data.subarray(done));
+        await session.send(c);
+        if (this.verifier && !this.verifier.equals(w.value.verifier)) {
+          throw new NfsError(this.share.label, this.op(), 'ECHANGED', 'the server restarted during the write; data it had not stored may be lost');
+        }
+        this.verifier ??= w.value.verifier;
+        if (w.value.count === 0) throw new NfsError(this.share.label, this.op(), 'EIO', 'the server accepted no bytes');
+        done += w.value.count;
+      }
+      this.bytesWritten += data.length;
+    })().catch((err) => {
+      this.failure ??= this.share.fail(this.op(), err);
+      throw this.failure;
+    });
+    this.inFlightBytes += data.length;
+    this.inFlight.add(p);
+    p.catch(() => undefined).finally(() => {
+      this.inFlight.delete(p);
+      this.inFlightBytes -= data.length;
+      this.wake();
+    });
+    return p;
+  }
+
+  /** Writes `data` at `offset`; resolves when the server has taken it (unstable until commit). */
+  async writeAt(offset: number, data: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    const parts: Promise<void>[] = [];
+    for (let i = 0; i < data.length; i += this.share.maxWrite) {
+      const piece = data.subarray(i, Math.min(data.length, i + this.share.maxWrite));
+      await this.room(piece.length);
+      if (this.failure) throw this.failure;
+      parts.push(this.sendOne(offset + i, piece));
+    }
+    await Promise.all(parts);
+  }
+
+  /** Appends after the previous append; resolves once the bytes are sent (not yet acknowledged). */
+  async append(data: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    for (let i = 0; i < data.length; i += this.share.maxWrite) {
+      const piece = data.subarray(i, Math.min(data.length, i + this.share.maxWrite));
+      await this.room(piece.length);
+      if (this.failure) throw this.failure;
+      this.sendOne(this.appendAt, piece).catch(() => undefined);
+      this.appendAt += piece.length;
+    }
+  }
+
+  /** Waits for every WRITE, commits to stable storage, checks the verifier, closes. */
+  async commit(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    if (this.failure) throw this.failure;
+    try {
+      const c = new Compound('commit');
+      c.putfh(this.file.fh);
+      const v = c.commit();
+      await this.share.nfs.send(c);
+      if (this.verifier && !this.verifier.equals(v.value)) {
+        throw new NfsError(this.share.label, this.op(), 'ECHANGED', 'the server restarted before the data was committed; it may be lost');
+      }
+      await this.file.close();
+    } catch (err) {
+      this.failure ??= this.share.fail(`commit ${quote(this.path)}`, err);
+      throw this.failure;
+    }
+  }
+
+  /** Stops: waits for WRITEs in flight, closes, removes the file. Never throws. */
+  async abort(): Promise<void> {
+    this.failure ??= new NfsError(this.share.label, this.op(), 'ECANCELED', 'the write was cancelled');
+    this.wake();
+    await Promise.allSettled([...this.inFlight]);
+    await this.file.close().catch(() => undefined);
+    await this.share.remove(this.path).catch(() => undefined);
+  }
+}
+
+/** A Readable over READs of maxRead bytes, up to `window` bytes ahead, delivered in order; CLOSE at the end. */
+function readStream(share: NfsShare, file: OpenFile, path: string, start: number): Readable {
+  const session = share.nfs;
+  type Ahead = { offset: number; count: number; reply: Promise<{ eof: boolean; data: Buffer }> };
+  const ahead: Ahead[] = [];
+  let next = start;
+  let eof = false;
+  const issue = () => {
+    while (!eof && ahead.length * share.maxRead < share.window) {
+      const offset = next;
+      const c = new Compound('read');
+      c.putfh(file.fh);
+      const r = c.read(file.stateid, offset, share.maxRead);
+      const reply = session.send(c).then(() => r.value);
+      reply.catch(() => undefined);
+      ahead.push({ offset, count: share.maxRead, reply });
+      next += share.maxRead;
+    }
+  };
+  let closing: Promise<void> | null = null;
+  const finish = () => (closing ??= file.close().catch(() => undefined));
+  return new Readable({
+    highWaterMark: share.maxRead,
+    read() {
+      issue();
+      const head = ahead.shift();
+      if (!head) return;
+      head.reply.then(
+        ({ eof: end, data }) => {
+          if (end || data.length === 0) {
+            eof = true;
+            ahead.length = 0;
+            if (data.length) this.push(data);
+            void finish().then(() => this.push(null));
+            return;
+          }
+          if (data.length < head.count) {
+            // A short read before the end: what was asked beyond it is asked again.
+            ahead.length = 0;
+            next = head.offset + data.length;
+          }
+          this.push(data);
+        },
+        (err) => {
+          eof = true;
+          ahead.length = 0;
+          void finish();
+          this.destroy(share.fail(`read ${quote(path)}`, err));
+        },
+      );
+    },
+    destroy(err, cb) {
+      eof = true;
+      ahead.length = 0;
+      void finish().then(() => cb(err));
+    },
+  });
+}
