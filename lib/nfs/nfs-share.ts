@@ -13,7 +13,8 @@ import { parseNfsUrl, splitSharePath, type NfsUrl } from './nfs-url';
  * the operation, within the share's timeout.
  */
 export type NfsEntry = { name: string; type: 'file' | 'directory' | 'other'; size: number; modifiedAt: Date | null };
-export type NfsSpace = { totalBytes: number; freeBytes: number; usedBytes: number };
+/** freeBytes: free on the file system (space_free); availableBytes: what this client may still use (space_avail, e.g. without reserved blocks or beyond a quota). */
+export type NfsSpace = { totalBytes: number; freeBytes: number; availableBytes: number; usedBytes: number };
 export type NfsAccess = { read: boolean; write: boolean };
 
 export type NfsOpenOptions = {
@@ -155,14 +156,14 @@ export class NfsShare {
     });
   }
 
-  /** Total, free (available to this client) and used bytes of the file system holding the share. */
+  /** Total, free, available (to this client) and used bytes of the file system holding the share. */
   async space(): Promise<NfsSpace> {
     return this.run('read the free space', async () => {
       const c = this.at([], 'space');
       const a = c.getattr(SPACE_ATTRS);
       await this.session.send(c);
       const { spaceTotal = 0, spaceAvail = 0, spaceFree = 0 } = a.value as Attrs;
-      return { totalBytes: spaceTotal, freeBytes: spaceAvail, usedBytes: Math.max(0, spaceTotal - spaceFree) };
+      return { totalBytes: spaceTotal, freeBytes: spaceFree, availableBytes: spaceAvail, usedBytes: Math.max(0, spaceTotal - spaceFree) };
     });
   }
 

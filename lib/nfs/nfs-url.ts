@@ -26,6 +26,15 @@ const COMPONENT = /^[^/\0]{1,255}$/;
 export function parseNfsUrl(input: string): NfsUrl {
   const text = input.trim();
   if (!text.toLowerCase().startsWith('nfs://')) throw new NfsUrlError('An NFS share is written nfs://server/path, for example nfs://10.0.0.5/backups.');
+  // URL() would resolve "." and ".." away: the path is checked as written.
+  const rawPath = /^nfs:\/\/[^/?#]*([^?#]*)/i.exec(text)?.[1] ?? '';
+  let rawParts: string[];
+  try {
+    rawParts = rawPath.split('/').map((p) => decodeURIComponent(p));
+  } catch {
+    throw new NfsUrlError('The path in the NFS address is not valid.');
+  }
+  if (rawParts.some((p) => p === '.' || p === '..')) throw new NfsUrlError('The path in the NFS address must not contain "." or ".." or empty parts.');
   let url: URL;
   try {
     url = new URL(text);
