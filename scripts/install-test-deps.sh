@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use. chromium: end-to-end tests; openssl: TLS tests;
 # age: the reference age CLI that must decrypt our backup files (with util-linux's
-# `script`, from bsdutils, to give it a terminal for the passphrase).
-DEBS=(chromium openssl age bsdutils)
+# `script`, from bsdutils, to give it a terminal for the passphrase); an NFS
+# server in user space for the NFS client's integration tests (nfs-ganesha with
+# its VFS backend, and rpcbind, which it registers with) and libnfs' command-line
+# client (libnfs-utils: nfs-ls, nfs-cp) that checks that server.
+DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

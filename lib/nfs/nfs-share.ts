@@ -25,7 +25,7 @@ export type NfsOpenOptions = {
   gid?: number;
   /** Upper bound for READ and WRITE sizes (default 1 MiB; the server's maxread and maxwrite lower it). */
   maxIo?: number;
-  /** Bytes of WRITE or READ requests in flight at once (default 16 MiB). */
+  /** Bytes of WRITE or READ requests in flight at once (default 32 MiB). */
   window?: number;
 };
 
@@ -87,7 +87,7 @@ export class NfsShare {
       const share = new NfsShare(url, session, fh.value, {
         maxRead: limit(attrs.value.maxread, session.maxResponse),
         maxWrite: limit(attrs.value.maxwrite, session.maxRequest),
-        window: opts.window ?? 16 << 20,
+        window: opts.window ?? 32 << 20,
       });
       session.startRenewal(attrs.value.leaseTime || 90);
       return share;

@@ -26,8 +26,8 @@ const COMPONENT = /^[^/\0]{1,255}$/;
 export function parseNfsUrl(input: string): NfsUrl {
   const text = input.trim();
   if (!text.toLowerCase().startsWith('nfs://')) throw new NfsUrlError('An NFS share is written nfs://server/path, for example nfs://10.0.0.5/backups.');
-  // URL() would resolve "." and ".." away: the path is checked as written.
-  const rawPath = /^nfs:\/\/[^/?#]*([^?#]*)/i.exec(text)?.[1] ?? '';
+  // URL() would resolve "." and ".." away: the path is checked as written (less the tabs and newlines URL() drops anywhere).
+  const rawPath = /^nfs:\/\/[^/?#]*([^?#]*)/i.exec(text.replace(/[\t\n\r]/g, ''))?.[1] ?? '';
   let rawParts: string[];
   try {
     rawParts = rawPath.split('/').map((p) => decodeURIComponent(p));
@@ -39,6 +39,9 @@ export function parseNfsUrl(input: string): NfsUrl {
   try {
     url = new URL(text);
   } catch {
+    // The URL parser refuses ports past 65535 itself; say why.
+    const port = /^nfs:\/\/(?:\[[^\]]*\]|[^/?#@[\]]*):(\d+)(?:[/?#]|$)/i.exec(text)?.[1];
+    if (port !== undefined && Number(port) > 65535) throw new NfsUrlError('The port must be a number from 1 to 65535.');
     throw new NfsUrlError(`"${input}" is not a valid address. Write it as nfs://server[:port]/path.`);
   }
   if (url.username || url.password) throw new NfsUrlError('An NFS address does not carry a user name or password.');

@@ -245,7 +245,7 @@ export class Compound {
       OP.WRITE,
       (w) => {
         writeStateId(w, stateid);
-        w.u64(offset).u32(stable).opaque(data);
+        w.u64(offset).u32(stable).opaqueRef(data);
       },
       (r) => ({ count: r.u32('the write count'), committed: r.u32('the write stability'), verifier: Buffer.from(r.fixed(8, 'the write verifier')) }),
     );

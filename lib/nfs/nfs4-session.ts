@@ -191,7 +191,7 @@ export class Nfs4Session {
     if (!this.sessionid) {
       const w = new XdrWriter(256);
       c.encode(w, this.minor);
-      const r = await this.rpc.call(PROC_COMPOUND, w.finish(), timeoutMs);
+      const r = await this.rpc.call(PROC_COMPOUND, w.segments(), timeoutMs);
       c.decode(r);
       return;
     }
@@ -215,7 +215,7 @@ export class Nfs4Session {
     c.encode(w, this.minor, sequence);
     let lost = false;
     try {
-      const r = await this.rpc.call(PROC_COMPOUND, w.finish(), timeoutMs);
+      const r = await this.rpc.call(PROC_COMPOUND, w.segments(), timeoutMs);
       try {
         c.decode(r, sequence);
       } finally {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
-import { decodeReply, encodeCall, replyXid, type AuthSys } from './rpc-message';
-import { frameRecord, RecordParser } from './rpc-record';
+import { decodeReply, encodeCallHeader, replyXid, type AuthSys } from './rpc-message';
+import { recordMark, RecordParser } from './rpc-record';
 import type { XdrReader } from './xdr-reader';
 
 /**
@@ -21,6 +21,8 @@ export class ConnectionError extends Error {
     this.name = 'ConnectionError';
   }
 }
+
+const READ_BUFFER = 256 * 1024;
 
 type Pending = { resolve: (r: XdrReader) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
@@ -47,14 +49,25 @@ export class RpcConnection {
     private readonly opts: ConnectOptions,
   ) {
     this.parser = new RecordParser(opts.maxRecord);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ConnectionError(`the connection failed: ${err.message}`, err.code ?? 'ECONNRESET')));
     socket.on('close', () => this.fail(new ConnectionError('the server closed the connection', 'ECONNRESET')));
   }
 
   static connect(opts: ConnectOptions): Promise<RpcConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port });
+      // Replies are read into one buffer (the parser copies them out): no allocation per TCP read.
+      let connection: RpcConnection | null = null;
+      const socket = net.connect({
+        host: opts.host,
+        port: opts.port,
+        onread: {
+          buffer: Buffer.allocUnsafe(READ_BUFFER),
+          callback: (n: number, buf: Uint8Array) => {
+            connection?.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+            return true;
+          },
+        },
+      });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
@@ -63,7 +76,8 @@ export class RpcConnection {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new RpcConnection(socket, opts));
+        connection = new RpcConnection(socket, opts);
+        resolve(connection);
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -78,7 +92,8 @@ export class RpcConnection {
     return this.failure;
   }
 
-  call(proc: number, args: Buffer, timeoutMs = this.opts.timeoutMs): Promise<XdrReader> {
+  /** Sends a call whose arguments are `args` (one buffer or segments, sent as they are, without copying). */
+  call(proc: number, args: Buffer | Buffer[], timeoutMs = this.opts.timeoutMs): Promise<XdrReader> {
     if (this.failure) return Promise.reject(this.failure);
     this.xid = (this.xid + 1) >>> 0;
     const xid = this.xid;
@@ -88,7 +103,12 @@ export class RpcConnection {
         reject(new ConnectionError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT'));
       }, timeoutMs);
       this.pending.set(xid, { resolve, reject, timer });
-      this.socket.write(frameRecord(encodeCall(xid, this.opts.prog, this.opts.vers, proc, this.opts.auth, args)));
+      const parts = [encodeCallHeader(xid, this.opts.prog, this.opts.vers, proc, this.opts.auth), ...(Array.isArray(args) ? args : [args])];
+      const length = parts.reduce((n, b) => n + b.length, 0);
+      this.socket.cork();
+      this.socket.write(recordMark(length));
+      for (const b of parts) this.socket.write(b);
+      this.socket.uncork();
     });
   }
 

@@ -48,7 +48,8 @@ const AUTH_WORDS: Record<number, string> = {
   5: 'the server refuses this client for security reasons (AUTH_SYS not allowed?)',
 };
 
-export function encodeCall(xid: number, prog: number, vers: number, proc: number, auth: AuthSys, args: Buffer): Buffer {
+/** The call's header (through the verifier); the procedure's arguments follow it. */
+export function encodeCallHeader(xid: number, prog: number, vers: number, proc: number, auth: AuthSys): Buffer {
   const cred = new XdrWriter(128)
     .u32(0)
     .string(auth.machineName.slice(0, 255))
@@ -57,12 +58,15 @@ export function encodeCall(xid: number, prog: number, vers: number, proc: number
   const gids = (auth.gids ?? []).slice(0, 16);
   cred.u32(gids.length);
   for (const g of gids) cred.u32(g);
-  const w = new XdrWriter(64 + args.length);
+  const w = new XdrWriter(128);
   w.u32(xid).u32(CALL).u32(RPC_VERSION).u32(prog).u32(vers).u32(proc);
   w.u32(AUTH_SYS).opaque(cred.finish());
   w.u32(AUTH_NONE).u32(0);
-  w.raw(args);
   return w.finish();
+}
+
+export function encodeCall(xid: number, prog: number, vers: number, proc: number, auth: AuthSys, args: Buffer): Buffer {
+  return Buffer.concat([encodeCallHeader(xid, prog, vers, proc, auth), args]);
 }
 
 /** The xid of a reply, or null if the record is too short to have one. */

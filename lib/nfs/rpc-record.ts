@@ -11,67 +11,70 @@ import { XdrError } from './xdr-reader';
  */
 const LAST_FRAGMENT = 0x80000000;
 
-export function frameRecord(message: Buffer): Buffer {
+/** The 4-byte record mark of a one-fragment record of `length` bytes. */
+export function recordMark(length: number): Buffer {
+  if (length > 0x7fffffff) throw new RangeError('a record fragment is at most 2^31 - 1 bytes');
   const header = Buffer.allocUnsafe(4);
-  header.writeUInt32BE((LAST_FRAGMENT | message.length) >>> 0, 0);
-  return Buffer.concat([header, message]);
+  header.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
+  return header;
+}
+
+export function frameRecord(message: Buffer): Buffer {
+  return Buffer.concat([recordMark(message.length), message]);
 }
 
 export class RecordParser {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Fragments of the record being assembled. */
+  /** The record mark being read (it may arrive split). */
+  private readonly mark = Buffer.alloc(4);
+  private markBytes = 0;
+  /** The fragment being filled: allocated at its stated length once the mark is read. */
+  private fragment: Buffer | null = null;
+  private filled = 0;
+  private lastFragment = false;
+  /** Complete fragments of the record being assembled. */
   private fragments: Buffer[] = [];
   private recordBytes = 0;
 
   constructor(private readonly maxRecord: number) {}
 
-  /** Takes the next slice of the stream; returns the records it completed. Throws XdrError on a record that is too large. */
+  /**
+   * Takes the next slice of the stream and returns the records it
+   * completed. Bytes are copied out, so `chunk` may be reused by the caller
+   * (the connection reads into one buffer). Throws XdrError on a record
+   * longer than maxRecord, before allocating it.
+   */
   push(chunk: Buffer): Buffer[] {
-    if (chunk.length) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-    }
     const out: Buffer[] = [];
-    for (;;) {
-      if (this.pendingBytes < 4) break;
-      const head = this.peek(4);
-      const word = head.readUInt32BE(0);
-      const length = word & 0x7fffffff;
-      const last = (word & LAST_FRAGMENT) !== 0;
-      if (this.recordBytes + length > this.maxRecord) throw new XdrError(`a record of more than ${this.maxRecord} bytes`);
-      if (this.pendingBytes < 4 + length) break;
-      this.take(4);
-      const fragment = this.take(length);
-      this.fragments.push(fragment);
-      this.recordBytes += length;
-      if (last) {
+    let at = 0;
+    while (at < chunk.length) {
+      if (!this.fragment) {
+        const n = Math.min(4 - this.markBytes, chunk.length - at);
+        chunk.copy(this.mark, this.markBytes, at, at + n);
+        this.markBytes += n;
+        at += n;
+        if (this.markBytes < 4) break;
+        this.markBytes = 0;
+        const word = this.mark.readUInt32BE(0);
+        const length = word & 0x7fffffff;
+        if (this.recordBytes + length > this.maxRecord) throw new XdrError(`a record of more than ${this.maxRecord} bytes`);
+        this.fragment = Buffer.allocUnsafe(length);
+        this.filled = 0;
+        this.lastFragment = (word & LAST_FRAGMENT) !== 0;
+      }
+      const n = Math.min(this.fragment.length - this.filled, chunk.length - at);
+      chunk.copy(this.fragment, this.filled, at, at + n);
+      this.filled += n;
+      at += n;
+      if (this.filled < this.fragment.length) break;
+      this.fragments.push(this.fragment);
+      this.recordBytes += this.fragment.length;
+      this.fragment = null;
+      if (this.lastFragment) {
         out.push(this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.recordBytes));
         this.fragments = [];
         this.recordBytes = 0;
       }
     }
-    return out;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.pending[0]!.length >= n) return this.pending[0]!.subarray(0, n);
-    return Buffer.concat(this.pending, Math.max(n, 0)).subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    let out: Buffer;
-    const first = this.pending[0];
-    if (first && first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.pending.shift();
-      else this.pending[0] = first.subarray(n);
-    } else {
-      const all = Buffer.concat(this.pending, this.pendingBytes);
-      out = all.subarray(0, n);
-      this.pending = all.length > n ? [all.subarray(n)] : [];
-    }
-    this.pendingBytes -= n;
     return out;
   }
 }

@@ -68,7 +68,8 @@ export class XdrReader {
   }
 
   fixed(n: number, what = 'opaque data'): Buffer {
-    const padded = (n + 3) & ~3;
+    // Not (n + 3) & ~3: bitwise operators wrap at 2^31, and a claimed length past that would pass the check.
+    const padded = n + ((4 - (n % 4)) % 4);
     this.need(padded, what);
     const v = this.buf.subarray(this.at, this.at + n);
     this.at += padded;

@@ -4,17 +4,23 @@
  * a 4-byte length, the bytes, zero padding to 4; opaque[n]: n bytes and
  * padding; bool: a 4-byte 0 or 1; arrays: a 4-byte count then the items.
  * The writer grows one buffer; `finish()` hands out the bytes written.
+ * `opaqueRef()` takes large payloads (WRITE data) by reference: the message
+ * is then a list of segments (`segments()`), sent with one vectored write,
+ * so the payload is never copied on its way to the socket.
  */
 export class XdrWriter {
   private buf: Buffer;
   private at = 0;
+  /** Finished segments before `buf` (only when opaqueRef was used). */
+  private done: Buffer[] = [];
+  private doneBytes = 0;
 
   constructor(size = 1024) {
     this.buf = Buffer.allocUnsafe(size);
   }
 
   get length(): number {
-    return this.at;
+    return this.doneBytes + this.at;
   }
 
   private room(n: number): void {
@@ -84,7 +90,27 @@ export class XdrWriter {
     return this;
   }
 
+  /** opaque<> whose bytes are referenced, not copied: they must not change until the message is sent. */
+  opaqueRef(bytes: Buffer): this {
+    this.u32(bytes.length);
+    this.done.push(this.buf.subarray(0, this.at), bytes);
+    this.doneBytes += this.at + bytes.length;
+    this.buf = this.buf.subarray(this.at);
+    this.at = 0;
+    const pad = ((bytes.length + 3) & ~3) - bytes.length;
+    this.room(pad);
+    this.buf.fill(0, 0, pad);
+    this.at = pad;
+    return this;
+  }
+
+  /** The message as segments, in order (one, unless opaqueRef was used). */
+  segments(): Buffer[] {
+    const tail = this.buf.subarray(0, this.at);
+    return this.done.length ? [...this.done, tail].filter((b) => b.length > 0) : [tail];
+  }
+
   finish(): Buffer {
-    return this.buf.subarray(0, this.at);
+    return this.done.length ? Buffer.concat(this.segments()) : this.buf.subarray(0, this.at);
   }
 }
