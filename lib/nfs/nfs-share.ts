@@ -35,6 +35,8 @@ const ROOT_ATTRS = bitmap([ATTR.type, ATTR.leaseTime, ATTR.maxread, ATTR.maxwrit
 const SPACE_ATTRS = bitmap([ATTR.spaceAvail, ATTR.spaceFree, ATTR.spaceTotal]);
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o755;
+/** Unstable bytes after which a COMMIT runs alongside the writes. */
+const COMMIT_EVERY = 64 << 20;
 /** A WRITE or READ request's bytes besides the data: RPC header, SEQUENCE, PUTFH, the operation. */
 const IO_OVERHEAD = 1024;
 
@@ -300,9 +302,11 @@ export class OpenFile {
  * Writes a new file: writeAt() and append() issue UNSTABLE WRITEs of at
  * most maxWrite bytes, with up to `window` bytes in flight (append resolves
  * as soon as its bytes are sent, so a caller can keep the pipe full;
- * writeAt when the server took them); commit() waits for every WRITE,
- * COMMITs, checks that the server's write verifier never changed (a change
- * means it restarted and may have lost unstable data), and closes. The
+ * writeAt when the server took them); every COMMIT_EVERY bytes a COMMIT
+ * runs alongside, so the server's disk writes while more data arrives;
+ * commit() waits for every WRITE, COMMITs, checks that the server's write
+ * verifier never changed (a change means it restarted and may have lost
+ * unstable data), and closes. The
  * first failure is sticky: every later call fails with it. abort() closes
  * and removes the file.
  */
@@ -313,6 +317,8 @@ export class NfsFileWriter {
   private failure: NfsError | null = null;
   private verifier: Buffer | null = null;
   private appendAt = 0;
+  private sinceCommit = 0;
+  private background: Promise<void> | null = null;
   bytesWritten = 0;
 
   constructor(
@@ -350,6 +356,15 @@ export class NfsFileWriter {
         done += w.value.count;
       }
       this.bytesWritten += data.length;
+      this.sinceCommit += data.length;
+      if (this.sinceCommit >= COMMIT_EVERY && !this.background) {
+        this.sinceCommit = 0;
+        const b = this.commitOnce().finally(() => {
+          if (this.background === b) this.background = null;
+        });
+        b.catch(() => undefined);
+        this.background = b;
+      }
     })().catch((err) => {
       this.failure ??= this.share.fail(this.op(), err);
       throw this.failure;
@@ -389,10 +404,8 @@ export class NfsFileWriter {
     }
   }
 
-  /** Waits for every WRITE, commits to stable storage, checks the verifier, closes. */
-  async commit(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
-    if (this.failure) throw this.failure;
+  /** One COMMIT of the whole file; a verifier that changed means unstable data may be lost. */
+  private async commitOnce(): Promise<void> {
     try {
       const c = new Compound('commit');
       c.putfh(this.file.fh);
@@ -401,6 +414,19 @@ export class NfsFileWriter {
       if (this.verifier && !this.verifier.equals(v.value)) {
         throw new NfsError(this.share.label, this.op(), 'ECHANGED', 'the server restarted before the data was committed; it may be lost');
       }
+    } catch (err) {
+      this.failure ??= this.share.fail(`commit ${quote(this.path)}`, err);
+      throw this.failure;
+    }
+  }
+
+  /** Waits for every WRITE, commits to stable storage, checks the verifier, closes. */
+  async commit(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    if (this.background) await this.background.catch(() => undefined);
+    if (this.failure) throw this.failure;
+    try {
+      await this.commitOnce();
       await this.file.close();
     } catch (err) {
       this.failure ??= this.share.fail(`commit ${quote(this.path)}`, err);
@@ -413,6 +439,7 @@ export class NfsFileWriter {
     this.failure ??= new NfsError(this.share.label, this.op(), 'ECANCELED', 'the write was cancelled');
     this.wake();
     await Promise.allSettled([...this.inFlight]);
+    if (this.background) await this.background.catch(() => undefined);
     await this.file.close().catch(() => undefined);
     await this.share.remove(this.path).catch(() => undefined);
   }

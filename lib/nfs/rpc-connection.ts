@@ -22,7 +22,7 @@ export class ConnectionError extends Error {
   }
 }
 
-const READ_BUFFER = 256 * 1024;
+const SCRATCH = Buffer.allocUnsafe(64 * 1024);
 
 type Pending = { resolve: (r: XdrReader) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
@@ -42,28 +42,37 @@ export class RpcConnection {
   private readonly pending = new Map<number, Pending>();
   private xid = crypto.randomBytes(4).readUInt32BE(0);
   private failure: ConnectionError | null = null;
-  private readonly parser: RecordParser;
-
   private constructor(
     private readonly socket: net.Socket,
     private readonly opts: ConnectOptions,
+    private readonly parser: RecordParser,
   ) {
-    this.parser = new RecordParser(opts.maxRecord);
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ConnectionError(`the connection failed: ${err.message}`, err.code ?? 'ECONNRESET')));
     socket.on('close', () => this.fail(new ConnectionError('the server closed the connection', 'ECONNRESET')));
   }
 
   static connect(opts: ConnectOptions): Promise<RpcConnection> {
     return new Promise((resolve, reject) => {
-      // Replies are read into one buffer (the parser copies them out): no allocation per TCP read.
+      // The socket reads straight into the reply being assembled (RecordParser.target()): no copy, no buffer per TCP read.
+      // Node asks for the first buffer when connecting, so the parser exists before the connection object.
       let connection: RpcConnection | null = null;
+      const parser = new RecordParser(opts.maxRecord);
+      let broken = false;
       const socket = net.connect({
         host: opts.host,
         port: opts.port,
         onread: {
-          buffer: Buffer.allocUnsafe(READ_BUFFER),
-          callback: (n: number, buf: Uint8Array) => {
-            connection?.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+          buffer: () => (broken || connection?.broken ? SCRATCH : parser.target()),
+          callback: (n: number) => {
+            if (connection) connection.onRead(n);
+            else if (!broken) {
+              // Bytes before any call (a server that talks first): not a reply to anything.
+              try {
+                parser.advance(n);
+              } catch {
+                broken = true;
+              }
+            }
             return true;
           },
         },
@@ -76,7 +85,7 @@ export class RpcConnection {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        connection = new RpcConnection(socket, opts);
+        connection = new RpcConnection(socket, opts, parser);
         resolve(connection);
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
@@ -112,10 +121,11 @@ export class RpcConnection {
     });
   }
 
-  private onData(chunk: Buffer): void {
+  private onRead(n: number): void {
+    if (this.failure) return;
     let records: Buffer[];
     try {
-      records = this.parser.push(chunk);
+      records = this.parser.advance(n);
     } catch (err) {
       return this.fail(new ConnectionError(`the server sent a malformed reply: ${(err as Error).message}`, 'EPROTO'));
     }

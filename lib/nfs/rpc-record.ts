@@ -10,6 +10,7 @@ import { XdrError } from './xdr-reader';
  * `maxRecord` is refused before it is buffered.
  */
 const LAST_FRAGMENT = 0x80000000;
+const MAX_FRAGMENTS = 1024;
 
 /** The 4-byte record mark of a one-fragment record of `length` bytes. */
 export function recordMark(length: number): Buffer {
@@ -38,6 +39,51 @@ export class RecordParser {
   constructor(private readonly maxRecord: number) {}
 
   /**
+   * Where the next bytes from the socket should land so that they need no
+   * copy: the rest of the fragment being filled, or the rest of the record
+   * mark. After reading n bytes into it, call `advance(n)`.
+   */
+  target(): Buffer {
+    if (this.fragment) return this.fragment.subarray(this.filled);
+    return this.mark.subarray(this.markBytes);
+  }
+
+  /** Accounts for n bytes read into target(); returns the record completed, if any. */
+  advance(n: number): Buffer[] {
+    if (!this.fragment) {
+      this.markBytes += n;
+      if (this.markBytes < 4) return [];
+      this.markBytes = 0;
+      this.startFragment();
+      return this.fragment!.length === 0 ? this.endFragment() : [];
+    }
+    this.filled += n;
+    return this.filled === this.fragment.length ? this.endFragment() : [];
+  }
+
+  private startFragment(): void {
+    const word = this.mark.readUInt32BE(0);
+    const length = word & 0x7fffffff;
+    if (this.recordBytes + length > this.maxRecord) throw new XdrError(`a record of more than ${this.maxRecord} bytes`);
+    // Empty fragments add nothing to the length: without a bound, a hostile server could send them forever.
+    if (this.fragments.length >= MAX_FRAGMENTS) throw new XdrError(`a record in more than ${MAX_FRAGMENTS} fragments`);
+    this.fragment = Buffer.allocUnsafe(length);
+    this.filled = 0;
+    this.lastFragment = (word & LAST_FRAGMENT) !== 0;
+  }
+
+  private endFragment(): Buffer[] {
+    this.fragments.push(this.fragment!);
+    this.recordBytes += this.fragment!.length;
+    this.fragment = null;
+    if (!this.lastFragment) return [];
+    const record = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.recordBytes);
+    this.fragments = [];
+    this.recordBytes = 0;
+    return [record];
+  }
+
+  /**
    * Takes the next slice of the stream and returns the records it
    * completed. Bytes are copied out, so `chunk` may be reused by the caller
    * (the connection reads into one buffer). Throws XdrError on a record
@@ -54,26 +100,15 @@ export class RecordParser {
         at += n;
         if (this.markBytes < 4) break;
         this.markBytes = 0;
-        const word = this.mark.readUInt32BE(0);
-        const length = word & 0x7fffffff;
-        if (this.recordBytes + length > this.maxRecord) throw new XdrError(`a record of more than ${this.maxRecord} bytes`);
-        this.fragment = Buffer.allocUnsafe(length);
-        this.filled = 0;
-        this.lastFragment = (word & LAST_FRAGMENT) !== 0;
+        this.startFragment();
       }
-      const n = Math.min(this.fragment.length - this.filled, chunk.length - at);
-      chunk.copy(this.fragment, this.filled, at, at + n);
+      const fragment = this.fragment!;
+      const n = Math.min(fragment.length - this.filled, chunk.length - at);
+      chunk.copy(fragment, this.filled, at, at + n);
       this.filled += n;
       at += n;
-      if (this.filled < this.fragment.length) break;
-      this.fragments.push(this.fragment);
-      this.recordBytes += this.fragment.length;
-      this.fragment = null;
-      if (this.lastFragment) {
-        out.push(this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.recordBytes));
-        this.fragments = [];
-        this.recordBytes = 0;
-      }
+      if (this.filled < fragment.length) break;
+      out.push(...this.endFragment());
     }
     return out;
   }

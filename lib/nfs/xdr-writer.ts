@@ -25,7 +25,8 @@ export class XdrWriter {
 
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    // At least 64: after opaqueRef() the buffer may be empty, and doubling 0 would never end.
+    let size = Math.max(64, this.buf.length * 2);
     while (size < this.at + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.at);
