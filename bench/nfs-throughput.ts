@@ -3,7 +3,7 @@
  * run, on the same nfs-ganesha export on loopback:
  *   baseline: nfs-cp (libnfs, NFSv3) copying a local file to the share and back
  *   lib/nfs:  NfsShare over NFS 4.0, 4.1 and 4.2: a pipelined write of the
- *             same file with COMMIT, and a pipelined read of it
+ *             same file with COMMIT, and a pipelined read of it (readChunks)
  * Reads go to a file on both sides (nfs-cp cannot write to /dev/null), in
  * /dev/shm when there is one. lib/nfs commits its writes (COMMIT) before it
  * reports them done. Prints MiB/s and the ratio lib/nfs /
@@ -15,7 +15,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { NfsShare } from '../lib/nfs/nfs-share';
 import { startNfsServer } from '../tests/helpers/nfs-server';
 
@@ -68,7 +67,14 @@ async function main() {
         }));
         if (fs.statSync(path.join(server.exportDir, file)).size !== size) throw new Error('lib/nfs wrote a file of the wrong size');
         add(name, 'read', await timed(async () => {
-          await pipeline(await share.readFile(file), fs.createWriteStream(readBack));
+          const out = await fs.promises.open(readBack, 'w');
+          try {
+            await share.readChunks(file, async (chunk) => {
+              await out.write(chunk);
+            });
+          } finally {
+            await out.close();
+          }
         }));
         if (fs.statSync(readBack).size !== size) throw new Error('lib/nfs read a file of the wrong size');
         fs.rmSync(readBack);

@@ -272,6 +272,45 @@ export class NfsShare {
     return readStream(this, file, path, opts.start ?? 0);
   }
 
+  /**
+   * Reads a file chunk by chunk (up to maxRead bytes each, in order), with
+   * up to `window` bytes of READs in flight, calling `onChunk` for each and
+   * waiting for it. A chunk's bytes are valid only until `onChunk` returns
+   * (or its promise settles): they live in reply buffers used again, which
+   * spares the garbage collection that a fresh buffer per reply costs.
+   * Resolves with the bytes read.
+   */
+  async readChunks(path: string, onChunk: (data: Buffer) => void | Promise<void>, opts: { start?: number } = {}): Promise<number> {
+    const parts = splitSharePath(path);
+    const file = await this.run(`open ${quote(path)}`, async () => {
+      if (!parts.length) throw new NfsError(this.label, 'open', 'EINVAL', 'no file name');
+      return this.openFile(parts, OPEN4_SHARE_ACCESS.READ, false);
+    });
+    const reader = new ReadAhead(this, file, opts.start ?? 0, true);
+    let total = 0;
+    try {
+      for (;;) {
+        let chunk: { data: Buffer; release: () => void } | null;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          throw this.fail(`read ${quote(path)}`, err);
+        }
+        if (!chunk) break;
+        try {
+          await onChunk(chunk.data);
+        } finally {
+          chunk.release();
+        }
+        total += chunk.data.length;
+      }
+    } finally {
+      reader.stop();
+      await file.close().catch(() => undefined);
+    }
+    return total;
+  }
+
   /** Wraps an error in the share's words (for the writer and reader). */
   fail(operation: string, err: unknown): NfsError {
     return NfsError.from(this.label, operation, err);
@@ -456,60 +495,91 @@ export class NfsFileWriter {
   }
 }
 
-/** A Readable over READs of maxRead bytes, up to `window` bytes ahead, delivered in order; CLOSE at the end. */
-function readStream(share: NfsShare, file: OpenFile, path: string, start: number): Readable {
-  const session = share.nfs;
-  type Ahead = { offset: number; count: number; reply: Promise<{ eof: boolean; data: Buffer }> };
-  const ahead: Ahead[] = [];
-  let next = start;
-  let eof = false;
-  const issue = () => {
-    while (!eof && ahead.length * share.maxRead < share.window) {
-      const offset = next;
+/**
+ * READs of maxRead bytes, up to `window` bytes ahead, handed out in file
+ * order. A short READ before the end of the file is followed by asking
+ * again from where it stopped (what was asked beyond it is dropped). With
+ * `pooled`, each chunk's bytes live in a pooled reply until its release().
+ */
+class ReadAhead {
+  private readonly ahead: { offset: number; reply: Promise<{ eof: boolean; data: Buffer; release: () => void }> }[] = [];
+  private next: number;
+  private eof = false;
+
+  constructor(
+    private readonly share: NfsShare,
+    private readonly file: OpenFile,
+    start: number,
+    private readonly pooled: boolean,
+  ) {
+    this.next = start;
+  }
+
+  private fill(): void {
+    while (!this.eof && this.ahead.length * this.share.maxRead < this.share.window) {
+      const offset = this.next;
       const c = new Compound('read');
-      c.putfh(file.fh);
-      const r = c.read(file.stateid, offset, share.maxRead);
-      const reply = session.send(c).then(() => r.value);
+      c.putfh(this.file.fh);
+      const r = c.read(this.file.stateid, offset, this.share.maxRead);
+      const reply = this.share.nfs.send(c, { pooled: this.pooled }).then((release) => ({ ...r.value, release }));
       reply.catch(() => undefined);
-      ahead.push({ offset, count: share.maxRead, reply });
-      next += share.maxRead;
+      this.ahead.push({ offset, reply });
+      this.next += this.share.maxRead;
     }
-  };
+  }
+
+  /** The next chunk, or null at the end of the file. */
+  async read(): Promise<{ data: Buffer; release: () => void } | null> {
+    if (this.eof && !this.ahead.length) return null;
+    this.fill();
+    const head = this.ahead.shift();
+    if (!head) return null;
+    const { eof, data, release } = await head.reply;
+    if (eof || data.length === 0) this.stop();
+    else if (data.length < this.share.maxRead) {
+      this.drop();
+      this.next = head.offset + data.length;
+    }
+    if (!data.length) {
+      release();
+      return null;
+    }
+    return { data, release };
+  }
+
+  /** Drops what was asked ahead, handing pooled replies back as they come. */
+  private drop(): void {
+    for (const a of this.ahead.splice(0)) a.reply.then((r) => r.release(), () => undefined);
+  }
+
+  stop(): void {
+    this.eof = true;
+    this.drop();
+  }
+}
+
+/** A Readable over a ReadAhead (not pooled: a stream's consumer may keep any chunk); CLOSE at the end. */
+function readStream(share: NfsShare, file: OpenFile, path: string, start: number): Readable {
+  const reader = new ReadAhead(share, file, start, false);
   let closing: Promise<void> | null = null;
   const finish = () => (closing ??= file.close().catch(() => undefined));
   return new Readable({
     highWaterMark: share.maxRead,
     read() {
-      issue();
-      const head = ahead.shift();
-      if (!head) return;
-      head.reply.then(
-        ({ eof: end, data }) => {
-          if (end || data.length === 0) {
-            eof = true;
-            ahead.length = 0;
-            if (data.length) this.push(data);
-            void finish().then(() => this.push(null));
-            return;
-          }
-          if (data.length < head.count) {
-            // A short read before the end: what was asked beyond it is asked again.
-            ahead.length = 0;
-            next = head.offset + data.length;
-          }
-          this.push(data);
+      reader.read().then(
+        (chunk) => {
+          if (chunk) this.push(chunk.data);
+          else void finish().then(() => this.push(null));
         },
         (err) => {
-          eof = true;
-          ahead.length = 0;
+          reader.stop();
           void finish();
           this.destroy(share.fail(`read ${quote(path)}`, err));
         },
       );
     },
     destroy(err, cb) {
-      eof = true;
-      ahead.length = 0;
+      reader.stop();
       void finish().then(() => cb(err));
     },
   });

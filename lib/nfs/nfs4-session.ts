@@ -186,14 +186,22 @@ export class Nfs4Session {
     else this.slots.push(slot);
   }
 
-  /** One COMPOUND call, no retries. */
-  private async call(c: Compound, timeoutMs = this.opts.timeoutMs): Promise<void> {
+  /** One COMPOUND call, no retries; resolves with the function that hands a pooled reply back. */
+  private async call(c: Compound, timeoutMs = this.opts.timeoutMs, pooled = false): Promise<() => void> {
+    const decode = (r: XdrReader, first?: Parameters<Compound['decode']>[1]) => {
+      try {
+        c.decode(r, first);
+      } catch (err) {
+        this.rpc.release(r);
+        throw err;
+      }
+      return pooled ? () => this.rpc.release(r) : () => undefined;
+    };
     if (!this.sessionid) {
       const w = new XdrWriter(256);
       c.encode(w, this.minor);
-      const r = await this.rpc.call(PROC_COMPOUND, w.segments(), timeoutMs);
-      c.decode(r);
-      return;
+      const r = await this.rpc.call(PROC_COMPOUND, w.segments(), timeoutMs, pooled);
+      return decode(r);
     }
     const slot = await this.acquireSlot();
     const seq = new Result<void>();
@@ -215,9 +223,9 @@ export class Nfs4Session {
     c.encode(w, this.minor, sequence);
     let lost = false;
     try {
-      const r = await this.rpc.call(PROC_COMPOUND, w.segments(), timeoutMs);
+      const r = await this.rpc.call(PROC_COMPOUND, w.segments(), timeoutMs, pooled);
       try {
-        c.decode(r, sequence);
+        return decode(r, sequence);
       } finally {
         // The slot's sequence advances when SEQUENCE itself succeeded, whatever the rest did.
         try {
@@ -236,13 +244,17 @@ export class Nfs4Session {
     }
   }
 
-  /** Runs a compound, retrying on NFS4ERR_DELAY and NFS4ERR_GRACE until the deadline. */
-  async send(c: Compound): Promise<void> {
+  /**
+   * Runs a compound, retrying on NFS4ERR_DELAY and NFS4ERR_GRACE until the
+   * deadline. With `pooled`, results may point into a pooled reply: call
+   * the returned function once nothing refers to them any more.
+   */
+  async send(c: Compound, opts: { pooled?: boolean } = {}): Promise<() => void> {
     const deadline = Date.now() + this.opts.timeoutMs;
     let pause = 50;
     for (;;) {
       try {
-        return await this.call(c, Math.max(1, deadline - Date.now()));
+        return await this.call(c, Math.max(1, deadline - Date.now()), opts.pooled);
       } catch (err) {
         const again = err instanceof Nfs4StatusError && (err.status === NFS4ERR_DELAY || err.status === NFS4ERR_GRACE);
         if (!again || Date.now() + pause >= deadline) throw err;

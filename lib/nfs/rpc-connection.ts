@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { decodeReply, encodeCallHeader, replyXid, type AuthSys } from './rpc-message';
+import { BufferPool } from './buffer-pool';
 import { recordMark, RecordParser } from './rpc-record';
 import type { XdrReader } from './xdr-reader';
 
@@ -23,8 +24,10 @@ export class ConnectionError extends Error {
 }
 
 const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+/** Pooled reply buffers per connection: a read-ahead window of 32 MiB in 1 MiB replies, and what the consumer holds. */
+const POOLED_REPLIES = 48;
 
-type Pending = { resolve: (r: XdrReader) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = { resolve: (r: XdrReader) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; pooled: boolean };
 
 export type ConnectOptions = {
   host: string;
@@ -46,6 +49,7 @@ export class RpcConnection {
     private readonly socket: net.Socket,
     private readonly opts: ConnectOptions,
     private readonly parser: RecordParser,
+    private readonly pool: BufferPool,
   ) {
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ConnectionError(`the connection failed: ${err.message}`, err.code ?? 'ECONNRESET')));
     socket.on('close', () => this.fail(new ConnectionError('the server closed the connection', 'ECONNRESET')));
@@ -56,7 +60,10 @@ export class RpcConnection {
       // The socket reads straight into the reply being assembled (RecordParser.target()): no copy, no buffer per TCP read.
       // Node asks for the first buffer when connecting, so the parser exists before the connection object.
       let connection: RpcConnection | null = null;
-      const parser = new RecordParser(opts.maxRecord);
+      const pool = new BufferPool(opts.maxRecord, POOLED_REPLIES);
+      const parser = new RecordParser(opts.maxRecord, (length, xid) =>
+        xid !== null && connection?.wantsPooled(xid) ? pool.take(length) : Buffer.allocUnsafe(length),
+      );
       let broken = false;
       const socket = net.connect({
         host: opts.host,
@@ -85,7 +92,7 @@ export class RpcConnection {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        connection = new RpcConnection(socket, opts, parser);
+        connection = new RpcConnection(socket, opts, parser, pool);
         resolve(connection);
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
@@ -101,8 +108,21 @@ export class RpcConnection {
     return this.failure;
   }
 
-  /** Sends a call whose arguments are `args` (one buffer or segments, sent as they are, without copying). */
-  call(proc: number, args: Buffer | Buffer[], timeoutMs = this.opts.timeoutMs): Promise<XdrReader> {
+  private wantsPooled(xid: number): boolean {
+    return this.pending.get(xid)?.pooled ?? false;
+  }
+
+  /** Hands a reply from a `pooled` call back once nothing refers to its bytes any more. */
+  release(reply: XdrReader): void {
+    this.pool.release(reply.buffer);
+  }
+
+  /**
+   * Sends a call whose arguments are `args` (one buffer or segments, sent as
+   * they are, without copying). With `pooled`, the reply may live in a
+   * pooled buffer: the caller must release() it when done with its bytes.
+   */
+  call(proc: number, args: Buffer | Buffer[], timeoutMs = this.opts.timeoutMs, pooled = false): Promise<XdrReader> {
     if (this.failure) return Promise.reject(this.failure);
     this.xid = (this.xid + 1) >>> 0;
     const xid = this.xid;
@@ -111,7 +131,7 @@ export class RpcConnection {
         this.pending.delete(xid);
         reject(new ConnectionError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT'));
       }, timeoutMs);
-      this.pending.set(xid, { resolve, reject, timer });
+      this.pending.set(xid, { resolve, reject, timer, pooled });
       const parts = [encodeCallHeader(xid, this.opts.prog, this.opts.vers, proc, this.opts.auth), ...(Array.isArray(args) ? args : [args])];
       const length = parts.reduce((n, b) => n + b.length, 0);
       this.socket.cork();
@@ -132,12 +152,17 @@ export class RpcConnection {
     for (const record of records) {
       const xid = replyXid(record);
       const p = xid === null ? undefined : this.pending.get(xid);
-      if (!p) continue;
+      if (!p) {
+        // A late reply (its call timed out): its buffer goes back at once.
+        this.pool.release(record);
+        continue;
+      }
       this.pending.delete(xid!);
       clearTimeout(p.timer);
       try {
         p.resolve(decodeReply(record));
       } catch (err) {
+        this.pool.release(record);
         p.reject(err as Error);
       }
     }

@@ -24,52 +24,75 @@ export function frameRecord(message: Buffer): Buffer {
   return Buffer.concat([recordMark(message.length), message]);
 }
 
+/**
+ * Where a reply's bytes go: `xid` is known (and the record is one fragment)
+ * when the caller can choose memory by the call it answers, e.g. a pooled
+ * buffer for READ data the caller hands back (see buffer-pool.ts).
+ */
+export type Allocate = (length: number, xid: number | null) => Buffer;
+
+const allocUnsafe: Allocate = (length) => Buffer.allocUnsafe(length);
+
 export class RecordParser {
-  /** The record mark being read (it may arrive split). */
-  private readonly mark = Buffer.alloc(4);
-  private markBytes = 0;
+  /** The record mark, then (for a one-fragment record) its first word, the xid. */
+  private readonly head = Buffer.alloc(8);
+  private headBytes = 0;
+  private headWanted = 4;
   /** The fragment being filled: allocated at its stated length once the mark is read. */
   private fragment: Buffer | null = null;
   private filled = 0;
+  private length = 0;
   private lastFragment = false;
   /** Complete fragments of the record being assembled. */
   private fragments: Buffer[] = [];
   private recordBytes = 0;
 
-  constructor(private readonly maxRecord: number) {}
+  constructor(
+    private readonly maxRecord: number,
+    private readonly allocate: Allocate = allocUnsafe,
+  ) {}
 
   /**
    * Where the next bytes from the socket should land so that they need no
    * copy: the rest of the fragment being filled, or the rest of the record
-   * mark. After reading n bytes into it, call `advance(n)`.
+   * mark (and xid). After reading n bytes into it, call `advance(n)`.
    */
   target(): Buffer {
     if (this.fragment) return this.fragment.subarray(this.filled);
-    return this.mark.subarray(this.markBytes);
+    return this.head.subarray(this.headBytes, this.headWanted);
   }
 
   /** Accounts for n bytes read into target(); returns the record completed, if any. */
   advance(n: number): Buffer[] {
-    if (!this.fragment) {
-      this.markBytes += n;
-      if (this.markBytes < 4) return [];
-      this.markBytes = 0;
-      this.startFragment();
-      return this.fragment!.length === 0 ? this.endFragment() : [];
+    if (this.fragment) {
+      this.filled += n;
+      return this.filled === this.fragment.length ? this.endFragment() : [];
     }
-    this.filled += n;
+    this.headBytes += n;
+    if (this.headBytes < this.headWanted) return [];
+    if (this.headWanted === 4) {
+      const word = this.head.readUInt32BE(0);
+      this.length = word & 0x7fffffff;
+      this.lastFragment = (word & LAST_FRAGMENT) !== 0;
+      if (this.recordBytes + this.length > this.maxRecord) throw new XdrError(`a record of more than ${this.maxRecord} bytes`);
+      // Empty fragments add nothing to the length: without a bound, a hostile server could send them forever.
+      if (this.fragments.length >= MAX_FRAGMENTS) throw new XdrError(`a record in more than ${MAX_FRAGMENTS} fragments`);
+      if (this.lastFragment && this.fragments.length === 0 && this.length >= 4) {
+        // A one-fragment record: read its xid too, so the memory can be chosen by the call it answers.
+        this.headWanted = 8;
+        return [];
+      }
+      this.headBytes = 0;
+      this.fragment = this.allocate(this.length, null);
+      this.filled = 0;
+      return this.length === 0 ? this.endFragment() : [];
+    }
+    this.headBytes = 0;
+    this.headWanted = 4;
+    this.fragment = this.allocate(this.length, this.head.readUInt32BE(4));
+    this.head.copy(this.fragment, 0, 4, 8);
+    this.filled = 4;
     return this.filled === this.fragment.length ? this.endFragment() : [];
-  }
-
-  private startFragment(): void {
-    const word = this.mark.readUInt32BE(0);
-    const length = word & 0x7fffffff;
-    if (this.recordBytes + length > this.maxRecord) throw new XdrError(`a record of more than ${this.maxRecord} bytes`);
-    // Empty fragments add nothing to the length: without a bound, a hostile server could send them forever.
-    if (this.fragments.length >= MAX_FRAGMENTS) throw new XdrError(`a record in more than ${MAX_FRAGMENTS} fragments`);
-    this.fragment = Buffer.allocUnsafe(length);
-    this.filled = 0;
-    this.lastFragment = (word & LAST_FRAGMENT) !== 0;
   }
 
   private endFragment(): Buffer[] {
@@ -85,30 +108,19 @@ export class RecordParser {
 
   /**
    * Takes the next slice of the stream and returns the records it
-   * completed. Bytes are copied out, so `chunk` may be reused by the caller
-   * (the connection reads into one buffer). Throws XdrError on a record
-   * longer than maxRecord, before allocating it.
+   * completed. Bytes are copied out, so `chunk` may be reused by the
+   * caller. Throws XdrError on a record longer than maxRecord, before
+   * allocating it.
    */
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let at = 0;
     while (at < chunk.length) {
-      if (!this.fragment) {
-        const n = Math.min(4 - this.markBytes, chunk.length - at);
-        chunk.copy(this.mark, this.markBytes, at, at + n);
-        this.markBytes += n;
-        at += n;
-        if (this.markBytes < 4) break;
-        this.markBytes = 0;
-        this.startFragment();
-      }
-      const fragment = this.fragment!;
-      const n = Math.min(fragment.length - this.filled, chunk.length - at);
-      chunk.copy(fragment, this.filled, at, at + n);
-      this.filled += n;
+      const t = this.target();
+      const n = Math.min(t.length, chunk.length - at);
+      chunk.copy(t, 0, at, at + n);
       at += n;
-      if (this.filled < fragment.length) break;
-      out.push(...this.endFragment());
+      out.push(...this.advance(n));
     }
     return out;
   }

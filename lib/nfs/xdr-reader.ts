@@ -18,6 +18,11 @@ export class XdrReader {
 
   constructor(private readonly buf: Buffer) {}
 
+  /** The message being read (for handing a pooled reply back). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
   get remaining(): number {
     return this.buf.length - this.at;
   }

@@ -146,6 +146,31 @@ for (const version of VERSIONS) {
       });
     }
 
+    it('reads chunk by chunk into a callback, in order, byte-identical, and stops on the callback\'s error', async () => {
+      const data = crypto.randomBytes(40 * NFS_MAX_IO + 77);
+      await writeAll(share, `${dir}/chunks.bin`, data);
+      const hash = crypto.createHash('sha256');
+      let at = 0;
+      const total = await share.readChunks(`${dir}/chunks.bin`, async (chunk) => {
+        expect(chunk.equals(data.subarray(at, at + chunk.length))).toBe(true);
+        at += chunk.length;
+        hash.update(chunk);
+        await new Promise((r) => setImmediate(r));
+      });
+      expect(total).toBe(data.length);
+      expect(hash.digest('hex')).toBe(crypto.createHash('sha256').update(data).digest('hex'));
+      let calls = 0;
+      await expect(
+        share.readChunks(`${dir}/chunks.bin`, () => {
+          if (++calls === 3) throw new Error('the consumer gave up');
+        }),
+      ).rejects.toThrow('the consumer gave up');
+      expect(calls).toBe(3);
+      // The share keeps working after it (the file was closed, nothing left pending).
+      expect((await readAll(share, `${dir}/chunks.bin`)).equals(data)).toBe(true);
+      await share.remove(`${dir}/chunks.bin`);
+    });
+
     it('writes at offsets (the backup writes its header last) and reads from an offset', async () => {
       const name = `${dir}/offsets.bin`;
       const w = await share.createFile(name);
