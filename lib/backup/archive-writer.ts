@@ -64,10 +64,12 @@ export async function writeEncryptedArchive(o: ArchiveWrite): Promise<string[]> 
     notify();
   };
   let done = o.from;
-  // One write at a time, in file order: writes to one file serialise in the
-  // kernel anyway, and each one waiting would hold a libuv thread that the
-  // reads (and the scrypt running meanwhile) need.
-  let writes: Promise<unknown> = Promise.resolve();
+  // Writes start in file order, at most `parallelWrites` at once (default
+  // one: writes to one local file serialise in the kernel anyway, and each
+  // one waiting would hold a libuv thread that the reads and the scrypt
+  // running meanwhile need; a network target keeps several in flight).
+  const parallel = Math.max(1, o.writer.parallelWrites ?? 1);
+  const recent: Promise<unknown>[] = [];
 
   try {
     for (let at = o.from; at < o.layout.size; at += SLOT_SIZE) {
@@ -81,7 +83,8 @@ export async function writeEncryptedArchive(o: ArchiveWrite): Promise<string[]> 
       const step = Promise.all([
         hasher.slot(slot, at, length),
         sealer.slot(slot, at, length).then((sealed) => {
-          const write = writes.then(() => {
+          const gate = recent.length >= parallel ? recent[recent.length - parallel]! : Promise.resolve();
+          const write = gate.then(() => {
             // Queued writes do not start once something failed.
             if (failure) throw (failure as { error: unknown }).error;
             return o.writer.writeAt(fileOffset, Buffer.from(output, slot * OUT_SLOT_SIZE, sealed)).catch((err: unknown) => {
@@ -89,7 +92,8 @@ export async function writeEncryptedArchive(o: ArchiveWrite): Promise<string[]> 
               throw err;
             });
           });
-          writes = write.catch(() => undefined);
+          recent.push(write.catch(() => undefined));
+          if (recent.length > parallel) recent.shift();
           return write;
         }),
       ]).then(() => {

@@ -15,9 +15,9 @@ export class NfsError extends Error {
     readonly share: string,
     readonly operation: string,
     readonly code: string,
-    words: string,
+    readonly reason: string,
   ) {
-    super(`${share}: ${operation} failed: ${words}`);
+    super(`${share}: ${operation} failed: ${reason}`);
     this.name = 'NfsError';
   }
 

@@ -6,6 +6,7 @@ import { dataDir } from '../env';
 import { AppError } from '../errors';
 import { getSetting, putSetting } from '../settings/store';
 import { LocalFolderTarget } from './local-folder';
+import { NfsTarget } from './nfs-target';
 import { storageConfigSchema, type StorageConfig } from './schemas';
 import type { StorageTarget } from './types';
 
@@ -22,11 +23,33 @@ export function openStorage(config: StorageConfig = getStorageConfig()): Storage
       return null;
     case 'local':
       return new LocalFolderTarget(config.path);
+    case 'nfs':
+      return new NfsTarget(config.url);
   }
 }
 
 export function describeStorage(config: StorageConfig = getStorageConfig()): string {
-  return config.type === 'none' ? 'None' : `Local folder ${config.path}`;
+  switch (config.type) {
+    case 'none':
+      return 'None';
+    case 'local':
+      return `Local folder ${config.path}`;
+    case 'nfs':
+      return `NFS share ${config.url}`;
+  }
+}
+
+/** Checks an NFS share before it is accepted: it answers, the path is a folder, and the console may write there. */
+async function checkNfsShare(url: string): Promise<void> {
+  const target = new NfsTarget(url, { timeoutMs: 10_000 });
+  try {
+    const access = await target.access().catch((err: Error) => {
+      throw new AppError('unprocessable', err.message, { field: 'url' });
+    });
+    if (!access.write) throw new AppError('unprocessable', `The console may not write to ${url} (the server's ACCESS check).`, { field: 'url' });
+  } finally {
+    await target.close();
+  }
 }
 
 function isSameOrInside(child: string, parent: string): boolean {
@@ -54,14 +77,15 @@ async function checkLocalFolder(p: string): Promise<string> {
   if (isSameOrInside(real, config) || isSameOrInside(config, real)) {
     throw new AppError('unprocessable', 'Choose a folder outside the appliance configuration (and not one that contains it).', { field: 'path' });
   }
-  return real;
-  const access = await new LocalFolderTarget(p).access();
+  const access = await new LocalFolderTarget(real).access();
   if (!access.write) throw new AppError('unprocessable', `The console cannot write to ${p}.`, { field: 'path' });
+  return real;
 }
 
 export async function saveStorageConfig(actor: Actor, config: StorageConfig): Promise<void> {
   // The folder is stored resolved: a symbolic link swapped later cannot redirect backups.
   if (config.type === 'local') config = { ...config, path: await checkLocalFolder(config.path) };
+  if (config.type === 'nfs') await checkNfsShare(config.url);
   putSetting(KEY, storageConfigSchema, config, actor.name);
   audit(actor, 'backup.storage.configure', 'success', { target: describeStorage(config) });
 }

@@ -30,6 +30,8 @@ export type AccessInfo = { read: boolean; write: boolean };
  * what was written.
  */
 export type StorageWriter = {
+  /** How many writeAt calls may be in flight at once (default 1: local disks serialise writes to a file anyway). */
+  parallelWrites?: number;
   stream(start?: number): Writable;
   writeAt(offset: number, data: Buffer): Promise<void>;
   commit(): Promise<void>;

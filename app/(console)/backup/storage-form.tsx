@@ -19,12 +19,17 @@ export function StorageForm({ config }: { config: StorageConfig }) {
         <select id="type" name="type" value={type} onChange={(e) => setType(e.target.value as StorageConfig['type'])}
           className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm">
           <option value="none">None</option>
+          <option value="nfs">Network File Setting (NFS)</option>
           <option value="local">Local folder</option>
         </select>
       </div>
       {type === 'local' ? (
         <Field name="path" label="Folder path" defaultValue={state?.values?.path ?? (config.type === 'local' ? config.path : '')} errors={state?.fieldErrors?.path}
           hint="An absolute path on a disk attached to the appliance, e.g. /srv/backups." />
+      ) : null}
+      {type === 'nfs' ? (
+        <Field name="url" label="NFS URL" defaultValue={state?.values?.url ?? (config.type === 'nfs' ? config.url : 'nfs://')} errors={state?.fieldErrors?.url}
+          hint="nfs://server/path, e.g. nfs://10.0.0.5/backups?version=4.2. NFS Version 4, 4.1 (default) or 4.2; the console connects itself, nothing is mounted." />
       ) : null}
       <SubmitButton>Use This Location</SubmitButton>
     </form>

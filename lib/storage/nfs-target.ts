@@ -1,0 +1,125 @@
+import { Writable, type Readable } from 'node:stream';
+import { NfsError } from '../nfs/errors';
+import { NfsShare, type NfsFileWriter } from '../nfs/nfs-share';
+import { StorageError } from './errors';
+import { safeRelative } from './paths';
+import type { AccessInfo, SpaceInfo, StorageEntry, StorageTarget, StorageWriter } from './types';
+
+/**
+ * An NFS share (v4, 4.1, 4.2) as a storage target, through lib/nfs: no
+ * kernel mount. The share is opened on first use and closed by close().
+ * Free space is what this client may still use (space_avail). Writers keep
+ * up to eight writeAt calls in flight (the archive writer honours
+ * `parallelWrites`), so a backup fills the network pipe; commit() is the
+ * NFS COMMIT, checked against the server's write verifier.
+ */
+export class NfsTarget implements StorageTarget {
+  readonly kind = 'nfs' as const;
+  readonly label: string;
+  private share: Promise<NfsShare> | null = null;
+
+  constructor(
+    readonly url: string,
+    private readonly opts: { timeoutMs?: number } = {},
+  ) {
+    this.label = `NFS share ${url}`;
+  }
+
+  private open(): Promise<NfsShare> {
+    this.share ??= NfsShare.open(this.url, { timeoutMs: this.opts.timeoutMs ?? 30_000 });
+    // A failed open is not kept: the next call tries again.
+    this.share.catch(() => (this.share = null));
+    return this.share;
+  }
+
+  private async wrap<T>(operation: string, fn: (share: NfsShare) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.open());
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      if (err instanceof NfsError) throw new StorageError(this.label, operation, err.reason, err.code);
+      throw new StorageError(this.label, operation, (err as Error).message ?? String(err));
+    }
+  }
+
+  private rel(name: string): string {
+    return safeRelative(this.label, name);
+  }
+
+  space(): Promise<SpaceInfo> {
+    return this.wrap('read free space', async (s) => {
+      const sp = await s.space();
+      return { totalBytes: sp.totalBytes, freeBytes: sp.availableBytes, usedBytes: sp.usedBytes };
+    });
+  }
+
+  access(): Promise<AccessInfo> {
+    return this.wrap('check access', (s) => s.access());
+  }
+
+  list(dir = ''): Promise<StorageEntry[]> {
+    return this.wrap(`list ${dir || '/'}`, (s) => s.list(this.rel(dir)));
+  }
+
+  stat(name: string): Promise<StorageEntry | null> {
+    return this.wrap(`stat ${name}`, (s) => s.stat(this.rel(name)));
+  }
+
+  create(name: string): Promise<StorageWriter> {
+    return this.wrap(`create ${name}`, async (s) => {
+      const w = await s.createFile(this.rel(name));
+      return writerFor(this, w, name);
+    });
+  }
+
+  read(name: string): Promise<Readable> {
+    return this.wrap(`read ${name}`, (s) => s.readFile(this.rel(name)));
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.wrap(`rename ${from} to ${to}`, (s) => s.rename(this.rel(from), this.rel(to)));
+  }
+
+  remove(name: string): Promise<void> {
+    return this.wrap(`remove ${name}`, (s) => s.remove(this.rel(name)));
+  }
+
+  async close(): Promise<void> {
+    const s = this.share;
+    this.share = null;
+    await (await s?.catch(() => null))?.close();
+  }
+
+  /** For the writer: an NfsError in this target's words. */
+  words(operation: string, err: unknown): StorageError {
+    if (err instanceof NfsError) return new StorageError(this.label, operation, err.reason, err.code);
+    return new StorageError(this.label, operation, (err as Error).message ?? String(err));
+  }
+}
+
+function writerFor(target: NfsTarget, w: NfsFileWriter, name: string): StorageWriter {
+  const guard = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw target.words(operation, err);
+    }
+  };
+  return {
+    parallelWrites: 8,
+    stream(start = 0) {
+      let position = start;
+      return new Writable({
+        highWaterMark: 8 << 20,
+        write(chunk: Buffer, _enc, cb) {
+          const at = position;
+          position += chunk.length;
+          guard(`write ${name}`, () => w.writeAt(at, chunk)).then(() => cb(), cb);
+        },
+      });
+    },
+    writeAt: (offset, data) => guard(`write ${name}`, () => w.writeAt(offset, data)),
+    commit: () => guard(`flush ${name}`, () => w.commit()),
+    abort: () => w.abort(),
+  };
+}
