@@ -60,5 +60,27 @@ describe('local folder storage settings', () => {
     const empty = storageFormSchema.safeParse({ type: 'local', path: '' });
     expect(empty.error!.issues[0]!.message).toMatch(/Enter the folder path/);
     expect(storageFormSchema.safeParse({ type: 'nfs' }).success).toBe(false);
+    expect(storageFormSchema.safeParse({ type: 'usb' }).success).toBe(false);
+  });
+
+  it('parses NFS URLs before anything connects: one spelling kept, bad ones refused with the reason on the url field', () => {
+    expect(storageFormSchema.parse({ type: 'nfs', url: ' nfs://10.0.0.5/backups ' })).toEqual({ type: 'nfs', url: 'nfs://10.0.0.5/backups?version=4.1' });
+    expect(storageFormSchema.parse({ type: 'nfs', url: 'nfs://nas.example:2050/exports/appliance?version=4' })).toEqual({
+      type: 'nfs',
+      url: 'nfs://nas.example:2050/exports/appliance?version=4.0',
+    });
+    for (const [url, words] of [
+      ['', /Enter the NFS URL/],
+      ['nfs://', /server name or address/],
+      ['smb://nas/backups', /nfs:\/\/server\/path/],
+      ['nfs://nas/backups?version=3', /4, 4.1 or 4.2/],
+      ['nfs://nas/../etc', /"\.\."/],
+      [`nfs://nas/${'x'.repeat(1100)}`, /at most 1024 characters/],
+    ] as const) {
+      const r = storageFormSchema.safeParse({ type: 'nfs', url });
+      expect(r.success).toBe(false);
+      expect(r.error!.issues[0]!.message).toMatch(words);
+      expect(r.error!.issues[0]!.path).toEqual(['url']);
+    }
   });
 });
