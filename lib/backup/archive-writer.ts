@@ -80,7 +80,8 @@ export async function writeEncryptedArchive(o: ArchiveWrite): Promise<string[]> 
       const length = Math.min(SLOT_SIZE, o.layout.size - at);
       await o.reader.fill(Buffer.from(input, slot * SLOT_SIZE, length), at);
       const fileOffset = o.payloadOffset + (at / CHUNK_SIZE) * ENCRYPTED_CHUNK_SIZE;
-      const step = Promise.all([
+      // Both branches settle before the step does: a failed hash never leaves its slot's write running unobserved.
+      const step = Promise.allSettled([
         hasher.slot(slot, at, length),
         sealer.slot(slot, at, length).then((sealed) => {
           const gate = recent.length >= parallel ? recent[recent.length - parallel]! : Promise.resolve();
@@ -96,12 +97,18 @@ export async function writeEncryptedArchive(o: ArchiveWrite): Promise<string[]> 
           if (recent.length > parallel) recent.shift();
           return write;
         }),
-      ]).then(() => {
+      ]).then((results) => {
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) return fail((failed as PromiseRejectedResult).reason);
         done += length;
-        o.progress?.(done);
+        try {
+          o.progress?.(done);
+        } catch (err) {
+          return fail(err);
+        }
         free.push(slot);
         notify();
-      }, fail);
+      });
       inFlight.add(step);
       void step.finally(() => inFlight.delete(step));
     }

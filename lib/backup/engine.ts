@@ -355,7 +355,14 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     const message = reason || errorWords(err, run.id);
     if (writer) await writer.abort().catch(() => undefined);
     let cleaned = true;
-    if (target && tempName) await target.remove(tempName).catch(() => (cleaned = false));
+    // The writer's abort may already have removed it: only a partial file still there and not removable counts as left.
+    if (target && tempName) {
+      const name = tempName;
+      const t = target;
+      await (async () => {
+        if (await t.stat(name)) await t.remove(name);
+      })().catch(() => (cleaned = false));
+    }
     safely(() => update(run.id, { status: aborted ? 'aborted' : 'failed', finishedAt: new Date(), error: message, tempName: cleaned ? null : tempName }));
     log.warn({ event: aborted ? 'backup.aborted' : 'backup.failed', run: run.id, reason: message }, 'backup did not complete');
     safely(() => audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'failure', { target: String(run.id), detail: { reason: message } }));
@@ -380,7 +387,7 @@ function errorWords(err: unknown, runId: number): string {
   if (err instanceof AppError) return err.message;
   const e = err as Error & { code?: string };
   if (e?.name === 'AbortError') return 'The backup was stopped.';
-  if (['StorageError', 'BackupVerifyError', 'ReadBackError'].includes(e?.name) || e?.name?.startsWith('Age')) return e.message;
+  if (['StorageError', 'BackupVerifyError', 'ReadBackError', 'NfsError'].includes(e?.name) || e?.name?.startsWith('Age')) return e.message;
   log.error({ event: 'backup.error', run: runId, err: e?.message, stack: e?.stack }, 'unexpected backup error');
   return `The backup failed because of an internal error (details in the console log, backup #${runId}).`;
 }

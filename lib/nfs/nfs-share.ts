@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ATTR, FTYPE, bitmap, type Attrs } from './nfs4-attrs';
 import { ACCESS, Compound, OPEN4_RESULT_CONFIRM, OPEN4_SHARE_ACCESS, type StateId } from './nfs4-compound';
-import { Nfs4Session } from './nfs4-session';
+import { Nfs4Session, retryable } from './nfs4-session';
 import { NFS4ERR_NOENT, Nfs4StatusError } from './nfs4-status';
 import { NfsError } from './errors';
 import { parseNfsUrl, splitSharePath, type NfsUrl } from './nfs-url';
@@ -234,18 +234,35 @@ export class NfsShare {
 
   /** Opens a file: stateid, file handle, and the owner sequence for CLOSE (4.0). */
   async openFile(parts: string[], access: number, create: boolean): Promise<OpenFile> {
+    if (this.session.minor !== 0) return this.openOnce(parts, access, create);
+    // 4.0: a retry after NFS4ERR_DELAY/GRACE takes a new open-owner (the old one's sequence id has moved on).
+    const deadline = Date.now() + this.session.opts.timeoutMs;
+    let pause = 50;
+    for (;;) {
+      try {
+        return await this.openOnce(parts, access, create);
+      } catch (err) {
+        if (!retryable(err) || Date.now() + pause >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, pause));
+        pause = Math.min(pause * 2, 1000);
+      }
+    }
+  }
+
+  private async openOnce(parts: string[], access: number, create: boolean): Promise<OpenFile> {
     const owner = this.session.openOwner();
+    const noReplay = { retry: this.session.minor !== 0 };
     const c = this.at(parts.slice(0, -1), create ? 'create' : 'open');
     const o = c.open({ seqid: 0, access, clientid: this.session.clientid, owner, name: parts.at(-1)!, create: create ? { mode: FILE_MODE } : undefined });
     const fh = c.getfh();
-    await this.session.send(c);
+    await this.session.send(c, noReplay);
     let stateid = o.value.stateid;
     let seqid = 1;
     if (this.session.minor === 0 && o.value.rflags & OPEN4_RESULT_CONFIRM) {
       const cc = new Compound('open_confirm');
       cc.putfh(fh.value);
       const confirmed = cc.openConfirm(stateid, seqid);
-      await this.session.send(cc);
+      await this.session.send(cc, noReplay);
       stateid = confirmed.value;
       seqid++;
     }
@@ -344,7 +361,7 @@ export class OpenFile {
     c.putfh(this.fh);
     c.close(this.session.minor === 0 ? this.seqid++ : 0, this.stateid);
     if (this.delegation) c.delegreturn(this.delegation);
-    await this.session.send(c);
+    await this.session.send(c, { retry: this.session.minor !== 0 });
   }
 }
 
@@ -439,7 +456,10 @@ export class NfsFileWriter {
       if (this.failure) throw this.failure;
       parts.push(this.sendOne(offset + i, piece));
     }
-    await Promise.all(parts);
+    // Every piece settles before the caller may reuse `data`.
+    const results = await Promise.allSettled(parts);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** Appends after the previous append; resolves once the bytes are sent (not yet acknowledged). */
@@ -535,7 +555,12 @@ class ReadAhead {
     const head = this.ahead.shift();
     if (!head) return null;
     const { eof, data, release } = await head.reply;
-    if (eof || data.length === 0) this.stop();
+    if (data.length === 0 && !eof) {
+      release();
+      this.stop();
+      throw new NfsError(this.share.label, 'read', 'EIO', `the server returned no data at byte ${head.offset} and did not say the file ends there`);
+    }
+    if (eof) this.stop();
     else if (data.length < this.share.maxRead) {
       this.drop();
       this.next = head.offset + data.length;

@@ -72,7 +72,7 @@ export function parseNfsUrl(input: string): NfsUrl {
     path: parts,
     version,
     minor: version === '4.0' ? 0 : version === '4.1' ? 1 : 2,
-    display: `nfs://${hostPart}${port === 2049 ? '' : `:${port}`}/${parts.join('/')}`,
+    display: `nfs://${hostPart}${port === 2049 ? '' : `:${port}`}/${parts.map(encodeURIComponent).join('/')}`,
   };
 }
 

@@ -3,7 +3,8 @@ import os from 'node:os';
 import { Compound, OP, Result } from './nfs4-compound';
 import { readBitmap } from './nfs4-attrs';
 import { NFS4ERR_DELAY, NFS4ERR_GRACE, Nfs4StatusError } from './nfs4-status';
-import { RpcConnection } from './rpc-connection';
+import { ConnectionError, RpcConnection } from './rpc-connection';
+import { RpcError } from './rpc-message';
 import { XdrError, type XdrReader } from './xdr-reader';
 import { XdrWriter } from './xdr-writer';
 
@@ -21,7 +22,9 @@ import { XdrWriter } from './xdr-writer';
  *        close(): DESTROY_SESSION, DESTROY_CLIENTID.
  *
  * send() runs a Compound under the deadline, retrying while the server says
- * NFS4ERR_DELAY or NFS4ERR_GRACE.
+ * NFS4ERR_DELAY or NFS4ERR_GRACE (not for 4.0's sequence-id operations:
+ * their owner's sequence id advanced with the error, so the same compound
+ * would be a replay; the share retries OPEN with a new owner instead).
  */
 const NFS_PROGRAM = 100003;
 const NFS_V4 = 4;
@@ -49,7 +52,7 @@ export class Nfs4Session {
   private sessionid: Buffer | null = null;
   private slots: Slot[] = [];
   private tableSize = 1;
-  private waiting: ((s: Slot) => void)[] = [];
+  private waiting: { resolve: (s: Slot) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
   private renewTimer: NodeJS.Timeout | null = null;
   /** Largest request and reply the session allows (4.1+); 4.0 has no such limits. */
   maxRequest = Infinity;
@@ -74,6 +77,13 @@ export class Nfs4Session {
       maxRecord: opts.maxIo + (1 << 16),
     });
     const s = new Nfs4Session(rpc, opts);
+    // Nobody waits for a slot on a dead connection.
+    rpc.onFailure((err) => {
+      for (const w of s.waiting.splice(0)) {
+        clearTimeout(w.timer);
+        w.reject(err);
+      }
+    });
     try {
       if (opts.minor === 0) await s.setClientId();
       else await s.createSession();
@@ -174,16 +184,30 @@ export class Nfs4Session {
     this.renewTimer.unref();
   }
 
-  private async acquireSlot(): Promise<Slot> {
+  /** A free slot, waiting at most `timeoutMs` (and not at all on a dead connection). */
+  private async acquireSlot(timeoutMs: number): Promise<Slot> {
+    if (this.rpc.broken) throw this.rpc.broken;
     const free = this.slots.pop();
     if (free) return free;
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => {
+      const w = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiting = this.waiting.filter((x) => x !== w);
+          reject(new ConnectionError(`no free session slot within ${timeoutMs} ms`, 'ETIMEDOUT'));
+        }, timeoutMs),
+      };
+      this.waiting.push(w);
+    });
   }
 
   private releaseSlot(slot: Slot): void {
     const next = this.waiting.shift();
-    if (next) next(slot);
-    else this.slots.push(slot);
+    if (next) {
+      clearTimeout(next.timer);
+      next.resolve(slot);
+    } else this.slots.push(slot);
   }
 
   /** One COMPOUND call, no retries; resolves with the function that hands a pooled reply back. */
@@ -203,7 +227,9 @@ export class Nfs4Session {
       const r = await this.rpc.call(PROC_COMPOUND, w.segments(), timeoutMs, pooled);
       return decode(r);
     }
-    const slot = await this.acquireSlot();
+    const started = Date.now();
+    const slot = await this.acquireSlot(timeoutMs);
+    timeoutMs = Math.max(1, timeoutMs - (Date.now() - started));
     const seq = new Result<void>();
     const sessionid = this.sessionid;
     const sequence = {
@@ -236,8 +262,10 @@ export class Nfs4Session {
         }
       }
     } catch (err) {
-      // No reply (or an unreadable one): the slot's state on the server is unknown; never reuse it.
-      lost = !(err instanceof Nfs4StatusError);
+      // No reply, or one that cannot be read: the slot's state on the server is unknown. It is never
+      // used again, and the connection is given up (a timeout already failed it), so nothing waits for it.
+      lost = !(err instanceof Nfs4StatusError || err instanceof RpcError);
+      if (lost) this.rpc.close();
       throw err;
     } finally {
       if (!lost) this.releaseSlot(slot);
@@ -249,14 +277,14 @@ export class Nfs4Session {
    * deadline. With `pooled`, results may point into a pooled reply: call
    * the returned function once nothing refers to them any more.
    */
-  async send(c: Compound, opts: { pooled?: boolean } = {}): Promise<() => void> {
+  async send(c: Compound, opts: { pooled?: boolean; retry?: boolean } = {}): Promise<() => void> {
     const deadline = Date.now() + this.opts.timeoutMs;
     let pause = 50;
     for (;;) {
       try {
         return await this.call(c, Math.max(1, deadline - Date.now()), opts.pooled);
       } catch (err) {
-        const again = err instanceof Nfs4StatusError && (err.status === NFS4ERR_DELAY || err.status === NFS4ERR_GRACE);
+        const again = opts.retry !== false && retryable(err);
         if (!again || Date.now() + pause >= deadline) throw err;
         await new Promise((r) => setTimeout(r, pause));
         pause = Math.min(pause * 2, 1000);
@@ -280,6 +308,11 @@ export class Nfs4Session {
     }
     this.rpc.close();
   }
+}
+
+/** The server asks to try again later. */
+export function retryable(err: unknown): boolean {
+  return err instanceof Nfs4StatusError && (err.status === NFS4ERR_DELAY || err.status === NFS4ERR_GRACE);
 }
 
 type ChannelAttrs = { maxRequestSize: number; maxResponseSize: number; maxRequests: number };

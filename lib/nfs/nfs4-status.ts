@@ -59,6 +59,15 @@ const STATUS: Record<number, [string, string]> = {
   10066: ['NFS4ERR_REP_TOO_BIG', 'the reply would be too large for the session'],
   10071: ['NFS4ERR_OP_NOT_IN_SESSION', 'an operation outside a session'],
   10078: ['NFS4ERR_DEADSESSION', 'the session is being destroyed'],
+  10012: ['NFS4ERR_LOCKED', 'the file is locked'],
+  10019: ['NFS4ERR_MOVED', 'the file system moved to another server'],
+  10055: ['NFS4ERR_CONN_NOT_BOUND_TO_SESSION', 'the connection is not bound to the session'],
+  10068: ['NFS4ERR_RETRY_UNCACHED_REP', 'the server cannot replay an earlier reply'],
+  10070: ['NFS4ERR_TOO_MANY_OPS', 'the request has more operations than the server allows (is the path very deep?)'],
+  10074: ['NFS4ERR_CLIENTID_BUSY', 'the client id is busy'],
+  10076: ['NFS4ERR_SEQ_FALSE_RETRY', 'a session request that looked like a retry but was not'],
+  10077: ['NFS4ERR_BAD_HIGH_SLOT', 'a bad highest session slot'],
+  10083: ['NFS4ERR_WRONG_TYPE', 'the wrong type of object for this operation'],
 };
 
 export const NFS4_OK = 0;

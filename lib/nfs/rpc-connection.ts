@@ -7,11 +7,11 @@ import type { XdrReader } from './xdr-reader';
 
 /**
  * One TCP connection carrying ONC RPC calls, any number in flight, matched
- * to replies by xid. Every call has a deadline; a reply that cannot be
- * parsed, or a connection that closes, fails every call in flight (and every
- * later one) with a ConnectionError: the caller never waits past its
- * deadline and never mistakes a broken stream for an answer. Replies to
- * calls that already timed out are dropped.
+ * to replies by xid. Every call has a deadline; a call that misses it, a
+ * reply stream that cannot be parsed, or a connection that closes fails
+ * every call in flight (and every later one) with a ConnectionError: the
+ * caller never waits past its deadline and never mistakes a broken stream
+ * for an answer.
  */
 export class ConnectionError extends Error {
   constructor(
@@ -127,10 +127,8 @@ export class RpcConnection {
     this.xid = (this.xid + 1) >>> 0;
     const xid = this.xid;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(xid);
-        reject(new ConnectionError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT'));
-      }, timeoutMs);
+      // A call without an answer leaves the stream (and, on 4.1, a session slot) in an unknown state: the whole connection fails.
+      const timer = setTimeout(() => this.fail(new ConnectionError(`no answer within ${timeoutMs} ms`, 'ETIMEDOUT')), timeoutMs);
       this.pending.set(xid, { resolve, reject, timer, pooled });
       const parts = [encodeCallHeader(xid, this.opts.prog, this.opts.vers, proc, this.opts.auth), ...(Array.isArray(args) ? args : [args])];
       const length = parts.reduce((n, b) => n + b.length, 0);
@@ -168,8 +166,18 @@ export class RpcConnection {
     }
   }
 
+  /** Called once, when the connection fails or is closed. */
+  onFailure(listener: (err: ConnectionError) => void): void {
+    if (this.failure) listener(this.failure);
+    else this.listeners.push(listener);
+  }
+
+  private listeners: ((err: ConnectionError) => void)[] = [];
+
   private fail(err: ConnectionError): void {
+    const first = !this.failure;
     this.failure ??= err;
+    if (first) for (const l of this.listeners.splice(0)) l(this.failure);
     for (const [xid, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(xid);

@@ -1,4 +1,4 @@
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { NfsError } from '../nfs/errors';
 import { NfsShare, type NfsFileWriter } from '../nfs/nfs-share';
 import { StorageError } from './errors';
@@ -26,9 +26,14 @@ export class NfsTarget implements StorageTarget {
   }
 
   private open(): Promise<NfsShare> {
-    this.share ??= NfsShare.open(this.url, { timeoutMs: this.opts.timeoutMs ?? 30_000 });
-    // A failed open is not kept: the next call tries again.
-    this.share.catch(() => (this.share = null));
+    if (!this.share) {
+      const opening = NfsShare.open(this.url, { timeoutMs: this.opts.timeoutMs ?? 30_000 });
+      // A failed open is not kept: the next call tries again.
+      opening.catch(() => {
+        if (this.share === opening) this.share = null;
+      });
+      this.share = opening;
+    }
     return this.share;
   }
 
@@ -72,8 +77,15 @@ export class NfsTarget implements StorageTarget {
     });
   }
 
+  /** The file as a stream; errors while it flows are in this target's words too. */
   read(name: string): Promise<Readable> {
-    return this.wrap(`read ${name}`, (s) => s.readFile(this.rel(name)));
+    return this.wrap(`read ${name}`, async (s) => {
+      const source = await s.readFile(this.rel(name));
+      const out = new PassThrough({ highWaterMark: 1 << 20 });
+      source.on('error', (err) => out.destroy(this.words(`read ${name}`, err)));
+      out.on('close', () => source.destroy());
+      return source.pipe(out);
+    });
   }
 
   rename(from: string, to: string): Promise<void> {

@@ -112,6 +112,33 @@ describe('backups to an NFS share', () => {
     });
   }
 
+  it('a read that breaks off (server gone) errors the stream in the target\'s words', async () => {
+    fs.writeFileSync(path.join(server.exportDir, 'large.bin'), crypto.randomBytes(48 << 20));
+    const { NfsTarget } = await import('@/lib/storage/nfs-target');
+    const target = new NfsTarget(server.url('4.2'), { timeoutMs: 3000 });
+    try {
+      const stream = await target.read('large.bin');
+      let got = 0;
+      const err = await (async () => {
+        for await (const c of stream) {
+          got += (c as Buffer).length;
+          if (got >= 4 << 20 && server.pid()) await server.kill('SIGKILL');
+        }
+      })().then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err).not.toBeNull();
+      expect(err!.name).toBe('StorageError');
+      expect(err!.message).toMatch(/^NFS share nfs:\/\/127\.0\.0\.1:\d+\/export\?version=4\.2: read large\.bin failed: /);
+      expect(got).toBeLessThan(48 << 20);
+    } finally {
+      await target.close();
+      await server.restart();
+    }
+    fs.rmSync(path.join(server.exportDir, 'large.bin'), { force: true });
+  });
+
   it('fails in words when the server dies mid-backup, and publishes nothing', async () => {
     await lib.config.saveStorageConfig(actor, lib.schemas.storageFormSchema.parse({ type: 'nfs', url: server.url('4.1') }));
     const before = new Set(fs.readdirSync(server.exportDir));

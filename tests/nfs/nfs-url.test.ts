@@ -108,3 +108,13 @@ describe('splitSharePath', () => {
     expect(refusal(() => splitSharePath(p)).message).toMatch(/is not a valid path inside the share/);
   });
 });
+
+describe('parseNfsUrl display form', () => {
+  it('reads back as the same share, whatever characters the path holds', () => {
+    for (const url of ['nfs://h/backups/100%25', 'nfs://h/a%3Fb', 'nfs://h/a%23b', 'nfs://h/with%20space/x', 'nfs://[::1]:2050/a/b?version=4.2', 'nfs://h/r%C3%A9seau']) {
+      const first = parseNfsUrl(url);
+      const again = parseNfsUrl(`${first.display}?version=${first.version}`);
+      expect(again).toEqual(first);
+    }
+  });
+});
