@@ -11,7 +11,7 @@ import { backupRuns, type BackupRun } from '../db/schema';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
 import { log } from '../log';
-import { openStorage } from '../storage/config';
+import { getStorageConfig, openStorage } from '../storage/config';
 import type { StorageTarget, StorageWriter } from '../storage/types';
 import { CHUNK_SIZE, FILE_KEY_SIZE } from './age/format';
 import { DeferredEncryption, decryptWithFileKey, encryptedSize, wrapFileKey } from './age';
@@ -49,9 +49,25 @@ export type Trigger = BackupRun['trigger'];
 const PROGRESS_EVERY_MS = 250;
 const SPACE_MARGIN = 1 << 20;
 
+/**
+ * The storage check behind the status panel, kept for a few seconds per
+ * storage setting: the panel polls, and for an NFS share each check is a
+ * connection, a session and an ACCESS. Starting a backup always checks afresh.
+ */
+const STORAGE_CHECK_MS = 15_000;
+let storageCheck: { key: string; at: number; result: string | null } | null = null;
+
 /** Why no backup can be created right now, or null. */
-export async function backupBlocker(): Promise<string | null> {
+export async function backupBlocker(opts: { fresh?: boolean } = {}): Promise<string | null> {
   if (!isDmsSet()) return 'Set the Domain Master Secret first.';
+  const key = JSON.stringify(getStorageConfig());
+  if (!opts.fresh && storageCheck && storageCheck.key === key && Date.now() - storageCheck.at < STORAGE_CHECK_MS) return storageCheck.result;
+  const result = await checkStorage();
+  storageCheck = { key, at: Date.now(), result };
+  return result;
+}
+
+async function checkStorage(): Promise<string | null> {
   const target = openStorage();
   if (!target) return 'Choose a backup storage location first.';
   try {
@@ -83,7 +99,7 @@ export async function abortRunningBackups(reason: string): Promise<void> {
 
 /** Starts a backup and returns at once; the run goes on in the background. */
 export async function startBackup(trigger: Trigger, actor: Actor): Promise<BackupRun> {
-  const blocker = await backupBlocker();
+  const blocker = await backupBlocker({ fresh: true });
   if (blocker) {
     audit(actor, 'backup.start', 'failure', { detail: { trigger, reason: blocker } });
     throw new AppError('conflict', blocker);
