@@ -1,3 +1,6 @@
+'use client';
+import { keepSelected } from './use-reset-safe-select';
+
 /**
  * A labelled form field whose errors are tied to the input through
  * aria-describedby and aria-invalid, so a screen reader reads them with it.
@@ -37,7 +40,9 @@ export function Field({
         {required ? <span aria-hidden="true"> *</span> : null}
       </label>
       {children ? (
-        <select id={name} name={name} defaultValue={defaultValue} aria-invalid={invalid} aria-describedby={describedBy} className={cls}>
+        <select id={name} name={name} defaultValue={defaultValue} aria-invalid={invalid} aria-describedby={describedBy} className={cls}
+          // Keeps the chosen option through React's form reset after a submission (see use-reset-safe-select.ts).
+          onChange={(e) => keepSelected(e.currentTarget, e.currentTarget.value)}>
           {children}
         </select>
       ) : (

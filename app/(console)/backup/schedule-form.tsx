@@ -4,6 +4,7 @@ import type { Schedule } from '@/lib/backup/schemas';
 import { Field } from '@/app/ui/field';
 import { FormMessage } from '@/app/ui/form-message';
 import { SubmitButton } from '@/app/ui/submit-button';
+import { useResetSafeSelect } from '@/app/ui/use-reset-safe-select';
 import { saveScheduleAction } from './actions';
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -33,6 +34,8 @@ export function ScheduleForm({
   const initial = presetOf(schedule.cron);
   const v = state?.values;
   const [preset, setPreset] = useState(v?.preset ?? initial.preset);
+  // After a refused time the select would otherwise show, and send, "Daily".
+  const presetSelect = useResetSafeSelect(preset);
   const e = state?.fieldErrors ?? {};
   return (
     <form action={action} noValidate aria-labelledby="schedule-title" className="max-w-xl">
@@ -47,7 +50,7 @@ export function ScheduleForm({
       </div>
       <div className="mb-4">
         <label htmlFor="preset" className="block text-sm font-medium text-slate-700">Repeat</label>
-        <select id="preset" name="preset" value={preset} onChange={(ev) => setPreset(ev.target.value as typeof preset)}
+        <select ref={presetSelect} id="preset" name="preset" value={preset} onChange={(ev) => setPreset(ev.target.value as typeof preset)}
           className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm">
           <option value="daily">Daily at a time</option>
           <option value="weekly">Weekly on a day at a time</option>

@@ -4,19 +4,22 @@ import type { StorageConfig } from '@/lib/storage/schemas';
 import { Field } from '@/app/ui/field';
 import { FormMessage } from '@/app/ui/form-message';
 import { SubmitButton } from '@/app/ui/submit-button';
+import { useResetSafeSelect } from '@/app/ui/use-reset-safe-select';
 import { saveStorageAction } from './actions';
 
 /** Backup Storage Settings: the Storage Type and its location. */
 export function StorageForm({ config }: { config: StorageConfig }) {
   const [state, action] = useActionState(saveStorageAction, undefined);
   const [type, setType] = useState(state?.values?.type ?? config.type);
+  // After a refused NFS URL the select would otherwise show, and send, "None".
+  const select = useResetSafeSelect(type);
   return (
     <form action={action} noValidate aria-labelledby="storage-title" className="max-w-xl">
       <h3 id="storage-title" className="mb-2 font-semibold">Backup Storage Settings</h3>
       <FormMessage state={state} />
       <div className="mb-4">
         <label htmlFor="type" className="block text-sm font-medium text-slate-700">Storage Type</label>
-        <select id="type" name="type" value={type} onChange={(e) => setType(e.target.value as StorageConfig['type'])}
+        <select ref={select} id="type" name="type" value={type} onChange={(e) => setType(e.target.value as StorageConfig['type'])}
           className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm">
           <option value="none">None</option>
           <option value="nfs">Network File Setting (NFS)</option>
