@@ -68,7 +68,8 @@ export function validatedAction<S extends z.ZodType>(
         return {
           ok: false,
           code: 'failed',
-          message: err.message,
+          // An error about one field is told next to it; the form's banner points there (said once for a screen reader).
+          message: err.field ? 'Check the highlighted fields.' : err.message,
           fieldErrors: err.field ? { [err.field]: [err.message] } : undefined,
           values,
         };

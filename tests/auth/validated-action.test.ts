@@ -83,7 +83,7 @@ describe('validatedAction', () => {
     expect(JSON.stringify(r)).not.toMatch(/hunter2|cs-123|dms-456/);
   });
 
-  it('an AppError becomes the form message, tied to its field, and is audited as a failure', async () => {
+  it('an AppError about a field is told at the field (the banner points there), and is audited as a failure', async () => {
     const r = await validatedAction(
       'users:create',
       schema,
@@ -92,8 +92,21 @@ describe('validatedAction', () => {
       },
       { name: 'account.create' },
     )(undefined, fd({ name: 'x', count: '1' }));
-    expect(r).toMatchObject({ ok: false, code: 'failed', message: 'The username "x" is already taken.', fieldErrors: { name: ['The username "x" is already taken.'] } });
+    expect(r).toMatchObject({ ok: false, code: 'failed', message: 'Check the highlighted fields.', fieldErrors: { name: ['The username "x" is already taken.'] } });
     expect(audits()).toEqual([expect.objectContaining({ action: 'account.create', outcome: 'failure' })]);
+  });
+
+  it('an AppError about no field is the form message', async () => {
+    const r = await validatedAction(
+      'users:create',
+      schema,
+      async () => {
+        throw new AppError('conflict', 'A backup is already in progress.');
+      },
+      { name: 'backup.start' },
+    )(undefined, fd({ name: 'x', count: '1' }));
+    expect(r).toMatchObject({ ok: false, code: 'failed', message: 'A backup is already in progress.' });
+    expect(r.fieldErrors).toBeUndefined();
   });
 
   it('any other error reaches the user only as the generic message', async () => {
