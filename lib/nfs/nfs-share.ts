@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { ATTR, FTYPE, bitmap, type Attrs } from './nfs4-attrs';
 import { ACCESS, Compound, OPEN4_RESULT_CONFIRM, OPEN4_SHARE_ACCESS, type StateId } from './nfs4-compound';
 import { Nfs4Session, retryable } from './nfs4-session';
-import { NFS4ERR_NOENT, Nfs4StatusError } from './nfs4-status';
+import { NFS4ERR_EXIST, NFS4ERR_ISDIR, NFS4ERR_NOENT, NFS4ERR_NOTSUPP, Nfs4StatusError } from './nfs4-status';
 import { NfsError } from './errors';
 import { parseNfsUrl, splitSharePath, type NfsUrl } from './nfs-url';
 
@@ -213,22 +213,42 @@ export class NfsShare {
   }
 
   /**
-   * Renames without replacing: fails with EEXIST if `to` exists. (NFS RENAME
-   * replaces silently, so the target is looked up first; a file created
-   * under `to` between the two requests would be replaced.)
+   * Renames a file without replacing: fails with EEXIST if `to` exists.
+   * NFS RENAME replaces silently, so the new name is made with LINK, which
+   * refuses an existing name atomically (NFS4ERR_EXIST), and the old one is
+   * then removed. Where the server cannot link (NFS4ERR_NOTSUPP, e.g. a
+   * file system without hard links), the target is looked up first and then
+   * renamed: a file created under `to` in between would be replaced.
    */
   async rename(from: string, to: string): Promise<void> {
-    return this.run(`rename ${quote(from)} to ${quote(to)}`, async () => {
+    const operation = `rename ${quote(from)} to ${quote(to)}`;
+    return this.run(operation, async () => {
       const src = splitSharePath(from);
       const dst = splitSharePath(to);
       if (!src.length || !dst.length) throw new NfsError(this.label, 'rename', 'EINVAL', 'no file name');
-      if (await this.stat(to)) throw new NfsError(this.label, `rename ${quote(from)} to ${quote(to)}`, 'EEXIST', `${quote(to)} exists`);
-      const c = this.at(src.slice(0, -1), 'rename');
-      c.savefh();
-      c.putfh(this.root);
-      for (const p of dst.slice(0, -1)) c.lookup(p);
-      c.rename(src.at(-1)!, dst.at(-1)!);
-      await this.session.send(c);
+      const exists = () => new NfsError(this.label, operation, 'EEXIST', `${quote(to)} exists`);
+      const link = this.at(src, 'link');
+      link.savefh();
+      link.putfh(this.root);
+      for (const p of dst.slice(0, -1)) link.lookup(p);
+      link.link(dst.at(-1)!);
+      try {
+        await this.session.send(link);
+      } catch (err) {
+        if (err instanceof Nfs4StatusError && err.status === NFS4ERR_EXIST) throw exists();
+        if (!(err instanceof Nfs4StatusError && (err.status === NFS4ERR_NOTSUPP || err.status === NFS4ERR_ISDIR))) throw err;
+        if (await this.stat(to)) throw exists();
+        const c = this.at(src.slice(0, -1), 'rename');
+        c.savefh();
+        c.putfh(this.root);
+        for (const p of dst.slice(0, -1)) c.lookup(p);
+        c.rename(src.at(-1)!, dst.at(-1)!);
+        await this.session.send(c);
+        return;
+      }
+      const rm = this.at(src.slice(0, -1), 'remove');
+      rm.remove(src.at(-1)!);
+      await this.session.send(rm);
     });
   }
 

@@ -24,6 +24,7 @@ export const OP = {
   DELEGRETURN: 8,
   GETATTR: 9,
   GETFH: 10,
+  LINK: 11,
   LOOKUP: 15,
   OPEN: 18,
   OPEN_CONFIRM: 20,
@@ -170,6 +171,11 @@ export class Compound {
 
   remove(name: string): Result<ChangeInfo> {
     return this.add(OP.REMOVE, (w) => w.string(name), readChangeInfo);
+  }
+
+  /** LINK: a new name in the current folder for the saved object (SAVEFH). result: change_info4 */
+  link(name: string): Result<ChangeInfo> {
+    return this.add(OP.LINK, (w) => w.string(name), readChangeInfo);
   }
 
   /** RENAME: from the saved folder handle (SAVEFH) to the current one. */

@@ -73,6 +73,8 @@ const STATUS: Record<number, [string, string]> = {
 export const NFS4_OK = 0;
 export const NFS4ERR_NOENT = 2;
 export const NFS4ERR_EXIST = 17;
+export const NFS4ERR_ISDIR = 21;
+export const NFS4ERR_NOTSUPP = 10004;
 export const NFS4ERR_DELAY = 10008;
 export const NFS4ERR_GRACE = 10013;
 

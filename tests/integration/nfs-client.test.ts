@@ -197,6 +197,14 @@ for (const version of VERSIONS) {
       expect(fs.readFileSync(path.join(server.exportDir, dir, 'b.txt'), 'utf8')).toBe('B');
       await expectNfsError(share.remove(`${dir}/sub`), /NFS4ERR_NOTEMPTY/, /remove "v\w+\/sub" failed: the folder is not empty/);
       await share.remove(`${dir}/sub/c.txt`);
+      // A folder (no hard links to folders) is renamed too, and never onto an existing name.
+      const ino = fs.statSync(path.join(server.exportDir, dir, 'sub')).ino;
+      await share.mkdir(`${dir}/other`);
+      await expectNfsError(share.rename(`${dir}/sub`, `${dir}/other`), /EEXIST/, /exists/);
+      await share.remove(`${dir}/other`);
+      await share.rename(`${dir}/sub`, `${dir}/other`);
+      expect(fs.statSync(path.join(server.exportDir, dir, 'other')).ino).toBe(ino);
+      await share.rename(`${dir}/other`, `${dir}/sub`);
       await share.remove(`${dir}/sub`);
       expect(fs.existsSync(path.join(server.exportDir, dir, 'sub'))).toBe(false);
       await expectNfsError(share.remove(`${dir}/sub`), /NFS4ERR_NOENT/, /no such file or folder/);
