@@ -35,6 +35,8 @@ const ROOT_ATTRS = bitmap([ATTR.type, ATTR.leaseTime, ATTR.maxread, ATTR.maxwrit
 const SPACE_ATTRS = bitmap([ATTR.spaceAvail, ATTR.spaceFree, ATTR.spaceTotal]);
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o755;
+/** LOOKUPs in one COMPOUND: a rename (two paths, SAVEFH, LINK, SEQUENCE) stays within the 16 operations a 4.1 session asks for. */
+const LOOKUPS_PER_COMPOUND = 4;
 /** Unstable bytes after which a COMMIT runs alongside the writes. */
 const COMMIT_EVERY = 64 << 20;
 /** A WRITE or READ request's bytes besides the data: RPC header, SEQUENCE, PUTFH, the operation. */
@@ -119,18 +121,43 @@ export class NfsShare {
     }
   }
 
-  /** A compound starting at the folder holding `parts` (the root plus LOOKUPs). */
-  private at(parts: string[], tag: string): Compound {
-    const c = new Compound(tag);
-    c.putfh(this.root);
-    for (const p of parts) c.lookup(p);
+  /**
+   * The handle of the folder `parts` leads to, walked LOOKUPS_PER_COMPOUND
+   * components per COMPOUND (servers cap the operations in one; a 4.1
+   * session asks for 16), leaving the last ones to the caller's compound.
+   */
+  private async walk(parts: string[]): Promise<{ fh: Buffer; rest: string[] }> {
+    let fh = this.root;
+    let i = 0;
+    while (parts.length - i > LOOKUPS_PER_COMPOUND) {
+      const c = new Compound('lookup');
+      c.putfh(fh);
+      for (const p of parts.slice(i, i + LOOKUPS_PER_COMPOUND)) c.lookup(p);
+      const got = c.getfh();
+      await this.session.send(c);
+      fh = got.value;
+      i += LOOKUPS_PER_COMPOUND;
+    }
+    return { fh, rest: parts.slice(i) };
+  }
+
+  /** Adds PUTFH and LOOKUPs for `parts` to `c`. */
+  private async into(c: Compound, parts: string[]): Promise<Compound> {
+    const { fh, rest } = await this.walk(parts);
+    c.putfh(fh);
+    for (const p of rest) c.lookup(p);
     return c;
+  }
+
+  /** A compound starting at what `parts` names (the root plus LOOKUPs). */
+  private at(parts: string[], tag: string): Promise<Compound> {
+    return this.into(new Compound(tag), parts);
   }
 
   async list(dir = ''): Promise<NfsEntry[]> {
     return this.run(`list ${quote(dir)}`, async () => {
       const parts = splitSharePath(dir);
-      const fhc = this.at(parts, 'list');
+      const fhc = await this.at(parts, 'list');
       const fh = fhc.getfh();
       await this.session.send(fhc);
       const out: NfsEntry[] = [];
@@ -157,9 +184,10 @@ export class NfsShare {
   async stat(path: string): Promise<NfsEntry | null> {
     return this.run(`stat ${quote(path)}`, async () => {
       const parts = splitSharePath(path);
-      const c = this.at(parts, 'stat');
-      const a = c.getattr(STAT_ATTRS);
+      let a;
       try {
+        const c = await this.at(parts, 'stat');
+        a = c.getattr(STAT_ATTRS);
         await this.session.send(c);
       } catch (err) {
         if (err instanceof Nfs4StatusError && err.status === NFS4ERR_NOENT) return null;
@@ -172,7 +200,7 @@ export class NfsShare {
   /** Total, free, available (to this client) and used bytes of the file system holding the share. */
   async space(): Promise<NfsSpace> {
     return this.run('read the free space', async () => {
-      const c = this.at([], 'space');
+      const c = await this.at([], 'space');
       const a = c.getattr(SPACE_ATTRS);
       await this.session.send(c);
       const { spaceTotal = 0, spaceAvail = 0, spaceFree = 0 } = a.value as Attrs;
@@ -183,7 +211,7 @@ export class NfsShare {
   /** What this client may do in a folder, as the server's ACCESS answers: read (list, read) and write (create, change, remove). */
   async access(dir = ''): Promise<NfsAccess> {
     return this.run(`check access to ${quote(dir)}`, async () => {
-      const c = this.at(splitSharePath(dir), 'access');
+      const c = await this.at(splitSharePath(dir), 'access');
       const a = c.access(ACCESS.READ | ACCESS.LOOKUP | ACCESS.MODIFY | ACCESS.EXTEND | ACCESS.DELETE);
       await this.session.send(c);
       const has = (bit: number) => (a.value.access & bit) !== 0;
@@ -195,7 +223,7 @@ export class NfsShare {
     return this.run(`create the folder ${quote(path)}`, async () => {
       const parts = splitSharePath(path);
       if (!parts.length) throw new NfsError(this.label, 'create a folder', 'EINVAL', 'no folder name');
-      const c = this.at(parts.slice(0, -1), 'mkdir');
+      const c = await this.at(parts.slice(0, -1), 'mkdir');
       c.mkdir(parts.at(-1)!, DIR_MODE);
       await this.session.send(c);
     });
@@ -206,7 +234,7 @@ export class NfsShare {
     return this.run(`remove ${quote(path)}`, async () => {
       const parts = splitSharePath(path);
       if (!parts.length) throw new NfsError(this.label, 'remove', 'EINVAL', 'the share itself cannot be removed');
-      const c = this.at(parts.slice(0, -1), 'remove');
+      const c = await this.at(parts.slice(0, -1), 'remove');
       c.remove(parts.at(-1)!);
       await this.session.send(c);
     });
@@ -227,10 +255,9 @@ export class NfsShare {
       const dst = splitSharePath(to);
       if (!src.length || !dst.length) throw new NfsError(this.label, 'rename', 'EINVAL', 'no file name');
       const exists = () => new NfsError(this.label, operation, 'EEXIST', `${quote(to)} exists`);
-      const link = this.at(src, 'link');
+      const link = await this.at(src, 'link');
       link.savefh();
-      link.putfh(this.root);
-      for (const p of dst.slice(0, -1)) link.lookup(p);
+      await this.into(link, dst.slice(0, -1));
       link.link(dst.at(-1)!);
       try {
         await this.session.send(link);
@@ -238,15 +265,14 @@ export class NfsShare {
         if (err instanceof Nfs4StatusError && err.status === NFS4ERR_EXIST) throw exists();
         if (!(err instanceof Nfs4StatusError && (err.status === NFS4ERR_NOTSUPP || err.status === NFS4ERR_ISDIR))) throw err;
         if (await this.stat(to)) throw exists();
-        const c = this.at(src.slice(0, -1), 'rename');
+        const c = await this.at(src.slice(0, -1), 'rename');
         c.savefh();
-        c.putfh(this.root);
-        for (const p of dst.slice(0, -1)) c.lookup(p);
+        await this.into(c, dst.slice(0, -1));
         c.rename(src.at(-1)!, dst.at(-1)!);
         await this.session.send(c);
         return;
       }
-      const rm = this.at(src.slice(0, -1), 'remove');
+      const rm = await this.at(src.slice(0, -1), 'remove');
       rm.remove(src.at(-1)!);
       await this.session.send(rm);
     });
@@ -272,7 +298,7 @@ export class NfsShare {
   private async openOnce(parts: string[], access: number, create: boolean): Promise<OpenFile> {
     const owner = this.session.openOwner();
     const noReplay = { retry: this.session.minor !== 0 };
-    const c = this.at(parts.slice(0, -1), create ? 'create' : 'open');
+    const c = await this.at(parts.slice(0, -1), create ? 'create' : 'open');
     const o = c.open({ seqid: 0, access, clientid: this.session.clientid, owner, name: parts.at(-1)!, create: create ? { mode: FILE_MODE } : undefined });
     const fh = c.getfh();
     await this.session.send(c, noReplay);

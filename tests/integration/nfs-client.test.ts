@@ -95,6 +95,26 @@ for (const version of VERSIONS) {
       expect(await share.stat(`${dir}/nothing-here`)).toBeNull();
     });
 
+    it('works in folders deeper than one COMPOUND\'s lookups: create, write, list, stat, rename, read, remove', async () => {
+      const parts = Array.from({ length: 13 }, (_, i) => `level-${i}`);
+      let p = dir;
+      for (const part of parts) {
+        p = `${p}/${part}`;
+        await share.mkdir(p);
+      }
+      const data = crypto.randomBytes(3000);
+      await writeAll(share, `${p}/deep.bin`, data);
+      expect((await share.list(p)).map((e) => e.name)).toEqual(['deep.bin']);
+      expect(await share.stat(`${p}/deep.bin`)).toMatchObject({ type: 'file', size: 3000 });
+      expect(await share.stat(`${p}/missing/also-missing/x`)).toBeNull();
+      await share.rename(`${p}/deep.bin`, `${dir}/level-0/level-1/moved.bin`);
+      expect((await readAll(share, `${dir}/level-0/level-1/moved.bin`)).equals(data)).toBe(true);
+      expect(fs.readFileSync(path.join(server.exportDir, dir, 'level-0', 'level-1', 'moved.bin')).equals(data)).toBe(true);
+      await share.remove(`${dir}/level-0/level-1/moved.bin`);
+      for (let q = p; q !== dir; q = q.slice(0, q.lastIndexOf('/'))) await share.remove(q);
+      expect(fs.existsSync(path.join(server.exportDir, dir, 'level-0'))).toBe(false);
+    });
+
     it('lists a folder larger than one READDIR reply', async () => {
       await share.mkdir(`${dir}/many`);
       const names = Array.from({ length: 700 }, (_, i) => `entry-with-a-longish-name-${String(i).padStart(4, '0')}.conf`);
