@@ -1,15 +1,14 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { CHUNK_VERIFIER_SOURCE, type ChunkVerification } from './age/chunk-verifier';
-import { CHUNK_NONCE_SIZE, CHUNK_SIZE, LAST_CHUNK_FLAG, TAG_SIZE } from './age/format';
+import { CHUNK_SIZE } from './age/format';
+import { STREAM_WORKER_SOURCE, type ChunkVerification } from './age/worker-stream';
 
 /**
  * The backup's heavy work, off the main thread, on two worker threads (the
  * appliance has two cores). While writing, the archive passes through shared
  * memory slots (see archive-writer.ts): one worker hashes each member's bytes
  * for the manifest, the other seals the slot's 64 KiB chunks (age STREAM,
- * ChaCha20-Poly1305, nonce = 11-byte big-endian counter || last flag) into
- * the matching output slot; the main thread only reads and writes files.
+ * age/worker-stream.ts) into the matching output slot; the main thread only reads and writes files.
  * For the read-back, one worker authenticates every chunk of the stored file
  * and the other hashes it (local files, read by path), or a stream is hashed
  * as it passes (remote files), with at most MAX_IN_FLIGHT bytes queued so
@@ -20,7 +19,7 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-${CHUNK_VERIFIER_SOURCE}
+${STREAM_WORKER_SOURCE}
 const streams = new Map();
 const sessions = new Map();
 let input = null;
@@ -46,27 +45,6 @@ function hashSlot(h, m) {
     h.next++;
   }
   h.upTo = end;
-}
-
-/** Seals the chunks of a slot into its output slot; answers the bytes written there. */
-function encryptSlot(e, m) {
-  const base = m.slot * slotSize;
-  let o = m.slot * outSlotSize;
-  const start = o;
-  const nonce = Buffer.alloc(${CHUNK_NONCE_SIZE});
-  for (let off = 0; off < m.length; off += ${CHUNK_SIZE}) {
-    const index = m.at / ${CHUNK_SIZE} + off / ${CHUNK_SIZE};
-    const len = Math.min(${CHUNK_SIZE}, m.length - off);
-    if (len < ${CHUNK_SIZE} && index !== e.lastChunk) throw new Error('a short chunk that is not the last');
-    nonce.writeUInt32BE(Math.floor(index / 4294967296), 3);
-    nonce.writeUInt32BE(index >>> 0, 7);
-    nonce[11] = index === e.lastChunk ? ${LAST_CHUNK_FLAG} : 0;
-    const c = crypto.createCipheriv('chacha20-poly1305', e.key, nonce, { authTagLength: ${TAG_SIZE} });
-    o += c.update(input.subarray(base + off, base + off + len)).copy(output, o);
-    c.final();
-    o += c.getAuthTag().copy(output, o);
-  }
-  return o - start;
 }
 
 function answer(m, run) {
@@ -97,7 +75,11 @@ parentPort.on('message', (m) => {
   } else if (m.op === 'encryptBegin') {
     sessions.set(m.session, { key: m.key, lastChunk: m.lastChunk });
   } else if (m.op === 'encryptSlot') {
-    answer(m, () => encryptSlot(sessions.get(m.session), m));
+    answer(m, () => {
+      const e = sessions.get(m.session);
+      const src = input.subarray(m.slot * slotSize, m.slot * slotSize + m.length);
+      return sealChunks(e.key, src, output, m.slot * outSlotSize, m.at / ${CHUNK_SIZE}, e.lastChunk);
+    });
   } else if (m.op === 'end') {
     sessions.delete(m.session);
   } else if (m.op === 'verifyChunks') {

@@ -58,10 +58,6 @@ async function signingKey(dms: string, salt: Buffer, logN: number): Promise<Buff
   return scryptKey(dms, Buffer.concat([Buffer.from(KDF_LABEL), salt]), 32, { logN, r: 8, p: 1 });
 }
 
-export async function signManifest(unsigned: UnsignedManifest, dms: string): Promise<Manifest> {
-  return new ManifestSigner(dms).sign(unsigned);
-}
-
 /**
  * Signs one manifest: the key's scrypt starts at once (the engine creates
  * the signer before writing, so the derivation overlaps the write), and

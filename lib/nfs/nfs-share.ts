@@ -279,7 +279,7 @@ export class NfsShare {
   }
 
   /** Opens a file: stateid, file handle, and the owner sequence for CLOSE (4.0). */
-  async openFile(parts: string[], access: number, create: boolean): Promise<OpenFile> {
+  private async openFile(parts: string[], access: number, create: boolean): Promise<OpenFile> {
     if (this.session.minor !== 0) return this.openOnce(parts, access, create);
     // 4.0: a retry after NFS4ERR_DELAY/GRACE takes a new open-owner (the old one's sequence id has moved on).
     const deadline = Date.now() + this.session.opts.timeoutMs;
@@ -317,22 +317,21 @@ export class NfsShare {
 
   /** Creates a new file (fails with NFS4ERR_EXIST if the name is taken) and returns its writer. */
   async createFile(path: string): Promise<NfsFileWriter> {
-    const parts = splitSharePath(path);
-    const file = await this.run(`create ${quote(path)}`, async () => {
-      if (!parts.length) throw new NfsError(this.label, 'create', 'EINVAL', 'no file name');
-      return this.openFile(parts, OPEN4_SHARE_ACCESS.BOTH, true);
+    return new NfsFileWriter(this, await this.openPath(path, 'create', OPEN4_SHARE_ACCESS.BOTH, true), path);
+  }
+
+  /** Opens (or creates) the file `path` names, failing in the share's words. */
+  private openPath(path: string, verb: 'create' | 'open', access: number, create: boolean): Promise<OpenFile> {
+    return this.run(`${verb} ${quote(path)}`, async () => {
+      const parts = splitSharePath(path);
+      if (!parts.length) throw new NfsError(this.label, verb, 'EINVAL', 'no file name');
+      return this.openFile(parts, access, create);
     });
-    return new NfsFileWriter(this, file, path);
   }
 
   /** Reads a file as a stream, with up to `window` bytes of READs in flight. */
   async readFile(path: string, opts: { start?: number } = {}): Promise<Readable> {
-    const parts = splitSharePath(path);
-    const file = await this.run(`open ${quote(path)}`, async () => {
-      if (!parts.length) throw new NfsError(this.label, 'open', 'EINVAL', 'no file name');
-      return this.openFile(parts, OPEN4_SHARE_ACCESS.READ, false);
-    });
-    return readStream(this, file, path, opts.start ?? 0);
+    return readStream(this, await this.openPath(path, 'open', OPEN4_SHARE_ACCESS.READ, false), path, opts.start ?? 0);
   }
 
   /**
@@ -344,11 +343,7 @@ export class NfsShare {
    * Resolves with the bytes read.
    */
   async readChunks(path: string, onChunk: (data: Buffer) => void | Promise<void>, opts: { start?: number } = {}): Promise<number> {
-    const parts = splitSharePath(path);
-    const file = await this.run(`open ${quote(path)}`, async () => {
-      if (!parts.length) throw new NfsError(this.label, 'open', 'EINVAL', 'no file name');
-      return this.openFile(parts, OPEN4_SHARE_ACCESS.READ, false);
-    });
+    const file = await this.openPath(path, 'open', OPEN4_SHARE_ACCESS.READ, false);
     const reader = new ReadAhead(this, file, opts.start ?? 0, true);
     let total = 0;
     try {
@@ -493,31 +488,35 @@ export class NfsFileWriter {
   }
 
   /** Writes `data` at `offset`; resolves when the server has taken it (unstable until commit). */
-  async writeAt(offset: number, data: Buffer): Promise<void> {
+  /** Sends `data` at `offset` as WRITEs of at most maxWrite bytes, each once the window has room; answers their promises. */
+  private async sendAll(offset: number, data: Buffer): Promise<Promise<void>[]> {
     if (this.failure) throw this.failure;
-    const parts: Promise<void>[] = [];
+    const pieces: Promise<void>[] = [];
     for (let i = 0; i < data.length; i += this.share.maxWrite) {
       const piece = data.subarray(i, Math.min(data.length, i + this.share.maxWrite));
       await this.room(piece.length);
       if (this.failure) throw this.failure;
-      parts.push(this.sendOne(offset + i, piece));
+      pieces.push(this.sendOne(offset + i, piece));
     }
-    // Every piece settles before the caller may reuse `data`.
-    const results = await Promise.allSettled(parts);
+    return pieces;
+  }
+
+  /** Writes `data` at `offset`; resolves when the server has taken all of it (unstable until commit), after which `data` may be reused. */
+  async writeAt(offset: number, data: Buffer): Promise<void> {
+    const results = await Promise.allSettled(await this.sendAll(offset, data));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
-  /** Appends after the previous append; resolves once the bytes are sent (not yet acknowledged). */
+  /**
+   * Appends after the previous append; resolves once the bytes are sent,
+   * not yet acknowledged: `data` is sent by reference and must not change
+   * until commit() resolves.
+   */
   async append(data: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
-    for (let i = 0; i < data.length; i += this.share.maxWrite) {
-      const piece = data.subarray(i, Math.min(data.length, i + this.share.maxWrite));
-      await this.room(piece.length);
-      if (this.failure) throw this.failure;
-      this.sendOne(this.appendAt, piece).catch(() => undefined);
-      this.appendAt += piece.length;
-    }
+    const at = this.appendAt;
+    this.appendAt += data.length;
+    for (const p of await this.sendAll(at, data)) p.catch(() => undefined);
   }
 
   /** One COMMIT of the whole file; a verifier that changed means unstable data may be lost. */

@@ -65,9 +65,6 @@ export function encodeCallHeader(xid: number, prog: number, vers: number, proc: 
   return w.finish();
 }
 
-export function encodeCall(xid: number, prog: number, vers: number, proc: number, auth: AuthSys, args: Buffer): Buffer {
-  return Buffer.concat([encodeCallHeader(xid, prog, vers, proc, auth), args]);
-}
 
 /** The xid of a reply, or null if the record is too short to have one. */
 export function replyXid(record: Buffer): number | null {

@@ -82,15 +82,6 @@ export class XdrWriter {
     return this.opaque(Buffer.from(s, 'utf8'));
   }
 
-  /** Bytes already XDR-encoded, appended as they are. */
-  raw(bytes: Uint8Array): this {
-    if (bytes.length % 4) throw new RangeError('raw XDR must be a multiple of 4 bytes');
-    this.room(bytes.length);
-    this.buf.set(bytes, this.at);
-    this.at += bytes.length;
-    return this;
-  }
-
   /** opaque<> whose bytes are referenced, not copied: they must not change until the message is sent. */
   opaqueRef(bytes: Buffer): this {
     this.u32(bytes.length);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { StorageError, storageError } from './errors';
 import { safeRelative } from './paths';
 import type { AccessInfo, SpaceInfo, StorageEntry, StorageKind, StorageTarget, StorageWriter } from './types';
@@ -81,7 +81,6 @@ export class LocalFolderTarget implements StorageTarget {
       const file = this.abs(name);
       const handle = await fsp.open(file, 'wx', 0o600);
       let closed = false;
-      let stream: Writable | null = null;
       const label = this.label;
       const close = async () => {
         if (!closed) {
@@ -90,23 +89,6 @@ export class LocalFolderTarget implements StorageTarget {
         }
       };
       return {
-        stream(start = 0) {
-          let position = start;
-          stream = new Writable({
-            highWaterMark: 8 << 20,
-            async writev(chunks, cb) {
-              try {
-                const buffers = chunks.map((c) => c.chunk as Buffer);
-                await handle.writev(buffers, position);
-                position += buffers.reduce((n, b) => n + b.length, 0);
-                cb();
-              } catch (err) {
-                cb(storageError(label, `write ${name}`, err));
-              }
-            },
-          });
-          return stream;
-        },
         async writeAt(offset, data) {
           try {
             await handle.write(data, 0, data.length, offset);
@@ -123,7 +105,6 @@ export class LocalFolderTarget implements StorageTarget {
           }
         },
         abort: async () => {
-          stream?.destroy();
           await close().catch(() => undefined);
           await fsp.rm(file, { force: true }).catch(() => undefined);
         },

@@ -1,4 +1,4 @@
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { NfsError } from '../nfs/errors';
 import { NfsShare, type NfsFileWriter } from '../nfs/nfs-share';
 import { StorageError } from './errors';
@@ -41,9 +41,7 @@ export class NfsTarget implements StorageTarget {
     try {
       return await fn(await this.open());
     } catch (err) {
-      if (err instanceof StorageError) throw err;
-      if (err instanceof NfsError) throw new StorageError(this.label, operation, err.reason, err.code);
-      throw new StorageError(this.label, operation, (err as Error).message ?? String(err));
+      throw this.words(operation, err);
     }
   }
 
@@ -102,8 +100,9 @@ export class NfsTarget implements StorageTarget {
     await (await s?.catch(() => null))?.close();
   }
 
-  /** For the writer: an NfsError in this target's words. */
+  /** Any failure in this target's words (an NfsError keeps its reason and code). */
   words(operation: string, err: unknown): StorageError {
+    if (err instanceof StorageError) return err;
     if (err instanceof NfsError) return new StorageError(this.label, operation, err.reason, err.code);
     return new StorageError(this.label, operation, (err as Error).message ?? String(err));
   }
@@ -119,17 +118,6 @@ function writerFor(target: NfsTarget, w: NfsFileWriter, name: string): StorageWr
   };
   return {
     parallelWrites: 8,
-    stream(start = 0) {
-      let position = start;
-      return new Writable({
-        highWaterMark: 8 << 20,
-        write(chunk: Buffer, _enc, cb) {
-          const at = position;
-          position += chunk.length;
-          guard(`write ${name}`, () => w.writeAt(at, chunk)).then(() => cb(), cb);
-        },
-      });
-    },
     writeAt: (offset, data) => guard(`write ${name}`, () => w.writeAt(offset, data)),
     commit: () => guard(`flush ${name}`, () => w.commit()),
     abort: () => w.abort(),

@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 /**
  * What the backup engine, the storage browser, verify and restore need from
@@ -21,18 +21,15 @@ export type AccessInfo = { read: boolean; write: boolean };
 
 /**
  * A file being written. Nothing is visible under a final name until the
- * engine renames it. `stream(start)` writes sequentially from byte `start`
- * (bytes before it are left for `writeAt`, e.g. a header written last);
- * `writeAt` may be called again before an earlier call settled, and the
- * caller reuses `data` once its promise settled, so a writer that keeps
- * bytes past that point copies them;
- * `commit` flushes to stable storage and closes; `abort` closes and removes
- * what was written.
+ * engine renames it. `writeAt` writes at an offset (the backup writes its
+ * body first and its header last); it may be called again before an earlier
+ * call settled, and the caller reuses `data` once its promise settled, so a
+ * writer that keeps bytes past that point copies them; `commit` flushes to
+ * stable storage and closes; `abort` closes and removes what was written.
  */
 export type StorageWriter = {
   /** How many writeAt calls may be in flight at once (default 1: local disks serialise writes to a file anyway). */
   parallelWrites?: number;
-  stream(start?: number): Writable;
   writeAt(offset: number, data: Buffer): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;

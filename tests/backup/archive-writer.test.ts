@@ -36,26 +36,36 @@ function member(rel: string, data: Buffer): SourceMember {
   return { path: rel, kind: 'system', size: data.length, source: file, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
 }
 
-/** A writer into a file by positional writes, recording every call; `failAt` makes that call fail. */
-function fileWriter(file: string, failAt = -1) {
+/**
+ * A writer into a file by positional writes, recording every call and the
+ * most calls ever in flight at once; `failAt` makes that call fail;
+ * `parallelWrites` is what it tells the archive writer; each write takes
+ * `delayMs`.
+ */
+function fileWriter(file: string, opts: { failAt?: number; parallelWrites?: number; delayMs?: number } = {}) {
   const fd = fs.openSync(file, 'w', 0o600);
-  const calls: { offset: number; length: number; at: number }[] = [];
+  const calls: { offset: number; length: number }[] = [];
   let settled = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const writer: StorageWriter = {
-    stream: () => {
-      throw new Error('not used');
-    },
+    parallelWrites: opts.parallelWrites,
     async writeAt(offset, data) {
-      calls.push({ offset, length: data.length, at: Date.now() });
-      await new Promise((r) => setTimeout(r, 1));
-      if (calls.length - 1 === failAt) throw new Error('No space left on the test target');
-      fs.writeSync(fd, data, 0, data.length, offset);
-      settled++;
+      calls.push({ offset, length: data.length });
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
+        if (calls.length - 1 === opts.failAt) throw new Error('No space left on the test target');
+        fs.writeSync(fd, data, 0, data.length, offset);
+        settled++;
+      } finally {
+        inFlight--;
+      }
     },
     commit: async () => fs.closeSync(fd),
     abort: async () => fs.closeSync(fd),
   };
-  return { writer, calls, settled: () => settled };
+  return { writer, calls, settled: () => settled, maxInFlight: () => maxInFlight };
 }
 
 async function plan(members: SourceMember[]) {
@@ -64,7 +74,20 @@ async function plan(members: SourceMember[]) {
   const reserved = 512 + manifestSize;
   const fileKey = crypto.randomBytes(16);
   const enc = new DeferredEncryption(fileKey, reserved / 65536, 10);
-  return { layout, reserved, enc, fileKey };
+  /** The archive writer's job for these members into `writer`. */
+  const job = (writer: StorageWriter, extra: { signal?: AbortSignal; progress?: (bytes: number) => void } = {}) =>
+    writeEncryptedArchive({
+      layout,
+      reader: new ArchiveReader(layout, members),
+      from: reserved,
+      payloadKey: enc.payloadKey(),
+      payloadOffset: enc.payloadOffset,
+      writer,
+      workers,
+      signal: extra.signal ?? new AbortController().signal,
+      progress: extra.progress,
+    });
+  return { layout, reserved, enc, fileKey, job };
 }
 
 async function archiveBytes(layout: Awaited<ReturnType<typeof planArchive>>, members: SourceMember[]): Promise<Buffer> {
@@ -85,22 +108,12 @@ describe('writeEncryptedArchive', () => {
   for (const [name, sizes] of cases) {
     it(`makes an age file holding exactly the planned archive: ${name}`, async () => {
       const members = sizes.map((n, i) => member(`system/m${i}.bin`, crypto.randomBytes(n)));
-      const { layout, reserved, enc, fileKey } = await plan(members);
+      const { layout, reserved, enc, fileKey, job } = await plan(members);
       if (name.includes('exactly')) expect(layout.size % 65536).toBe(0);
       const file = path.join(dir, `${crypto.randomUUID()}.age`);
       const { writer, calls } = fileWriter(file);
       const progress: number[] = [];
-      const digests = await writeEncryptedArchive({
-        layout,
-        reader: new ArchiveReader(layout, members),
-        from: reserved,
-        payloadKey: enc.payloadKey(),
-        payloadOffset: enc.payloadOffset,
-        writer,
-        workers,
-        signal: new AbortController().signal,
-        progress: (b) => progress.push(b),
-      });
+      const digests = await job(writer, { progress: (b) => progress.push(b) });
       expect(digests).toEqual(members.map((m) => crypto.createHash('sha256').update(fs.readFileSync(m.source)).digest('hex')));
       // Writes in file order, and progress up to the archive's end.
       expect(calls.map((c) => c.offset)).toEqual([...calls.map((c) => c.offset)].sort((a, b) => a - b));
@@ -116,11 +129,9 @@ describe('writeEncryptedArchive', () => {
 
   it('stops at the first failed write with its error, and writes nothing after it', async () => {
     const members = [member('system/big.bin', crypto.randomBytes(12 << 20))];
-    const { layout, reserved, enc } = await plan(members);
-    const { writer, calls, settled } = fileWriter(path.join(dir, 'failing.age'), 3);
-    await expect(
-      writeEncryptedArchive({ layout, reader: new ArchiveReader(layout, members), from: reserved, payloadKey: enc.payloadKey(), payloadOffset: enc.payloadOffset, writer, workers, signal: new AbortController().signal }),
-    ).rejects.toThrow('No space left on the test target');
+    const { job } = await plan(members);
+    const { writer, calls, settled } = fileWriter(path.join(dir, 'failing.age'), { failAt: 3 });
+    await expect(job(writer)).rejects.toThrow('No space left on the test target');
     const callsAtEnd = calls.length;
     expect(callsAtEnd).toBe(4);
     expect(settled()).toBe(3);
@@ -131,20 +142,10 @@ describe('writeEncryptedArchive', () => {
 
   it('stops when aborted, with the reason', async () => {
     const members = [member('system/big.bin', crypto.randomBytes(12 << 20))];
-    const { layout, reserved, enc } = await plan(members);
+    const { job } = await plan(members);
     const { writer, calls } = fileWriter(path.join(dir, 'aborted.age'));
     const controller = new AbortController();
-    const run = writeEncryptedArchive({
-      layout,
-      reader: new ArchiveReader(layout, members),
-      from: reserved,
-      payloadKey: enc.payloadKey(),
-      payloadOffset: enc.payloadOffset,
-      writer,
-      workers,
-      signal: controller.signal,
-      progress: (b) => b > 3 << 20 && controller.abort(new Error('The console is shutting down.')),
-    });
+    const run = job(writer, { signal: controller.signal, progress: (b) => b > 3 << 20 && controller.abort(new Error('The console is shutting down.')) });
     await expect(run).rejects.toThrow('The console is shutting down.');
     expect(calls.length).toBeLessThan(12);
     await writer.abort();
@@ -152,19 +153,11 @@ describe('writeEncryptedArchive', () => {
 
   it('fails with words when a member changes while it is written', async () => {
     const members = [member('system/changing.bin', crypto.randomBytes(6 << 20))];
-    const { layout, reserved, enc } = await plan(members);
+    const { job } = await plan(members);
     const { writer } = fileWriter(path.join(dir, 'changing.age'));
     let touched = false;
     await expect(
-      writeEncryptedArchive({
-        layout,
-        reader: new ArchiveReader(layout, members),
-        from: reserved,
-        payloadKey: enc.payloadKey(),
-        payloadOffset: enc.payloadOffset,
-        writer,
-        workers,
-        signal: new AbortController().signal,
+      job(writer, {
         progress: () => {
           if (!touched) fs.appendFileSync(members[0]!.source, 'x');
           touched = true;
@@ -172,5 +165,21 @@ describe('writeEncryptedArchive', () => {
       }),
     ).rejects.toThrow(/system\/changing.bin changed while the backup was being made/);
     await writer.abort();
+  });
+
+  it('keeps one write in flight by default and up to parallelWrites when the target allows, starting them in file order', async () => {
+    const members = [member('system/big.bin', crypto.randomBytes(12 << 20))];
+    const { job } = await plan(members);
+    for (const [parallelWrites, most] of [
+      [undefined, 1],
+      [3, 3],
+    ] as const) {
+      // Slow writes (20 ms, while sealing a slot takes well under that): the sealed slots queue up behind them.
+      const w = fileWriter(path.join(dir, `parallel-${parallelWrites}.age`), { parallelWrites, delayMs: 20 });
+      await job(w.writer);
+      expect(w.maxInFlight()).toBe(most);
+      expect(w.calls.map((c) => c.offset)).toEqual([...w.calls.map((c) => c.offset)].sort((a, b) => a - b));
+      await w.writer.commit();
+    }
   });
 });

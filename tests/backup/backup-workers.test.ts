@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeferredEncryption, wrapFileKey } from '@/lib/backup/age';
+import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/backup/age';
 import { BackupWorkers } from '@/lib/backup/backup-workers';
 
 /** The workers the backup's read-back relies on: file hashing, streamed hashing, chunk authentication. */
@@ -20,11 +20,12 @@ beforeAll(async () => {
   pool = new BackupWorkers(2);
   const fileKey = crypto.randomBytes(16);
   enc = new DeferredEncryption(fileKey, 1, 10);
+  // Body: the chunks after the reserved one, sealed in one pass with the same key and nonce.
   const parts: Buffer[] = [];
-  for await (const c of Readable.from([plain.subarray(65536)]).pipe(enc.body())) parts.push(c as Buffer);
+  for await (const c of Readable.from([plain]).pipe(createEncryptStream(fileKey, { nonce: enc.nonce }))) parts.push(c as Buffer);
   const prefix = enc.prefix(await wrapFileKey('pool test', fileKey, { logN: 10 }), plain.subarray(0, 65536));
   file = path.join(dir, 'x.age');
-  fs.writeFileSync(file, Buffer.concat([prefix, ...parts]));
+  fs.writeFileSync(file, Buffer.concat([prefix, Buffer.concat(parts).subarray(16 + 65552)]));
 });
 afterAll(async () => {
   await pool.close();

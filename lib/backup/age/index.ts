@@ -94,14 +94,15 @@ export function passphraseHeaderSize(logN = DEFAULT_LOG_N): number {
  * write at an offset. The file is laid out exactly as any age file:
  *
  *   [header][nonce][chunk 0 .. chunk R-1][chunk R ... last chunk]
- *   |------------ prefix(...) -----------||------ body() -------|
+ *   |------------ prefix(...) -----------||------- the body --------|
  *
- * body() streams chunks R, R+1, ... from the position prefixLength on, so
- * encryption starts before scrypt has wrapped the file key (the header has a
+ * The body (chunks R, R+1, ... under payloadKey(), from payloadOffset + R
+ * chunks on; the backup's workers seal it, see archive-writer.ts) is
+ * written first, before scrypt has wrapped the file key (the header has a
  * fixed size for a given logN) and before the first R chunks' plaintext is
  * known (the backup manifest, which needs every member's hash). prefix()
  * then seals the R reserved chunks (never the last one) and builds the
- * header. The body needs at least one byte of plaintext.
+ * header.
  */
 export class DeferredEncryption {
   readonly nonce = crypto.randomBytes(PAYLOAD_NONCE_SIZE);
@@ -113,10 +114,6 @@ export class DeferredEncryption {
     readonly logN = DEFAULT_LOG_N,
   ) {
     this.prefixLength = passphraseHeaderSize(logN) + PAYLOAD_NONCE_SIZE + reservedChunks * (CHUNK_SIZE + TAG_SIZE);
-  }
-
-  body(): EncryptStream {
-    return createEncryptStream(this.fileKey, { nonce: this.nonce, startChunk: this.reservedChunks });
   }
 
   /** Where chunk 0 starts in the file, and the key that seals the chunks (for a chunk verifier). */

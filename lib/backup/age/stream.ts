@@ -75,12 +75,6 @@ export interface EncryptStreamOptions {
   nonce?: Uint8Array;
   /** Bytes emitted before the payload (the header, for a whole file). */
   prefix?: Uint8Array;
-  /**
-   * Deferred prefix (see DeferredEncryption in index.ts): emit neither prefix
-   * nor nonce, and start the chunk counter here; chunks before it are sealed
-   * separately with sealChunks and written at their offsets later.
-   */
-  startChunk?: number;
 }
 
 /** Plaintext in, payload out: nonce, then 64 KiB chunks; the last one is sealed when the input ends. */
@@ -98,16 +92,7 @@ export class EncryptStream extends Transform {
     const payloadNonce = opts.nonce ? Buffer.from(opts.nonce) : crypto.randomBytes(PAYLOAD_NONCE_SIZE);
     this.key = derivePayloadKey(fileKey, payloadNonce);
     this.preamble = opts.prefix ? Buffer.concat([opts.prefix, payloadNonce]) : payloadNonce;
-    if (opts.startChunk !== undefined) {
-      this.nonce.counter = opts.startChunk;
-      this.started = true;
-      this.requireInput = true;
-    }
   }
-
-  /** With a deferred prefix the final chunk must come from this stream, so it needs at least one byte. */
-  private readonly requireInput: boolean = false;
-  private sawInput = false;
 
   private start(): void {
     if (this.started) return;
@@ -127,7 +112,6 @@ export class EncryptStream extends Transform {
   override _transform(data: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       const input = toBuffer(data);
-      if (input.length) this.sawInput = true;
       this.start();
       let offset = 0;
       while (offset < input.length) {
@@ -156,7 +140,6 @@ export class EncryptStream extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.start();
-      if (this.requireInput && !this.sawInput) throw new RangeError('a stream after reserved chunks needs at least one byte');
       // The last chunk: full, partial, or empty (only if the whole payload is empty).
       this.sealChunk(this.pending.subarray(0, this.pendingLength), true);
       callback();
