@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { CHUNK_SIZE } from './age/format';
-import { STREAM_WORKER_SOURCE, type ChunkVerification } from './age/worker-stream';
+import { STREAM_WORKER_SOURCE } from './age/worker-stream';
 
 /**
  * The backup's heavy work, off the main thread, on two worker threads (the
@@ -10,7 +10,8 @@ import { STREAM_WORKER_SOURCE, type ChunkVerification } from './age/worker-strea
  * for the manifest, the other seals the slot's 64 KiB chunks (age STREAM,
  * age/worker-stream.ts) into the matching output slot; the main thread only reads and writes files.
  * For the read-back, one worker authenticates every chunk of the stored file
- * and the other hashes it (local files, read by path), or a stream is hashed
+ * and the other hashes it, from windows the main thread reads once into
+ * shared memory (local files, read-back.ts), or a stream is hashed
  * as it passes (remote files), with at most MAX_IN_FLIGHT bytes queued so
  * memory stays bounded. The worker is evaluated from source so that no
  * bundler needs to know about it.
@@ -26,6 +27,8 @@ let input = null;
 let output = null;
 let slotSize = 0;
 let outSlotSize = 0;
+let ring = null;
+let windowSize = 0;
 
 /** Member hashes over a slot [at, at + length): ranges are [start, end) in archive offsets, in order. */
 function hashSlot(h, m) {
@@ -45,6 +48,17 @@ function hashSlot(h, m) {
     h.next++;
   }
   h.upTo = end;
+}
+
+/** Like answer(), but a failed check (err.verify) is a ReadBackError for the caller, and the session stops. */
+function readBackAnswer(m, run) {
+  try {
+    parentPort.postMessage({ id: m.id, hex: String(run() ?? '') });
+  } catch (e) {
+    const r = sessions.get(m.session);
+    if (r) r.error = e;
+    parentPort.postMessage({ id: m.id, error: e.message, code: e.code, kind: e.verify ? 'verify' : undefined });
+  }
 }
 
 function answer(m, run) {
@@ -82,20 +96,33 @@ parentPort.on('message', (m) => {
     });
   } else if (m.op === 'end') {
     sessions.delete(m.session);
-  } else if (m.op === 'verifyChunks') {
-    let r;
+  } else if (m.op === 'rbAttach') {
+    ring = Buffer.from(m.ring);
+    windowSize = m.windowSize;
+  } else if (m.op === 'rbBegin') {
+    // A verifier that cannot even start (file shorter than its header) reports at the first window or at the end.
+    let state;
     try {
-      r = verifyChunks(m);
+      state = m.kind === 'hash' ? { hash: crypto.createHash('sha256') } : { verifier: chunkVerifier(m.offset, m.key, m.size) };
     } catch (e) {
-      r = { error: e.message, code: e.code };
+      state = { error: e };
     }
-    parentPort.postMessage(r.error ? { id: m.id, error: r.error, code: r.code, kind: r.code ? undefined : 'verify' } : { id: m.id, hex: JSON.stringify(r) });
-  } else if (m.op === 'file') {
-    const h = crypto.createHash('sha256');
-    const s = fs.createReadStream(m.path, { highWaterMark: 1 << 20 });
-    s.on('data', (c) => h.update(c));
-    s.on('end', () => parentPort.postMessage({ id: m.id, hex: h.digest('hex') }));
-    s.on('error', (e) => parentPort.postMessage({ id: m.id, error: e.message, code: e.code }));
+    sessions.set(m.session, state);
+  } else if (m.op === 'rbWindow') {
+    const r = sessions.get(m.session);
+    readBackAnswer(m, () => {
+      if (r.error) throw r.error;
+      const piece = ring.subarray(m.slot * windowSize, m.slot * windowSize + m.length);
+      if (r.hash) r.hash.update(piece);
+      else r.verifier.feed(piece, m.at);
+    });
+  } else if (m.op === 'rbEnd') {
+    const r = sessions.get(m.session);
+    sessions.delete(m.session);
+    readBackAnswer(m, () => {
+      if (r.error) throw r.error;
+      return r.hash ? r.hash.digest('hex') : JSON.stringify(r.verifier.end());
+    });
   } else if (m.op === 'open') {
     streams.set(m.id, crypto.createHash('sha256'));
   } else if (m.op === 'update') {
@@ -214,26 +241,25 @@ export class BackupWorkers {
     };
   }
 
-  /** Hashes a local file by path in a worker, which reads it itself: no bytes cross threads. */
-  hashFile(path: string, worker?: number): Promise<string> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      if (this.job(id, { resolve, reject })) {
-        (worker === undefined ? this.worker() : this.workers[worker % this.workers.length]!).postMessage({ op: 'file', id, path });
-      }
-    });
+  /** Shares the read-back's ring of windows (read-back.ts) with every worker. */
+  attachReadBack(ring: SharedArrayBuffer, windowSize: number): void {
+    for (const w of this.workers) w.postMessage({ op: 'rbAttach', ring, windowSize });
   }
 
   /**
-   * Authenticates every payload chunk of a local age file in a worker (the
-   * other worker can hash the same file meanwhile). `offset` is where the
-   * first chunk starts; `key` the payload key.
+   * One check of a file being read back, on one worker, fed the ring's
+   * windows in file order: 'hash' answers the SHA-256 of the file (from
+   * offset 0), 'verify' authenticates every age chunk from `offset` (the
+   * last chunk ends at `size`) and answers { plainBytes, chunks } as JSON.
+   * A failed check rejects with a ReadBackError naming the chunk.
    */
-  verifyChunks(path: string, offset: number, key: Buffer, worker = 0): Promise<ChunkVerification> {
-    const id = this.nextId++;
-    return new Promise<string>((resolve, reject) => {
-      if (this.job(id, { resolve, reject })) this.workers[worker % this.workers.length]!.postMessage({ op: 'verifyChunks', id, path, offset, key });
-    }).then((json) => JSON.parse(json) as ChunkVerification);
+  readBackSession(worker: number, o: { kind: 'hash' | 'verify'; size: number; offset?: number; key?: Buffer }) {
+    const session = this.nextId++;
+    this.workers[worker % this.workers.length]!.postMessage({ op: 'rbBegin', session, ...o });
+    return {
+      window: (slot: number, at: number, length: number) => this.call(worker, { op: 'rbWindow', session, slot, at, length }),
+      end: () => this.call(worker, { op: 'rbEnd', session }),
+    };
   }
 
   /** A pass-through stream that hashes what flows through it in a worker; `digest` resolves at the end. */

@@ -26,6 +26,7 @@ import { getBackupSettings } from './settings';
 import { BackupWorkers } from './backup-workers';
 import { writeEncryptedArchive } from './archive-writer';
 import { verifyReadBack } from './verify-archive';
+import { readBackFile } from './read-back';
 
 /**
  * The backup engine. One backup at a time, guaranteed by the database (a
@@ -297,25 +298,25 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     // the DMS (fresh scrypt, every member's SHA-256) is verifyBackupFile,
     // used by verify and restore.
     phase('verifying');
+    await writer.finishWrites?.();
     const committing = writer.commit();
     committing.catch(() => undefined);
     let checksum: Promise<string>;
     if (target.localPath) {
-      // Local file: one worker authenticates every chunk and the other hashes
-      // the file, each reading it; the main thread checks the header MAC and
-      // the manifest at the start.
-      const file = target.localPath(tempName);
-      const chunks = workers.verifyChunks(file, encryption.payloadOffset, encryption.payloadKey(), 0);
-      checksum = workers.hashFile(file, 1);
-      chunks.catch(() => undefined);
-      checksum.catch(() => undefined);
+      // Local file: read once (direct I/O where possible); one worker
+      // authenticates every chunk and the other hashes the file
+      // (read-back.ts); the main thread checks the header MAC and the
+      // manifest at the start.
+      const readBack = readBackFile(workers, target.localPath(tempName), { offset: encryption.payloadOffset, key: encryption.payloadKey() });
+      readBack.catch(() => undefined);
+      checksum = readBack.then((r) => r.sha256);
       const stored = await target.read(tempName);
       try {
         await verifyReadBack(await decryptWithFileKey(stored, fileKey), (m) => signer.verify(m), { members: members.length });
       } finally {
         stored.destroy();
       }
-      const { plainBytes } = await chunks;
+      const { plainBytes } = await readBack;
       if (plainBytes !== plainSize) throw new AppError('conflict', `The file read back holds ${plainBytes} bytes of archive; ${plainSize} were written.`);
     } else {
       // Remote file: one read, decrypted here and hashed by a worker as it streams by.

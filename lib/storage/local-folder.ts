@@ -2,14 +2,15 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { createFileWriter } from './direct-file';
 import { StorageError, storageError } from './errors';
 import { safeRelative } from './paths';
 import type { AccessInfo, SpaceInfo, StorageEntry, StorageKind, StorageTarget, StorageWriter } from './types';
 
 /**
  * A folder on a disk attached to the appliance (and the mounted partition of
- * a USB drive). Writes go through a file handle that is fsync'ed before
- * commit; renames never replace an existing file; the folder is fsync'ed after
+ * a USB drive). New files are written with direct I/O where possible
+ * (direct-file.ts) and fsync'ed before commit; renames never replace an existing file; the folder is fsync'ed after
  * a rename so the new name survives a power loss.
  */
 export class LocalFolderTarget implements StorageTarget {
@@ -78,37 +79,11 @@ export class LocalFolderTarget implements StorageTarget {
 
   create(name: string): Promise<StorageWriter> {
     return this.wrap(`create ${name}`, async () => {
-      const file = this.abs(name);
-      const handle = await fsp.open(file, 'wx', 0o600);
-      let closed = false;
-      const label = this.label;
-      const close = async () => {
-        if (!closed) {
-          closed = true;
-          await handle.close();
-        }
-      };
-      return {
-        async writeAt(offset, data) {
-          try {
-            await handle.write(data, 0, data.length, offset);
-          } catch (err) {
-            throw storageError(label, `write ${name}`, err);
-          }
-        },
-        commit: async () => {
-          try {
-            await handle.sync();
-            await close();
-          } catch (err) {
-            throw storageError(label, `flush ${name}`, err);
-          }
-        },
-        abort: async () => {
-          await close().catch(() => undefined);
-          await fsp.rm(file, { force: true }).catch(() => undefined);
-        },
-      };
+      // Direct I/O where the file system allows it (direct-file.ts): a backup does not go through the page cache.
+      return createFileWriter(this.abs(name), {
+        write: (err) => storageError(this.label, `write ${name}`, err),
+        flush: (err) => storageError(this.label, `flush ${name}`, err),
+      });
     });
   }
 

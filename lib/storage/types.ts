@@ -22,7 +22,7 @@ export type AccessInfo = { read: boolean; write: boolean };
 /**
  * A file being written. Nothing is visible under a final name until the
  * engine renames it. `writeAt` writes at an offset (the backup writes its
- * body first and its header last); it may be called again before an earlier
+ * body first and its header last), each byte at most once; it may be called again before an earlier
  * call settled, and the caller reuses `data` once its promise settled, so a
  * writer that keeps bytes past that point copies them; `commit` flushes to
  * stable storage and closes; `abort` closes and removes what was written.
@@ -31,6 +31,8 @@ export type StorageWriter = {
   /** How many writeAt calls may be in flight at once (default 1: local disks serialise writes to a file anyway). */
   parallelWrites?: number;
   writeAt(offset: number, data: Buffer): Promise<void>;
+  /** Makes every byte written so far visible to readers of the file (a writer may hold back partial blocks until then); commit() still makes them durable. */
+  finishWrites?(): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 };

@@ -7,8 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/backup/age';
 import { BackupWorkers } from '@/lib/backup/backup-workers';
+import { readBackFile } from '@/lib/backup/read-back';
 
-/** The workers the backup's read-back relies on: file hashing, streamed hashing, chunk authentication. */
+/** The workers the backup's read-back relies on: the file read once, hashed and its chunks authenticated; streamed hashing. */
 let dir: string;
 let pool: BackupWorkers;
 let file: string;
@@ -41,7 +42,7 @@ function variant(name: string, mutate: (b: Buffer) => Buffer): string {
 describe('BackupWorkers', () => {
   it('hashes a file by path and a stream as it passes, like node:crypto does', async () => {
     const want = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-    expect(await pool.hashFile(file)).toBe(want);
+    expect((await readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey() })).sha256).toBe(want);
     const tap = pool.tap();
     const out: Buffer[] = [];
     await pipeline(fs.createReadStream(file, { highWaterMark: 1000 }), tap.stream, async (src: AsyncIterable<Buffer>) => {
@@ -52,8 +53,8 @@ describe('BackupWorkers', () => {
   });
 
   it('authenticates every chunk of an intact file and counts its plaintext', async () => {
-    const r = await pool.verifyChunks(file, enc.payloadOffset, enc.payloadKey());
-    expect(r).toEqual({ plainBytes: plain.length, chunks: 6 });
+    const r = await readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey() });
+    expect(r).toEqual({ sha256: crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'), plainBytes: plain.length, chunks: 6 });
   });
 
   const at = (i: number) => enc.payloadOffset + i * 65552;
@@ -66,7 +67,7 @@ describe('BackupWorkers', () => {
   ];
   for (const [name, mutate, words] of cases) {
     it(`refuses ${name}`, async () => {
-      await expect(pool.verifyChunks(variant(name.replace(/\W+/g, '-'), mutate), enc.payloadOffset, enc.payloadKey())).rejects.toThrow(words);
+      await expect(readBackFile(pool, variant(name.replace(/\W+/g, '-'), mutate), { offset: enc.payloadOffset, key: enc.payloadKey() })).rejects.toThrow(words);
     });
   }
 
@@ -74,13 +75,12 @@ describe('BackupWorkers', () => {
     const doomed = new BackupWorkers(2);
     const tap = doomed.tap();
     await (doomed as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!.terminate();
-    await expect(doomed.hashFile(file)).rejects.toThrow(/worker stopped/);
-    await expect(doomed.verifyChunks(file, enc.payloadOffset, enc.payloadKey(), 1)).rejects.toThrow(/worker stopped/);
+    await expect(readBackFile(doomed, file, { offset: enc.payloadOffset, key: enc.payloadKey() })).rejects.toThrow(/worker stopped/);
     await expect(tap.digest).rejects.toThrow(/worker stopped/);
     await doomed.close();
   });
 
   it('refuses a wrong key', async () => {
-    await expect(pool.verifyChunks(file, enc.payloadOffset, crypto.randomBytes(32))).rejects.toThrow(/chunk 0 failed/);
+    await expect(readBackFile(pool, file, { offset: enc.payloadOffset, key: crypto.randomBytes(32) })).rejects.toThrow(/chunk 0 failed/);
   });
 });

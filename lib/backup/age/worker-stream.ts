@@ -11,10 +11,10 @@ import { CHUNK_NONCE_SIZE, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, LAST_CHUNK_FLAG, TA
  *   sealChunks(key, src, dst, at, firstIndex, lastIndex)
  *                     seals src (whole 64 KiB chunks, except a last chunk) as chunks
  *                     firstIndex, ... into dst from `at`; answers the bytes written
- *   verifyChunks(m)   m = { path, offset, key (the payload key) }: reads a local file and
- *                     authenticates every chunk from `offset` to its end (the last chunk
- *                     ends at end of file); answers { plainBytes, chunks } or an error
- *                     that names the chunk
+ *   chunkVerifier(offset, key, size)
+ *                     authenticates the chunks of a file of `size` bytes from `offset`
+ *                     (the last chunk ends at end of file) as its bytes are fed in order;
+ *                     end() answers { plainBytes, chunks }; errors name the chunk
  */
 export const STREAM_WORKER_SOURCE = `
 function setChunkNonce(nonce, index, last) {
@@ -39,49 +39,64 @@ function sealChunks(key, src, dst, at, firstIndex, lastIndex) {
   return o - at;
 }
 
-function verifyChunks(m) {
-  const fd = fs.openSync(m.path, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const total = size - m.offset;
-    if (total < ${TAG_SIZE}) return { error: 'The file is truncated: it has no payload chunk.', chunk: 0 };
-    const count = Math.ceil(total / ${ENCRYPTED_CHUNK_SIZE});
-    const batch = 64;
-    const buf = Buffer.allocUnsafe(batch * ${ENCRYPTED_CHUNK_SIZE});
-    const nonce = Buffer.alloc(${CHUNK_NONCE_SIZE});
-    let plainBytes = 0;
-    for (let first = 0; first < count; first += batch) {
-      const pos = m.offset + first * ${ENCRYPTED_CHUNK_SIZE};
-      const want = Math.min(buf.length, size - pos);
-      let got = 0;
-      while (got < want) {
-        const n = fs.readSync(fd, buf, got, want - got, pos + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (got !== want) return { error: 'The file changed while it was read back.', chunk: first };
-      for (let i = 0; first + i < count && i * ${ENCRYPTED_CHUNK_SIZE} < got; i++) {
-        const index = first + i;
-        const chunk = buf.subarray(i * ${ENCRYPTED_CHUNK_SIZE}, Math.min(got, (i + 1) * ${ENCRYPTED_CHUNK_SIZE}));
-        const last = index === count - 1;
-        if (chunk.length < ${TAG_SIZE} || (!last && chunk.length !== ${ENCRYPTED_CHUNK_SIZE})) return { error: 'The file is truncated.', chunk: index };
-        if (last && chunk.length === ${TAG_SIZE} && count > 1) return { error: 'The last chunk is empty.', chunk: index };
-        const d = crypto.createDecipheriv('chacha20-poly1305', m.key, setChunkNonce(nonce, index, last), { authTagLength: ${TAG_SIZE} });
-        d.setAuthTag(chunk.subarray(chunk.length - ${TAG_SIZE}));
-        d.update(chunk.subarray(0, chunk.length - ${TAG_SIZE}));
-        try {
-          d.final();
-        } catch {
-          return { error: 'The backup file is damaged: chunk ' + index + ' failed authentication.', chunk: index };
-        }
-        plainBytes += chunk.length - ${TAG_SIZE};
-      }
+/** Authenticates chunks fed in file order (any piece sizes); the file is \`size\` bytes, chunk 0 at \`offset\`. */
+function chunkVerifier(offset, key, size) {
+  const total = size - offset;
+  const count = Math.ceil(total / ${ENCRYPTED_CHUNK_SIZE});
+  const carry = Buffer.allocUnsafe(${ENCRYPTED_CHUNK_SIZE});
+  const nonce = Buffer.alloc(${CHUNK_NONCE_SIZE});
+  let index = 0;
+  let held = 0;
+  let pos = offset;
+  let plainBytes = 0;
+  const fail = (error, chunk) => Object.assign(new Error(error), { verify: true, chunk });
+  if (total < ${TAG_SIZE}) throw fail('The file is truncated: it has no payload chunk.', 0);
+  const lengthOf = (i) => Math.min(${ENCRYPTED_CHUNK_SIZE}, total - i * ${ENCRYPTED_CHUNK_SIZE});
+  function check(chunk) {
+    const last = index === count - 1;
+    if (chunk.length < ${TAG_SIZE}) throw fail('The file is truncated.', index);
+    if (last && chunk.length === ${TAG_SIZE} && count > 1) throw fail('The last chunk is empty.', index);
+    const d = crypto.createDecipheriv('chacha20-poly1305', key, setChunkNonce(nonce, index, last), { authTagLength: ${TAG_SIZE} });
+    d.setAuthTag(chunk.subarray(chunk.length - ${TAG_SIZE}));
+    d.update(chunk.subarray(0, chunk.length - ${TAG_SIZE}));
+    try {
+      d.final();
+    } catch {
+      throw fail('The backup file is damaged: chunk ' + index + ' failed authentication.', index);
     }
-    return { plainBytes, chunks: count };
-  } finally {
-    fs.closeSync(fd);
+    plainBytes += chunk.length - ${TAG_SIZE};
+    index++;
   }
+  return {
+    /** \`piece\` holds the file's bytes from \`at\`; bytes before the payload are skipped. */
+    feed(piece, at) {
+      let i = Math.max(0, pos - at);
+      if (at + i !== pos) throw new Error('read-back out of order');
+      while (i < piece.length && index < count) {
+        const want = lengthOf(index);
+        if (held === 0 && piece.length - i >= want) {
+          check(piece.subarray(i, i + want));
+          i += want;
+        } else {
+          const n = Math.min(want - held, piece.length - i);
+          piece.copy(carry, held, i, i + n);
+          held += n;
+          i += n;
+          if (held === want) {
+            check(carry.subarray(0, want));
+            held = 0;
+          }
+        }
+      }
+      pos = at + piece.length;
+    },
+    end() {
+      if (index !== count) throw fail('The file changed while it was read back.', index);
+      return { plainBytes, chunks: count };
+    },
+  };
 }
+
 `;
 
 export type ChunkVerification = { plainBytes: number; chunks: number };
