@@ -3,8 +3,9 @@
  * run on the same disk and the same data:
  *   baseline: tar -c | openssl enc -aes-256-ctr -pbkdf2 > file
  *   webconf:  a full backup by the engine (DB snapshot, hashing for the signed
- *             manifest, tar, age encryption, fsync, read-back verification,
- *             rename), in a process of its own.
+ *             manifest, tar, age encryption, direct I/O to the disk, fsync,
+ *             read-back verification from the disk, rename), in a process of
+ *             its own.
  *   baseline+ (for reference): the same pipeline doing the steps the backup
  *             does, with shell tools: the tar stream hashed (sha256sum) while
  *             encrypted, the file fsync'ed, then read back (decrypted) and
@@ -12,7 +13,16 @@
  * Prints throughput of each, the ratio webconf/baseline (and against
  * baseline+), and the backup's peak RSS for each data size (it must not
  * grow with the data).
- * BENCH_SIZES_MIB (default "256,1024") and BENCH_ROUNDS (default 3) tune it.
+ *
+ * Same starting state for every run: each measured run starts after
+ * `sync` and a pause of BENCH_SETTLE_S seconds (default 3), and the order
+ * alternates between rounds. Why: on this VM, a write into page cache that
+ * was freed less than about a second earlier (the previous run's file just
+ * deleted) costs ~0.2 s per GiB, into memory that has settled (handed back
+ * to the host) 1-3 s per GiB, so without the pause whichever run follows a
+ * deletion most closely wins by up to 2 s per GiB.
+ * BENCH_SIZES_MIB (default "256,1024"), BENCH_ROUNDS (default 3) and
+ * BENCH_SETTLE_S tune it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -23,6 +33,7 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const sizes = (process.env.BENCH_SIZES_MIB ?? '256,1024').split(',').map(Number);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const settleSeconds = Number(process.env.BENCH_SETTLE_S ?? 3);
 const MiB = 1 << 20;
 
 function median(xs: number[]): number {
@@ -52,7 +63,14 @@ function makeData(root: string, totalMiB: number) {
   }
 }
 
+/** Dirty pages written out and freed memory settled, before every measured run alike. */
+function settle(): void {
+  execFileSync('sync');
+  if (settleSeconds > 0) execFileSync('sleep', [String(settleSeconds)]);
+}
+
 function baseline(dataRoot: string, target: string): number {
+  settle();
   const out = path.join(target, 'baseline.tar.enc');
   const t0 = performance.now();
   execFileSync('bash', ['-c', `tar -cf - -C '${path.join(dataRoot, 'appliance')}' . | openssl enc -aes-256-ctr -pbkdf2 -pass pass:benchmark > '${out}'`]);
@@ -62,6 +80,7 @@ function baseline(dataRoot: string, target: string): number {
 }
 
 function baselinePlus(dataRoot: string, target: string): number {
+  settle();
   const out = path.join(target, 'baseline-plus.tar.enc');
   const t0 = performance.now();
   execFileSync('bash', [
@@ -76,6 +95,7 @@ function baselinePlus(dataRoot: string, target: string): number {
 }
 
 function webconf(dataRoot: string, target: string): { ms: number; maxRssMiB: number; fileBytes: number } {
+  settle();
   const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'backup-child.ts')], {
     cwd: ROOT,
     env: { ...process.env, WEBCONF_DATA_DIR: dataRoot, BENCH_TARGET: target, WEBCONF_LOG_LEVEL: 'silent' },
@@ -102,11 +122,15 @@ for (const mib of sizes) {
     const ours: number[] = [];
     let rss = 0;
     for (let r = 0; r < rounds; r++) {
+      const ourRun = () => {
+        const w = webconf(dataRoot, target);
+        ours.push(w.ms);
+        rss = Math.max(rss, w.maxRssMiB);
+      };
+      if (r % 2 === 1) ourRun();
       base.push(baseline(dataRoot, target));
       plus.push(baselinePlus(dataRoot, target));
-      const w = webconf(dataRoot, target);
-      ours.push(w.ms);
-      rss = Math.max(rss, w.maxRssMiB);
+      if (r % 2 === 0) ourRun();
     }
     const bytes = mib * MiB;
     const baseTp = bytes / MiB / (median(base) / 1000);
@@ -120,5 +144,5 @@ for (const mib of sizes) {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
-console.log(`\nBackup throughput (median of ${rounds} rounds, same disk, same data; ratio = webconf / baseline):`);
+console.log(`\nBackup throughput (median of ${rounds} rounds, same disk, same data, each run after sync + ${settleSeconds} s; ratio = webconf / baseline):`);
 for (const r of rows) console.log(r);

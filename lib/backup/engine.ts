@@ -37,9 +37,9 @@ import { readBackFile } from './read-back';
  *                 by the other from the same bytes, written to ".<name>.partial"; then the
  *                 signed manifest and the age header (whose scrypts ran meanwhile) are
  *                 written into the space reserved at the start (DeferredEncryption)
- *   3. verifying  fsync and, meanwhile, the stored file read back: header MAC, every chunk
- *                 authenticated, the signed manifest first, the exact length; its SHA-256
- *                 is the checksum
+ *   3. verifying  fsync and, meanwhile, the stored file read back (once, from the device on a
+ *                 local disk: read-back.ts): header MAC, every chunk authenticated, the
+ *                 signed manifest first, the exact length; its SHA-256 is the checksum
  *   4. publishing rename to the final name (never replacing a file), then retention
  * Any failure removes the partial file; nothing ever appears under a final
  * name unless it was verified. Plaintext never reaches the target's disk and
