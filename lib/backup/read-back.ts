@@ -15,7 +15,8 @@ import { ReadBackError, type BackupWorkers } from './backup-workers';
  * fill the page cache (see lib/storage/direct-file.ts). Direct reads need an
  * aligned buffer, offset and length: the ring is WebAssembly memory (its
  * base is page-aligned), windows start at multiples of WINDOW, and only the
- * last read may come back short (end of file).
+ * last read may come back short (end of file). One read-back at a time per
+ * BackupWorkers (the ring is shared with its workers).
  */
 export const WINDOW = 4 << 20;
 const RING = 6;
@@ -38,6 +39,7 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
   const { ring, aligned } = sharedRing(RING * WINDOW);
   let handle: fsp.FileHandle | null = null;
   let direct = false;
+  let switching: Promise<void> | null = null;
   if (aligned && directFlag) {
     handle = await fsp.open(file, fs.constants.O_RDONLY | directFlag).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EINVAL') throw err;
@@ -56,19 +58,25 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
     const readWindow = async (slot: number, at: number): Promise<number> => {
       const want = Math.min(WINDOW, size - at);
       // A direct read asks for whole blocks; the file's end cuts it short.
-      const ask = direct ? Math.ceil(want / 4096) * 4096 : want;
+      const ask = () => (direct ? Math.ceil(want / 4096) * 4096 : want);
       let got = 0;
       while (got < want) {
         let n: number;
+        const usedDirect = direct;
         try {
-          ({ bytesRead: n } = await handle!.read(Buffer.from(ring, slot * WINDOW, WINDOW), got, ask - got, at + got));
+          ({ bytesRead: n } = await handle!.read(Buffer.from(ring, slot * WINDOW, WINDOW), got, ask() - got, at + got));
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || !direct) throw err;
-          // The file system took the flag but not the read: on through the page cache.
-          const plain = await fsp.open(file, 'r');
-          await handle!.close();
-          handle = plain;
-          direct = false;
+          if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || !usedDirect) throw err;
+          // The file system took the flag but not the read: on through the
+          // page cache, switched once for every read in flight.
+          switching ??= (async () => {
+            const plain = await fsp.open(file, 'r');
+            const old = handle!;
+            handle = plain;
+            direct = false;
+            await old.close().catch(() => undefined);
+          })();
+          await switching;
           continue;
         }
         if (n === 0) throw new ReadBackError('The file changed while it was read back.');

@@ -34,7 +34,8 @@ import type { StorageWriter } from './types';
 export const BLOCK = 4096;
 const STAGE = 4 << 20;
 
-type Partial = { data: Buffer; ranges: [number, number][] };
+/** A block not yet whole: its bytes so far (zeros elsewhere); `flushed` once finishWrites() wrote it as it is. */
+type Partial = { data: Buffer; ranges: [number, number][]; flushed?: boolean };
 
 /** Aligned memory, or null where WebAssembly is not available. */
 function alignedBuffer(bytes: number): Buffer | null {
@@ -51,10 +52,16 @@ const directFlag: number = (fs.constants as Record<string, number>).O_DIRECT ?? 
 /**
  * Creates `file` (it must not exist, mode 0600) and returns a writer for it,
  * using direct I/O when the file system allows it. `errors` turns a failure
- * into the target's words.
+ * into the target's words. `options.direct: false` skips direct I/O and
+ * writes through the page cache (for tests and file systems known not to
+ * take direct I/O); by default direct I/O is tried.
  */
-export async function createFileWriter(file: string, errors: { write: (err: unknown) => Error; flush: (err: unknown) => Error }): Promise<StorageWriter & { direct: boolean }> {
-  const stage = directFlag ? alignedBuffer(STAGE) : null;
+export async function createFileWriter(
+  file: string,
+  errors: { write: (err: unknown) => Error; flush: (err: unknown) => Error },
+  options: { direct?: boolean } = {},
+): Promise<StorageWriter & { direct: boolean }> {
+  const stage = directFlag && options.direct !== false ? alignedBuffer(STAGE) : null;
   let handle: fsp.FileHandle | null = null;
   if (stage) {
     try {
@@ -166,10 +173,26 @@ function directWriter(handle: fsp.FileHandle, stage: Buffer, file: string, error
     if (p.ranges.some(([a, b]) => from < b && a < to)) throw new RangeError(`bytes of block ${index} written twice`);
     src.copy(p.data, from);
     p.ranges.push([from, to]);
+    p.flushed = false;
     if (p.ranges.reduce((n, [a, b]) => n + (b - a), 0) === BLOCK) {
       partial.delete(index);
       await writeBlocks(p.data, index * BLOCK);
     }
+  }
+
+  /**
+   * Writes the blocks still partial as they are (the last one, and any left
+   * with gaps: gaps read as zeros, as holes do), then cuts the file at its
+   * end. They stay partial: a later write to the same block completes the
+   * held bytes, not a block of zeros over what was written here.
+   */
+  async function flushPartials(): Promise<void> {
+    for (const [index, p] of [...partial].sort((a, b) => a[0] - b[0])) {
+      if (p.flushed) continue;
+      await writeBlocks(p.data, index * BLOCK);
+      p.flushed = true;
+    }
+    await handle.truncate(end);
   }
 
   return {
@@ -203,12 +226,7 @@ function directWriter(handle: fsp.FileHandle, stage: Buffer, file: string, error
     finishWrites(): Promise<void> {
       return serial(async () => {
         try {
-          // Blocks still partial: the last one, and any left with gaps (gaps read as zeros, as holes do).
-          for (const [index, p] of [...partial].sort((a, b) => a[0] - b[0])) {
-            partial.delete(index);
-            await writeBlocks(p.data, index * BLOCK);
-          }
-          await handle.truncate(end);
+          await flushPartials();
         } catch (err) {
           failure ??= errors.write(err);
           throw failure;
@@ -218,11 +236,7 @@ function directWriter(handle: fsp.FileHandle, stage: Buffer, file: string, error
     commit(): Promise<void> {
       return serial(async () => {
         try {
-          for (const [index, p] of [...partial].sort((a, b) => a[0] - b[0])) {
-            partial.delete(index);
-            await writeBlocks(p.data, index * BLOCK);
-          }
-          await handle.truncate(end);
+          await flushPartials();
           await handle.sync();
           await close();
         } catch (err) {
