@@ -19,7 +19,6 @@ import { STREAM_WORKER_SOURCE } from './age/worker-stream';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
 ${STREAM_WORKER_SOURCE}
 const streams = new Map();
 const sessions = new Map();
@@ -103,7 +102,7 @@ parentPort.on('message', (m) => {
     // A verifier that cannot even start (file shorter than its header) reports at the first window or at the end.
     let state;
     try {
-      state = m.kind === 'hash' ? { hash: crypto.createHash('sha256') } : { verifier: chunkVerifier(m.offset, m.key, m.size) };
+      state = m.kind === 'hash' ? { hash: crypto.createHash('sha256'), upTo: 0 } : { verifier: chunkVerifier(m.offset, m.key, m.size) };
     } catch (e) {
       state = { error: e };
     }
@@ -113,8 +112,11 @@ parentPort.on('message', (m) => {
     readBackAnswer(m, () => {
       if (r.error) throw r.error;
       const piece = ring.subarray(m.slot * windowSize, m.slot * windowSize + m.length);
-      if (r.hash) r.hash.update(piece);
-      else r.verifier.feed(piece, m.at);
+      if (r.hash) {
+        if (m.at !== r.upTo) throw new Error('read-back out of order');
+        r.hash.update(piece);
+        r.upTo += piece.length;
+      } else r.verifier.feed(piece, m.at);
     });
   } else if (m.op === 'rbEnd') {
     const r = sessions.get(m.session);
@@ -243,8 +245,17 @@ export class BackupWorkers {
 
   /** Shares the read-back's ring of windows (read-back.ts) with every worker. */
   attachReadBack(ring: SharedArrayBuffer, windowSize: number): void {
+    if (this.readBackActive) throw new Error('one read-back at a time per BackupWorkers');
+    this.readBackActive = true;
     for (const w of this.workers) w.postMessage({ op: 'rbAttach', ring, windowSize });
   }
+
+  /** The read-back's ring is no longer used: another read-back may attach its own. */
+  detachReadBack(): void {
+    this.readBackActive = false;
+  }
+
+  private readBackActive = false;
 
   /**
    * One check of a file being read back, on one worker, fed the ring's

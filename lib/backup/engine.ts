@@ -310,6 +310,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
       const readBack = readBackFile(workers, target.localPath(tempName), { offset: encryption.payloadOffset, key: encryption.payloadKey() });
       readBack.catch(() => undefined);
       checksum = readBack.then((r) => r.sha256);
+      checksum.catch(() => undefined);
       const stored = await target.read(tempName);
       try {
         await verifyReadBack(await decryptWithFileKey(stored, fileKey), (m) => signer.verify(m), { members: members.length });

@@ -40,6 +40,7 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
   let handle: fsp.FileHandle | null = null;
   let direct = false;
   let switching: Promise<void> | null = null;
+  let attached = false;
   if (aligned && directFlag) {
     handle = await fsp.open(file, fs.constants.O_RDONLY | directFlag).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EINVAL') throw err;
@@ -51,6 +52,7 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
   try {
     const size = (await handle.stat()).size;
     workers.attachReadBack(ring, WINDOW);
+    attached = true;
     const hash = workers.readBackSession(1, { kind: 'hash', size });
     const verify = workers.readBackSession(0, { kind: 'verify', size, offset: o.offset, key: o.key });
 
@@ -110,6 +112,8 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
         reading--;
         wake();
       });
+      // Handled through the ordered chain below; this keeps a failure that lands early from counting as unhandled.
+      read.catch(() => undefined);
       const windowAt = at;
       const inOrder = ordered.then(() => read);
       ordered = inOrder.catch(() => undefined);
@@ -133,6 +137,7 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
     const { plainBytes, chunks } = JSON.parse(verified) as { plainBytes: number; chunks: number };
     return { sha256, plainBytes, chunks };
   } finally {
+    if (attached) workers.detachReadBack();
     await handle?.close().catch(() => undefined);
   }
 }

@@ -40,7 +40,7 @@ function variant(name: string, mutate: (b: Buffer) => Buffer): string {
 }
 
 describe('BackupWorkers', () => {
-  it('hashes a file by path and a stream as it passes, like node:crypto does', async () => {
+  it('hashes a file as it is read back, and a stream as it passes, like node:crypto does', async () => {
     const want = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
     expect((await readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey() })).sha256).toBe(want);
     const tap = pool.tap();

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -156,5 +157,34 @@ describe('readBackFile over several windows', () => {
       await refuses(`again-${i}`, flip(WINDOW + 100), new RegExp(`chunk ${chunkAt(WINDOW + 100)} failed`));
     }
     expect(await readBack(file)).toEqual(want);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('readBackFile on a file system without direct I/O (ramfs)', () => {
+  it('reads through the page cache and checks the same', async () => {
+    const ramfs = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-ramfs-'));
+    execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
+    try {
+      const copy = path.join(ramfs, 'intact.age');
+      fs.writeFileSync(copy, intact);
+      expect(await readBackFile(pool, copy, { offset: enc.payloadOffset, key: enc.payloadKey() })).toEqual(want);
+      const damaged = Buffer.from(intact);
+      damaged[damaged.length - 5]! ^= 1;
+      fs.writeFileSync(copy, damaged);
+      await expect(readBackFile(pool, copy, { offset: enc.payloadOffset, key: enc.payloadKey() })).rejects.toThrow(`chunk ${chunks - 1} failed authentication`);
+    } finally {
+      execFileSync('umount', [ramfs]);
+      fs.rmSync(ramfs, { recursive: true, force: true });
+    }
+  });
+
+  it('allows one read-back at a time per pool (the ring is shared with its workers)', async () => {
+    pool.attachReadBack(new SharedArrayBuffer(WINDOW), WINDOW);
+    try {
+      await expect(readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey() })).rejects.toThrow(/one read-back at a time/);
+    } finally {
+      pool.detachReadBack();
+    }
+    expect(await readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey() })).toEqual(want);
   });
 });

@@ -159,9 +159,16 @@ function expected(p: Pattern): { content: Buffer; want: Buffer } {
  * Writes the pattern; each write's buffer is a copy that is scribbled over as
  * soon as its promise settled (the caller may reuse it then).
  */
-async function writePattern(file: string, p: Pattern, content: Buffer, direct: boolean, finish?: (w: Awaited<ReturnType<typeof createFileWriter>>) => Promise<void>) {
+async function writePattern(
+  file: string,
+  p: Pattern,
+  content: Buffer,
+  direct: boolean,
+  finish?: (w: Awaited<ReturnType<typeof createFileWriter>>) => Promise<void>,
+  expectDirect = direct,
+) {
   const writer = await createFileWriter(file, errors, { direct });
-  expect(writer.direct).toBe(direct);
+  expect(writer.direct).toBe(expectDirect);
   for (const group of p.groups) {
     await Promise.all(
       group.map(([o, n]) => {
@@ -326,5 +333,41 @@ describe('createFileWriter', () => {
       expect(e?.code).toBe('EEXIST');
       expect(fs.readFileSync(file).equals(before)).toBe(true);
     }
+  });
+});
+
+/**
+ * A file system that refuses O_DIRECT: ramfs (Linux creates the file before
+ * it checks the flag, so an O_CREAT|O_DIRECT open would leave it behind and
+ * a fallback that creates it again would fail with EEXIST). Needs root to mount.
+ */
+describe.skipIf(process.getuid?.() !== 0)('createFileWriter on a file system without direct I/O (ramfs)', () => {
+  let ramfs: string;
+  beforeAll(() => {
+    ramfs = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-ramfs-'));
+    execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
+  });
+  afterAll(() => {
+    execFileSync('umount', [ramfs]);
+    fs.rmSync(ramfs, { recursive: true, force: true });
+  });
+
+  it('falls back to the page cache and writes every pattern exactly', async () => {
+    for (const p of patterns().slice(0, 6)) {
+      const { content, want } = expected(p);
+      const file = path.join(ramfs, `${p.seed}-${seq++}.bin`);
+      await writePattern(file, p, content, true, undefined, false);
+      expect(fs.readFileSync(file).equals(want), p.name).toBe(true);
+      fs.rmSync(file);
+    }
+  });
+
+  it('still refuses a name that exists, and leaves nothing behind when it does', async () => {
+    const file = path.join(ramfs, 'taken.bin');
+    fs.writeFileSync(file, 'keep');
+    await expect(createFileWriter(file, errors)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(fs.readFileSync(file, 'utf8')).toBe('keep');
+    expect(fs.readdirSync(ramfs)).toEqual(['taken.bin']);
+    fs.rmSync(file);
   });
 });

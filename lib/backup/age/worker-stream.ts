@@ -99,4 +99,3 @@ function chunkVerifier(offset, key, size) {
 
 `;
 
-export type ChunkVerification = { plainBytes: number; chunks: number };
