@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { O_DIRECT, alignedMemory } from '../storage/direct-file';
 import { ReadBackError, type BackupWorkers } from './backup-workers';
 
 /**
@@ -21,28 +22,19 @@ import { ReadBackError, type BackupWorkers } from './backup-workers';
 export const WINDOW = 4 << 20;
 const RING = 6;
 const READS_IN_FLIGHT = 2;
-const directFlag: number = (fs.constants as Record<string, number>).O_DIRECT ?? 0;
 
 export type ReadBackResult = { sha256: string; plainBytes: number; chunks: number };
 
-function sharedRing(bytes: number): { ring: SharedArrayBuffer; aligned: boolean } {
-  try {
-    const pages = Math.ceil(bytes / 65536);
-    return { ring: new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as unknown as SharedArrayBuffer, aligned: true };
-  } catch {
-    return { ring: new SharedArrayBuffer(bytes), aligned: false };
-  }
-}
-
 /** Reads `file` back: resolves with its SHA-256 and the payload's size once every chunk from `offset` authenticated under `key`. */
 export async function readBackFile(workers: BackupWorkers, file: string, o: { offset: number; key: Buffer }): Promise<ReadBackResult> {
-  const { ring, aligned } = sharedRing(RING * WINDOW);
+  const memory = alignedMemory(RING * WINDOW, true) as SharedArrayBuffer | null;
+  const ring = memory ?? new SharedArrayBuffer(RING * WINDOW);
   let handle: fsp.FileHandle | null = null;
   let direct = false;
   let switching: Promise<void> | null = null;
   let attached = false;
-  if (aligned && directFlag) {
-    handle = await fsp.open(file, fs.constants.O_RDONLY | directFlag).catch((err: NodeJS.ErrnoException) => {
+  if (memory && O_DIRECT) {
+    handle = await fsp.open(file, fs.constants.O_RDONLY | O_DIRECT).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EINVAL') throw err;
       return null;
     });

@@ -38,17 +38,24 @@ const STAGE = 4 << 20;
 /** A block not yet whole: its bytes so far (zeros elsewhere); `flushed` once finishWrites() wrote it as it is. */
 type Partial = { data: Buffer; ranges: [number, number][]; flushed?: boolean };
 
-/** Aligned memory, or null where WebAssembly is not available. */
-function alignedBuffer(bytes: number): Buffer | null {
+/**
+ * Page-aligned memory for direct I/O, or null where WebAssembly is not
+ * available: the base of a WebAssembly memory is page-aligned (Node's own
+ * buffers are not). `shared` gives a SharedArrayBuffer that worker threads
+ * can read (the read-back's ring).
+ */
+export function alignedMemory(bytes: number, shared = false): ArrayBufferLike | null {
   if (typeof WebAssembly === 'undefined') return null;
   try {
-    return Buffer.from(new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) }).buffer, 0, bytes);
+    const pages = Math.ceil(bytes / 65536);
+    return new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages }).buffer;
   } catch {
     return null;
   }
 }
 
-const directFlag: number = (fs.constants as Record<string, number>).O_DIRECT ?? 0;
+/** O_DIRECT, or 0 where the platform has none. */
+export const O_DIRECT: number = (fs.constants as Record<string, number>).O_DIRECT ?? 0;
 
 /**
  * Creates `file` (it must not exist, mode 0600) and returns a writer for it,
@@ -62,14 +69,15 @@ export async function createFileWriter(
   errors: { write: (err: unknown) => Error; flush: (err: unknown) => Error },
   options: { direct?: boolean } = {},
 ): Promise<StorageWriter & { direct: boolean }> {
-  const stage = directFlag && options.direct !== false ? alignedBuffer(STAGE) : null;
+  const memory = O_DIRECT && options.direct !== false ? alignedMemory(STAGE) : null;
+  const stage = memory ? Buffer.from(memory, 0, STAGE) : null;
   // Created first without the flag: Linux creates a file before it checks
   // O_DIRECT, so an O_CREAT|O_DIRECT open refused with EINVAL would leave it behind.
   const buffered = await fsp.open(file, 'wx', 0o600);
   if (!stage) return bufferedWriter(buffered, file, errors);
   let direct: fsp.FileHandle | null = null;
   try {
-    direct = await fsp.open(file, fs.constants.O_WRONLY | directFlag).catch((err: NodeJS.ErrnoException) => {
+    direct = await fsp.open(file, fs.constants.O_WRONLY | O_DIRECT).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EINVAL') throw err;
       return null;
     });
