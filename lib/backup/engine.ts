@@ -307,7 +307,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
       // authenticates every chunk and the other hashes the file
       // (read-back.ts); the main thread checks the header MAC and the
       // manifest at the start.
-      const readBack = readBackFile(workers, target.localPath(tempName), { offset: encryption.payloadOffset, key: encryption.payloadKey() });
+      const readBack = readBackFile(workers, target.localPath(tempName), { offset: encryption.payloadOffset, key: encryption.payloadKey(), signal });
       readBack.catch(() => undefined);
       checksum = readBack.then((r) => r.sha256);
       checksum.catch(() => undefined);

@@ -26,7 +26,7 @@ const READS_IN_FLIGHT = 2;
 export type ReadBackResult = { sha256: string; plainBytes: number; chunks: number };
 
 /** Reads `file` back: resolves with its SHA-256 and the payload's size once every chunk from `offset` authenticated under `key`. */
-export async function readBackFile(workers: BackupWorkers, file: string, o: { offset: number; key: Buffer }): Promise<ReadBackResult> {
+export async function readBackFile(workers: BackupWorkers, file: string, o: { offset: number; key: Buffer; signal?: AbortSignal }): Promise<ReadBackResult> {
   const memory = alignedMemory(RING * WINDOW, true) as SharedArrayBuffer | null;
   const ring = memory ?? new SharedArrayBuffer(RING * WINDOW);
   let handle: fsp.FileHandle | null = null;
@@ -95,6 +95,9 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
     let ordered: Promise<unknown> = Promise.resolve();
     const busy = new Set<Promise<unknown>>();
     let reading = 0;
+    const onAbort = () => fail(o.signal!.reason);
+    if (o.signal?.aborted) onAbort();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     for (let at = 0; at < size && !failure; at += WINDOW) {
       while ((!free.length || reading >= READS_IN_FLIGHT) && !failure) await new Promise<void>((r) => (waiter = r));
       if (failure) break;
@@ -120,6 +123,7 @@ export async function readBackFile(workers: BackupWorkers, file: string, o: { of
       void tracked.finally(() => busy.delete(tracked));
     }
     await Promise.allSettled([...busy]);
+    o.signal?.removeEventListener('abort', onAbort);
     if (failure) {
       hash.end().catch(() => undefined);
       verify.end().catch(() => undefined);

@@ -188,3 +188,12 @@ describe.skipIf(process.getuid?.() !== 0)('readBackFile on a file system without
     expect(await readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey() })).toEqual(want);
   });
 });
+
+describe('readBackFile when the backup is stopped', () => {
+  it('stops reading with the abort reason, and the pool reads back again afterwards', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('The console is shutting down.'));
+    await expect(readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey(), signal: controller.signal })).rejects.toThrow('The console is shutting down.');
+    expect(await readBackFile(pool, file, { offset: enc.payloadOffset, key: enc.payloadKey() })).toEqual(want);
+  });
+});
