@@ -49,22 +49,12 @@ function hashSlot(h, m) {
   h.upTo = end;
 }
 
-/** Like answer(), but a failed check (err.verify) is a ReadBackError for the caller, and the session stops. */
-function readBackAnswer(m, run) {
-  try {
-    parentPort.postMessage({ id: m.id, hex: String(run() ?? '') });
-  } catch (e) {
-    const r = sessions.get(m.session);
-    if (r) r.error = e;
-    parentPort.postMessage({ id: m.id, error: e.message, code: e.code, kind: e.verify ? 'verify' : undefined });
-  }
-}
-
+/** Runs a job and posts its answer; a failed check of the stored file (err.verify) reaches the caller as a ReadBackError. */
 function answer(m, run) {
   try {
     parentPort.postMessage({ id: m.id, hex: String(run() ?? '') });
   } catch (e) {
-    parentPort.postMessage({ id: m.id, error: e.message });
+    parentPort.postMessage({ id: m.id, error: e.message, code: e.code, kind: e.verify ? 'verify' : undefined });
   }
 }
 
@@ -109,7 +99,7 @@ parentPort.on('message', (m) => {
     sessions.set(m.session, state);
   } else if (m.op === 'rbWindow') {
     const r = sessions.get(m.session);
-    readBackAnswer(m, () => {
+    answer(m, () => {
       if (r.error) throw r.error;
       const piece = ring.subarray(m.slot * windowSize, m.slot * windowSize + m.length);
       if (r.hash) {
@@ -121,7 +111,7 @@ parentPort.on('message', (m) => {
   } else if (m.op === 'rbEnd') {
     const r = sessions.get(m.session);
     sessions.delete(m.session);
-    readBackAnswer(m, () => {
+    answer(m, () => {
       if (r.error) throw r.error;
       return r.hash ? r.hash.digest('hex') : JSON.stringify(r.verifier.end());
     });

@@ -54,6 +54,9 @@ export function alignedMemory(bytes: number, shared = false): ArrayBufferLike | 
   }
 }
 
+/** Turns a failure into the target's words. */
+type WriteErrors = { write: (err: unknown) => Error; flush: (err: unknown) => Error };
+
 /** O_DIRECT, or 0 where the platform has none. */
 export const O_DIRECT: number = (fs.constants as Record<string, number>).O_DIRECT ?? 0;
 
@@ -66,7 +69,7 @@ export const O_DIRECT: number = (fs.constants as Record<string, number>).O_DIREC
  */
 export async function createFileWriter(
   file: string,
-  errors: { write: (err: unknown) => Error; flush: (err: unknown) => Error },
+  errors: WriteErrors,
   options: { direct?: boolean } = {},
 ): Promise<StorageWriter & { direct: boolean }> {
   const memory = O_DIRECT && options.direct !== false ? alignedMemory(STAGE) : null;
@@ -83,8 +86,9 @@ export async function createFileWriter(
     });
     if (direct) {
       // The probe: one aligned block. A file system that accepts the flag but
-      // not the write (or needs larger alignment) answers EINVAL here. The
-      // probe block is overwritten or cut off by the final truncate.
+      // not the write (or needs larger alignment) answers EINVAL here, having
+      // written nothing. A probe block that was written is overwritten or cut
+      // off by the direct writer's final truncate.
       stage.fill(0, 0, BLOCK);
       const ok = await direct.write(stage, 0, BLOCK, 0).then(
         () => true,
@@ -119,23 +123,19 @@ function closer(handle: fsp.FileHandle) {
   };
 }
 
-function bufferedWriter(handle: fsp.FileHandle, file: string, errors: { write: (err: unknown) => Error; flush: (err: unknown) => Error }) {
+function bufferedWriter(handle: fsp.FileHandle, file: string, errors: WriteErrors) {
   const close = closer(handle);
-  let end = 0;
   return {
     direct: false,
     async writeAt(offset: number, data: Buffer) {
       try {
         await handle.write(data, 0, data.length, offset);
-        end = Math.max(end, offset + data.length);
       } catch (err) {
         throw errors.write(err);
       }
     },
     async commit() {
       try {
-        // A probe block may lie past the end of what was written.
-        if ((await handle.stat()).size > end) await handle.truncate(end);
         await handle.sync();
         await close();
       } catch (err) {
@@ -149,7 +149,7 @@ function bufferedWriter(handle: fsp.FileHandle, file: string, errors: { write: (
   };
 }
 
-function directWriter(handle: fsp.FileHandle, stage: Buffer, file: string, errors: { write: (err: unknown) => Error; flush: (err: unknown) => Error }) {
+function directWriter(handle: fsp.FileHandle, stage: Buffer, file: string, errors: WriteErrors) {
   const close = closer(handle);
   const partial = new Map<number, Partial>();
   let end = 0;

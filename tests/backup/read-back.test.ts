@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/backup/age';
 import { BackupWorkers, ReadBackError } from '@/lib/backup/backup-workers';
 import { WINDOW, readBackFile, type ReadBackResult } from '@/lib/backup/read-back';
+import { canMount, mountRamfs } from '../helpers/ramfs';
 
 /**
  * The read-back of a local age file over several 4 MiB windows: chunks that
@@ -160,12 +160,11 @@ describe('readBackFile over several windows', () => {
   });
 });
 
-describe.skipIf(process.getuid?.() !== 0)('readBackFile on a file system without direct I/O (ramfs)', () => {
+describe.skipIf(!canMount)('readBackFile on a file system without direct I/O (ramfs)', () => {
   it('reads through the page cache and checks the same', async () => {
-    const ramfs = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-ramfs-'));
-    execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
+    const ramfs = mountRamfs();
     try {
-      const copy = path.join(ramfs, 'intact.age');
+      const copy = path.join(ramfs.dir, 'intact.age');
       fs.writeFileSync(copy, intact);
       expect(await readBackFile(pool, copy, { offset: enc.payloadOffset, key: enc.payloadKey() })).toEqual(want);
       const damaged = Buffer.from(intact);
@@ -173,11 +172,12 @@ describe.skipIf(process.getuid?.() !== 0)('readBackFile on a file system without
       fs.writeFileSync(copy, damaged);
       await expect(readBackFile(pool, copy, { offset: enc.payloadOffset, key: enc.payloadKey() })).rejects.toThrow(`chunk ${chunks - 1} failed authentication`);
     } finally {
-      execFileSync('umount', [ramfs]);
-      fs.rmSync(ramfs, { recursive: true, force: true });
+      ramfs.unmount();
     }
   });
+});
 
+describe('readBackFile, one at a time', () => {
   it('allows one read-back at a time per pool (the ring is shared with its workers)', async () => {
     pool.attachReadBack(new SharedArrayBuffer(WINDOW), WINDOW);
     try {

@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCK, createFileWriter } from '@/lib/storage/direct-file';
+import { LocalFolderTarget } from '@/lib/storage/local-folder';
+import { canMount, mountRamfs } from '../helpers/ramfs';
 
 /**
  * The local file writer (lib/storage/direct-file.ts): O_DIRECT from aligned
@@ -183,6 +185,8 @@ async function writePattern(
 }
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+/** Bytes of `file` in the page cache (util-linux fincore). */
+const resident = (file: string) => Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], { encoding: 'utf8' }).trim());
 
 describe('createFileWriter', () => {
   it('writes with O_DIRECT on this file system (no silent fallback)', async () => {
@@ -217,7 +221,6 @@ describe('createFileWriter', () => {
     const size = 16 * MiB + 1234;
     const p: Pattern = { name: 'cache', seed: 50, groups: sequentialWrites(prng(50), 0, size).map((w) => [w]) };
     const { content, want } = expected(p);
-    const resident = (file: string) => Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], { encoding: 'utf8' }).trim());
     const direct = newPath('cache-direct');
     await writePattern(direct, p, content, true);
     const directResident = resident(direct);
@@ -230,6 +233,19 @@ describe('createFileWriter', () => {
     expect(sha(fs.readFileSync(direct))).toBe(sha(want));
     fs.rmSync(direct);
     fs.rmSync(buffered);
+  });
+
+  it('is what a local folder target writes new files with (nothing left in the page cache)', async () => {
+    const target = new LocalFolderTarget(dir);
+    const content = bytes(16 * MiB + 99, 70);
+    const w = await target.create('through-target.bin');
+    for (let at = 0; at < content.length; at += 1_048_832) await w.writeAt(at, content.subarray(at, at + 1_048_832));
+    await w.finishWrites?.();
+    await w.commit();
+    const file = path.join(dir, 'through-target.bin');
+    expect(resident(file)).toBeLessThanOrEqual(64 * 1024);
+    expect(sha(fs.readFileSync(file))).toBe(sha(content));
+    fs.rmSync(file);
   });
 
   it('makes the bytes visible to an ordinary reader on finishWrites(), before commit()', async () => {
@@ -341,16 +357,11 @@ describe('createFileWriter', () => {
  * it checks the flag, so an O_CREAT|O_DIRECT open would leave it behind and
  * a fallback that creates it again would fail with EEXIST). Needs root to mount.
  */
-describe.skipIf(process.getuid?.() !== 0)('createFileWriter on a file system without direct I/O (ramfs)', () => {
+describe.skipIf(!canMount)('createFileWriter on a file system without direct I/O (ramfs)', () => {
   let ramfs: string;
-  beforeAll(() => {
-    ramfs = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-ramfs-'));
-    execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
-  });
-  afterAll(() => {
-    execFileSync('umount', [ramfs]);
-    fs.rmSync(ramfs, { recursive: true, force: true });
-  });
+  let unmount: () => void;
+  beforeAll(() => ({ dir: ramfs, unmount } = mountRamfs()));
+  afterAll(() => unmount());
 
   it('falls back to the page cache and writes every pattern exactly', async () => {
     for (const p of patterns().slice(0, 6)) {
