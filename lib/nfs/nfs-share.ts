@@ -329,9 +329,13 @@ export class NfsShare {
     });
   }
 
-  /** Reads a file as a stream, with up to `window` bytes of READs in flight. */
-  async readFile(path: string, opts: { start?: number } = {}): Promise<Readable> {
-    return readStream(this, await this.openPath(path, 'open', OPEN4_SHARE_ACCESS.READ, false), path, opts.start ?? 0);
+  /**
+   * Reads a file as a stream, with up to `window` bytes of READs in flight;
+   * from `start`, and up to `end` (exclusive) when given: no READ asks for
+   * a byte at or past `end`, so a short range costs only its own bytes.
+   */
+  async readFile(path: string, opts: { start?: number; end?: number } = {}): Promise<Readable> {
+    return readStream(this, await this.openPath(path, 'open', OPEN4_SHARE_ACCESS.READ, false), path, opts.start ?? 0, opts.end ?? Infinity);
   }
 
   /**
@@ -562,12 +566,13 @@ export class NfsFileWriter {
 
 /**
  * READs of maxRead bytes, up to `window` bytes ahead, handed out in file
- * order. A short READ before the end of the file is followed by asking
- * again from where it stopped (what was asked beyond it is dropped). With
- * `pooled`, each chunk's bytes live in a pooled reply until its release().
+ * order, none reaching `end` (exclusive; the last one is cut to it). A
+ * short READ before the end of the file is followed by asking again from
+ * where it stopped (what was asked beyond it is dropped). With `pooled`,
+ * each chunk's bytes live in a pooled reply until its release().
  */
 class ReadAhead {
-  private readonly ahead: { offset: number; reply: Promise<{ eof: boolean; data: Buffer; release: () => void }> }[] = [];
+  private readonly ahead: { offset: number; count: number; reply: Promise<{ eof: boolean; data: Buffer; release: () => void }> }[] = [];
   private next: number;
   private eof = false;
 
@@ -576,20 +581,22 @@ class ReadAhead {
     private readonly file: OpenFile,
     start: number,
     private readonly pooled: boolean,
+    private readonly end = Infinity,
   ) {
     this.next = start;
   }
 
   private fill(): void {
-    while (!this.eof && this.ahead.length * this.share.maxRead < this.share.window) {
+    while (!this.eof && this.next < this.end && this.ahead.length * this.share.maxRead < this.share.window) {
       const offset = this.next;
+      const count = Math.min(this.share.maxRead, this.end - offset);
       const c = new Compound('read');
       c.putfh(this.file.fh);
-      const r = c.read(this.file.stateid, offset, this.share.maxRead);
+      const r = c.read(this.file.stateid, offset, count);
       const reply = this.share.nfs.send(c, { pooled: this.pooled }).then((release) => ({ ...r.value, release }));
       reply.catch(() => undefined);
-      this.ahead.push({ offset, reply });
-      this.next += this.share.maxRead;
+      this.ahead.push({ offset, count, reply });
+      this.next += count;
     }
   }
 
@@ -605,8 +612,8 @@ class ReadAhead {
       this.stop();
       throw new NfsError(this.share.label, 'read', 'EIO', `the server returned no data at byte ${head.offset} and did not say the file ends there`);
     }
-    if (eof) this.stop();
-    else if (data.length < this.share.maxRead) {
+    if (eof || head.offset + data.length >= this.end) this.stop();
+    else if (data.length < head.count) {
       this.drop();
       this.next = head.offset + data.length;
     }
@@ -629,8 +636,8 @@ class ReadAhead {
 }
 
 /** A Readable over a ReadAhead (not pooled: a stream's consumer may keep any chunk); CLOSE at the end. */
-function readStream(share: NfsShare, file: OpenFile, path: string, start: number): Readable {
-  const reader = new ReadAhead(share, file, start, false);
+function readStream(share: NfsShare, file: OpenFile, path: string, start: number, end: number): Readable {
+  const reader = new ReadAhead(share, file, start, false, end);
   let closing: Promise<void> | null = null;
   const finish = () => (closing ??= file.close().catch(() => undefined));
   return new Readable({

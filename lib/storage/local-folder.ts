@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createFileWriter } from './direct-file';
 import { StorageError, storageError } from './errors';
 import { safeRelative } from './paths';
-import type { AccessInfo, SpaceInfo, StorageEntry, StorageKind, StorageTarget, StorageWriter } from './types';
+import { checkRange } from './read-range';
+import type { AccessInfo, ReadRange, SpaceInfo, StorageEntry, StorageKind, StorageTarget, StorageWriter } from './types';
 
 /**
  * A folder on a disk attached to the appliance (and the mounted partition of
@@ -44,9 +45,10 @@ export class LocalFolderTarget implements StorageTarget {
     });
   }
 
-  async access(): Promise<AccessInfo> {
+  async access(dir = ''): Promise<AccessInfo> {
+    const where = this.abs(dir);
     const can = (mode: number) =>
-      fsp.access(this.root, mode).then(
+      fsp.access(where, mode).then(
         () => true,
         () => false,
       );
@@ -87,10 +89,18 @@ export class LocalFolderTarget implements StorageTarget {
     });
   }
 
-  read(name: string): Promise<Readable> {
+  read(name: string, range: ReadRange = {}): Promise<Readable> {
     return this.wrap(`read ${name}`, async () => {
+      const { start, end } = checkRange(range);
       const handle = await fsp.open(this.abs(name), 'r');
-      return handle.createReadStream({ highWaterMark: 1 << 20 });
+      if (end !== undefined && end <= start) {
+        // An empty range (Node's streams cannot express it: their `end` is inclusive).
+        await handle.close();
+        return Readable.from([]);
+      }
+      // A short range reads in pieces of its own size, not 1 MiB.
+      const highWaterMark = end === undefined ? 1 << 20 : Math.min(1 << 20, end - start);
+      return handle.createReadStream({ highWaterMark, start, end: end === undefined ? undefined : end - 1 });
     });
   }
 

@@ -3,7 +3,8 @@ import { NfsError } from '../nfs/errors';
 import { NfsShare, type NfsFileWriter } from '../nfs/nfs-share';
 import { StorageError } from './errors';
 import { safeRelative } from './paths';
-import type { AccessInfo, SpaceInfo, StorageEntry, StorageTarget, StorageWriter } from './types';
+import { checkRange } from './read-range';
+import type { AccessInfo, ReadRange, SpaceInfo, StorageEntry, StorageTarget, StorageWriter } from './types';
 
 /**
  * An NFS share (v4, 4.1, 4.2) as a storage target, through lib/nfs: no
@@ -56,8 +57,8 @@ export class NfsTarget implements StorageTarget {
     });
   }
 
-  access(): Promise<AccessInfo> {
-    return this.wrap('check access', (s) => s.access());
+  access(dir = ''): Promise<AccessInfo> {
+    return this.wrap('check access', (s) => s.access(this.rel(dir)));
   }
 
   list(dir = ''): Promise<StorageEntry[]> {
@@ -75,10 +76,16 @@ export class NfsTarget implements StorageTarget {
     });
   }
 
-  /** The file as a stream; errors while it flows are in this target's words too. */
-  read(name: string): Promise<Readable> {
+  /**
+   * The file (or the range [start, end) of it) as a stream; errors while it
+   * flows are in this target's words too. A range asks the server for its
+   * bytes only: no READ reaches past `end` (lib/nfs reads ahead up to 32
+   * MiB otherwise).
+   */
+  read(name: string, range: ReadRange = {}): Promise<Readable> {
     return this.wrap(`read ${name}`, async (s) => {
-      const source = await s.readFile(this.rel(name));
+      const { start, end } = checkRange(range);
+      const source = await s.readFile(this.rel(name), { start, end });
       const out = new PassThrough({ highWaterMark: 1 << 20 });
       source.on('error', (err) => out.destroy(this.words(`read ${name}`, err)));
       out.on('close', () => source.destroy());

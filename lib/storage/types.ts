@@ -19,6 +19,9 @@ export type SpaceInfo = { totalBytes: number; freeBytes: number; usedBytes: numb
 
 export type AccessInfo = { read: boolean; write: boolean };
 
+/** Bytes [start, end) of a file: start defaults to 0, end to the end of the file. */
+export type ReadRange = { start?: number; end?: number };
+
 /**
  * A file being written. Nothing is visible under a final name until the
  * engine renames it. `writeAt` writes at an offset (the backup writes its
@@ -42,12 +45,20 @@ export interface StorageTarget {
   /** For people: "Local folder /srv/backups". */
   readonly label: string;
   space(): Promise<SpaceInfo>;
-  access(): Promise<AccessInfo>;
+  /** What the console may do in the root, or in folder `dir` inside it. */
+  access(dir?: string): Promise<AccessInfo>;
   list(dir?: string): Promise<StorageEntry[]>;
   stat(name: string): Promise<StorageEntry | null>;
   /** Creates a new file; fails if the name exists. */
   create(name: string): Promise<StorageWriter>;
-  read(name: string): Promise<Readable>;
+  /**
+   * The file's bytes as a stream: all of it, or the range [start, end) (end
+   * exclusive; either may be left out). The stream ends early if the file
+   * does; a range reads no more than its bytes from the device or server
+   * (beyond what one I/O rounds up to), so a caller may read a prefix of a
+   * large file cheaply.
+   */
+  read(name: string, range?: ReadRange): Promise<Readable>;
   /** Renames without replacing: fails if `to` exists. */
   rename(from: string, to: string): Promise<void>;
   remove(name: string): Promise<void>;
