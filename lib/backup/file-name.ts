@@ -19,3 +19,14 @@ export function backupFileName(prefix: string, appliance: string, at: Date, atte
 export function partialName(finalName: string): string {
   return `.${finalName}${PARTIAL_SUFFIX}`;
 }
+
+/**
+ * True for the name of a finished backup file: "<something>.tar.age", not
+ * hidden (a partial file is ".<name>.partial"). Only the last path
+ * component counts. A name says nothing of the contents: readBackupDetails
+ * (details.ts) tells whether the file really is one.
+ */
+export function isBackupFileName(name: string): boolean {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  return base.length > BACKUP_SUFFIX.length && base.endsWith(BACKUP_SUFFIX) && !base.startsWith('.');
+}

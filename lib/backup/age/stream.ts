@@ -166,6 +166,20 @@ export function sealChunks(fileKey: Uint8Array, payloadNonce: Uint8Array, first:
   return Buffer.concat(out);
 }
 
+/**
+ * Opens one chunk on its own, for a reader that knows from the file's size
+ * which chunk is the last (the chunk at index ⌈payload / 65552⌉ - 1): the
+ * plaintext, or null if the chunk does not authenticate as chunk `index`
+ * with that last-chunk flag. `payloadKey` is derivePayloadKey(fileKey, nonce).
+ */
+export function openChunk(payloadKey: Buffer, index: number, last: boolean, chunk: Buffer): Buffer | null {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError('a chunk index is a whole number >= 0');
+  if (chunk.length < TAG_SIZE || chunk.length > ENCRYPTED_CHUNK_SIZE) return null;
+  const nonce = new ChunkNonce();
+  nonce.counter = index;
+  return open(payloadKey, nonce.set(last), chunk);
+}
+
 export function createEncryptStream(fileKey: Uint8Array, opts: EncryptStreamOptions = {}): EncryptStream {
   return new EncryptStream(fileKey, opts);
 }
