@@ -28,6 +28,20 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/, 'must be a host name: letters, digits, dot and dash')
     .optional(),
   WEBCONF_FIRMWARE_VERSION: z.string().max(64).optional(),
+  /**
+   * Which block devices count as USB drives besides those on a USB or hotplug
+   * transport (sysfs): comma-separated names or globs of /sys/block entries,
+   * e.g. "loop3,loop4" or "loop*" (tests offer loop devices this way).
+   */
+  WEBCONF_USB_DEVICES: z.string().max(1024).optional(),
+  /** Where the console mounts USB partitions, one folder per file-system UUID. */
+  WEBCONF_USB_MOUNT_ROOT: z.string().min(1).default('/run/webconf/usb'),
+  /**
+   * The folder a Local folder location and the storage browser's file://
+   * locations stay inside (default: the whole file system; the console's own
+   * data folder is never offered).
+   */
+  WEBCONF_LOCAL_STORAGE_ROOT: z.string().min(1).default('/'),
   NEXTAUTH_URL: z.url().optional(),
   NEXTAUTH_SECRET: z.string().min(32).optional(),
 });

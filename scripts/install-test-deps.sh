@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 # `script`, from bsdutils, to give it a terminal for the passphrase); an NFS
 # server in user space for the NFS client's integration tests (nfs-ganesha with
 # its VFS backend, and rpcbind, which it registers with) and libnfs' command-line
-# client (libnfs-utils: nfs-ls, nfs-cp) that checks that server.
-DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils)
+# client (libnfs-utils: nfs-ls, nfs-cp) that checks that server; for USB drives,
+# GPT disk images (gdisk: sgdisk), exFAT (exfatprogs: mkfs.exfat; exfat-fuse
+# where the kernel has no exFAT driver), losetup, partx, blkid, mount (util-linux, mount).
+DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

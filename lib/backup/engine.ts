@@ -12,7 +12,10 @@ import { dataDir } from '../env';
 import { AppError } from '../errors';
 import { log } from '../log';
 import { getStorageConfig, openStorage } from '../storage/config';
-import type { StorageTarget, StorageWriter } from '../storage/types';
+import { formatSize } from '../storage/format-size';
+import { spaceWarning } from '../storage/space-warning';
+import type { SpaceInfo, StorageTarget, StorageWriter } from '../storage/types';
+import { estimateNextBackupBytes } from './estimate';
 import { CHUNK_SIZE, FILE_KEY_SIZE } from './age/format';
 import { DeferredEncryption, decryptWithFileKey, encryptedSize, wrapFileKey } from './age';
 import { applianceIdentity } from './appliance';
@@ -56,11 +59,19 @@ const SPACE_MARGIN = 1 << 20;
  * connection, a session and an ACCESS. Starting a backup always checks afresh.
  */
 const STORAGE_CHECK_MS = 15_000;
-let storageCheck: { key: string; at: number; result: string | null } | null = null;
+
+/** What the last storage check found: why no backup can run (or null), a free-space warning, the space. */
+export type StorageState = { blocker: string | null; warning: string | null; space: SpaceInfo | null; expectedBytes: number | null; label: string | null };
+let storageCheck: { key: string; at: number; result: StorageState } | null = null;
 
 /** Why no backup can be created right now, or null. */
 export async function backupBlocker(opts: { fresh?: boolean } = {}): Promise<string | null> {
   if (!isDmsSet()) return 'Set the Domain Master Secret first.';
+  return (await storageState(opts)).blocker;
+}
+
+/** The configured storage's state (kept STORAGE_CHECK_MS per setting unless fresh). */
+export async function storageState(opts: { fresh?: boolean } = {}): Promise<StorageState> {
   const key = JSON.stringify(getStorageConfig());
   if (!opts.fresh && storageCheck && storageCheck.key === key && Date.now() - storageCheck.at < STORAGE_CHECK_MS) return storageCheck.result;
   const result = await checkStorage();
@@ -68,18 +79,27 @@ export async function backupBlocker(opts: { fresh?: boolean } = {}): Promise<str
   return result;
 }
 
-async function checkStorage(): Promise<string | null> {
+/** Forgets the kept storage check (after a backup wrote to it, or the drive was ejected). */
+export function forgetStorageState(): void {
+  storageCheck = null;
+}
+
+async function checkStorage(): Promise<StorageState> {
   const target = openStorage();
-  if (!target) return 'Choose a backup storage location first.';
+  if (!target) return { blocker: 'Choose a backup storage location first.', warning: null, space: null, expectedBytes: null, label: null };
+  const state: StorageState = { blocker: null, warning: null, space: null, expectedBytes: null, label: target.label };
   try {
     const access = await target.access();
-    if (!access.write) return `The console cannot write to ${target.label}.`;
+    if (!access.write) return { ...state, blocker: `The console cannot write to ${target.label}.` };
+    state.space = await target.space().catch(() => null);
+    state.expectedBytes = await estimateNextBackupBytes().catch(() => null);
+    if (state.space) state.warning = spaceWarning(state.space, state.expectedBytes);
   } catch (err) {
-    return `${target.label} is unreachable: ${(err as Error).message}`;
+    return { ...state, blocker: `${target.label} is unavailable: ${(err as Error).message}` };
   } finally {
     await target.close().catch(() => undefined);
   }
-  return null;
+  return state;
 }
 
 type Registry = { controllers: Map<number, AbortController>; done: Map<number, Promise<void>> };
@@ -169,17 +189,6 @@ async function snapshotDatabase(file: string): Promise<string> {
   }
 }
 
-/** Bytes in decimal units, as the storage browser and disk vendors show them. */
-function humanBytes(n: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
 
 async function uniqueName(target: StorageTarget, prefix: string, appliance: string, at: Date): Promise<string> {
   for (let attempt = 1; ; attempt++) {
@@ -253,11 +262,12 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     const plainSize = layout.size;
     const cipherSize = encryptedSize(plainSize);
 
+    // Checked for every storage type before anything is written to it: a backup that does not fit fails here.
     const space = await target.space();
     if (space.freeBytes < cipherSize + SPACE_MARGIN) {
       throw new AppError(
         'conflict',
-        `Not enough free space on ${target.label}: the backup needs about ${humanBytes(cipherSize)}, ${humanBytes(space.freeBytes)} is free.`,
+        `Not enough free space on ${target.label}: the backup needs about ${formatSize(cipherSize)}, ${formatSize(space.freeBytes)} is free. Clean up the storage or choose a larger one.`,
       );
     }
 
@@ -385,6 +395,8 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     log.warn({ event: aborted ? 'backup.aborted' : 'backup.failed', run: run.id, reason: message }, 'backup did not complete');
     safely(() => audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'failure', { target: String(run.id), detail: { reason: message } }));
   } finally {
+    // The space on the target changed: the status panel checks afresh.
+    forgetStorageState();
     await workers.close().catch(() => undefined);
     // The snapshot and the side files its read-only open may leave.
     for (const f of [snapshot, `${snapshot}-journal`, `${snapshot}-wal`, `${snapshot}-shm`]) await fsp.rm(f, { force: true }).catch(() => undefined);

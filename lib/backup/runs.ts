@@ -28,3 +28,14 @@ export function keptBackupsOn(target: string): BackupRun[] {
     .orderBy(desc(backupRuns.finishedAt), desc(backupRuns.id))
     .all();
 }
+
+/** The successful run that wrote a file of this name and size (file names carry the appliance and a timestamp). */
+export function runWithFile(fileName: string, sizeBytes: number): BackupRun | undefined {
+  return db()
+    .select()
+    .from(backupRuns)
+    .where(and(eq(backupRuns.status, 'succeeded'), eq(backupRuns.fileName, fileName), eq(backupRuns.sizeBytes, sizeBytes)))
+    .orderBy(desc(backupRuns.id))
+    .limit(1)
+    .get();
+}

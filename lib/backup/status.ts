@@ -1,4 +1,5 @@
-import { backupBlocker } from './engine';
+import { isDmsSet } from './dms';
+import { storageState } from './engine';
 import { lastSuccessfulBackup, runningBackup } from './runs';
 import { nextRuns } from './schedule';
 import { getBackupSettings } from './settings';
@@ -17,12 +18,15 @@ export type BackupStatus = {
   scheduleDisabledReason: string | null;
   canBackup: boolean;
   blocker: string | null;
+  /** The configured storage: its label, space, and the free-space warning (under 20% free, or less than the next backup needs). */
+  storage: { label: string | null; totalBytes: number | null; freeBytes: number | null; usedBytes: number | null; expectedBackupBytes: number | null; warning: string | null };
 };
 
 export async function backupStatus(now = new Date()): Promise<BackupStatus> {
   const running = runningBackup();
   const last = lastSuccessfulBackup();
-  const blocker = await backupBlocker();
+  const storage = await storageState();
+  const blocker = !isDmsSet() ? 'Set the Domain Master Secret first.' : storage.blocker;
   const { schedule } = getBackupSettings();
   let nextScheduledAt: string | null = null;
   let scheduleDisabledReason: string | null = blocker;
@@ -49,5 +53,13 @@ export async function backupStatus(now = new Date()): Promise<BackupStatus> {
     scheduleDisabledReason: nextScheduledAt ? null : scheduleDisabledReason,
     canBackup: !blocker,
     blocker,
+    storage: {
+      label: storage.label,
+      totalBytes: storage.space?.totalBytes ?? null,
+      freeBytes: storage.space?.freeBytes ?? null,
+      usedBytes: storage.space?.usedBytes ?? null,
+      expectedBackupBytes: storage.expectedBytes,
+      warning: storage.warning,
+    },
   };
 }

@@ -11,6 +11,8 @@ export const storageConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }),
   z.object({ type: z.literal('local'), path: z.string() }),
   z.object({ type: z.literal('nfs'), url: z.string() }),
+  /** A partition of a USB drive, known by its file system's UUID (never /dev/sdX, which changes on replug), and a folder on it. */
+  z.object({ type: z.literal('usb'), uuid: z.string().min(1).max(64), path: z.string().max(1024), label: z.string().max(255).nullable().optional(), serial: z.string().max(255).nullable().optional() }),
 ]);
 
 export type StorageConfig = z.infer<typeof storageConfigSchema>;
@@ -19,6 +21,7 @@ const localPathSchema = z
   .string({ error: 'Enter the folder path.' })
   .trim()
   .min(1, 'Enter the folder path.')
+  .refine((p) => !/[\u0001-\u001f\u007f]/.test(p), 'The path contains an invalid character.')
   .max(1024, 'The path has at most 1024 characters.')
   .refine((p) => path.isAbsolute(p), 'Enter an absolute path, starting with /.')
   .refine((p) => !p.includes('\0'), 'The path contains an invalid character.')
@@ -40,8 +43,58 @@ const nfsUrlSchema = z
     }
   });
 
+const usbUrlSchema = z
+  .string({ error: 'Enter the USB drive URL.' })
+  .trim()
+  .min(1, 'Enter the USB drive URL.')
+  .max(1024, 'The USB drive URL has at most 1024 characters.')
+  .refine((u) => u.toLowerCase().startsWith('usb://'), 'A USB drive location is written usb://<drive label or UUID>/<folder>.');
+
+/**
+ * The storage setting as the API takes it (JSON): an NFS or USB URL, or a
+ * local folder path. What the form sends (the Storage Type and the rest of
+ * the URL after its prefix) becomes the same through storageLocationFormSchema.
+ */
 export const storageFormSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }),
   z.object({ type: z.literal('local'), path: localPathSchema }),
   z.object({ type: z.literal('nfs'), url: nfsUrlSchema }),
+  z.object({ type: z.literal('usb'), url: usbUrlSchema }),
 ], { error: 'Choose a storage type.' });
+
+export type StorageInput = z.infer<typeof storageFormSchema>;
+
+/**
+ * Backup Storage Settings as the form sends it: the Storage Type and, beside
+ * its fixed prefix (nfs://, usb://, file://), the rest of the location. A
+ * whole URL pasted into the field is taken as it is. Errors are told at the
+ * field "location".
+ */
+export const storageLocationFormSchema = z
+  .object({
+    type: z.enum(['none', 'nfs', 'usb', 'local'], { error: 'Choose a storage type.' }),
+    location: z.string().max(2048, 'The location has at most 1024 characters.').optional().default(''),
+  })
+  .transform((v, ctx): StorageInput => {
+    if (v.type === 'none') return { type: 'none' };
+    const rest = v.location.trim();
+    const prefix = v.type === 'nfs' ? 'nfs://' : v.type === 'usb' ? 'usb://' : 'file://';
+    const full = rest.toLowerCase().startsWith(prefix) ? rest : `${prefix}${rest}`;
+    const input = v.type === 'local' ? { type: 'local', path: full.slice('file://'.length) } : { type: v.type, url: rest ? full : '' };
+    const parsed = storageFormSchema.safeParse(input);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['location'], message: issue.message });
+    return z.NEVER;
+  });
+
+/** The storage browser's query (GET /api/storage/browse). */
+export const browseQuerySchema = z.object({
+  url: z.string({ error: 'Name the location: url=nfs://…, usb://… or file://…' }).min(1, 'Name the location: url=nfs://…, usb://… or file://…').max(2048),
+  filter: z.string().max(255, 'The filter has at most 255 characters.').optional(),
+  cursor: z.string().max(2048).optional(),
+  limit: z.coerce.number({ error: 'limit must be a number from 1 to 1000.' }).int('limit must be a whole number.').min(1, 'limit must be from 1 to 1000.').max(1000, 'limit must be from 1 to 1000.').optional(),
+});
+
+export const locationQuerySchema = z.object({
+  url: z.string({ error: 'Name the file: url=nfs://…, usb://… or file://…' }).min(1, 'Name the file: url=nfs://…, usb://… or file://…').max(2048),
+});

@@ -1,0 +1,231 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { isBackupFileName } from '../backup/file-name';
+import { dataDir } from '../env';
+import { AppError } from '../errors';
+import { findUsbPartition } from '../usb/drives';
+import { UsbTarget } from '../usb/usb-target';
+import { StorageError } from './errors';
+import { LocalFolderTarget } from './local-folder';
+import { locationUrl, parseLocationUrl, rootUrl, type StorageLocation } from './location';
+import { NfsTarget } from './nfs-target';
+import { spaceWarning } from './space-warning';
+import { withPooledTarget } from './target-pool';
+import type { AccessInfo, SpaceInfo, StorageEntry, StorageTarget } from './types';
+
+/**
+ * The storage browser: one folder of a storage location at a time, sorted
+ * (folders first, then names in natural order), filtered and paged on the
+ * server, so that a folder of tens of thousands of files stays fast and is
+ * never cut off silently: every page says how many entries match and how
+ * many the folder has, and a cursor leads to the next page.
+ *
+ * It never leaves the location: paths are checked part by part
+ * (location.ts, paths.ts), and on a local disk or USB drive the folder's
+ * real path (symbolic links resolved) must lie inside the location's root.
+ * A folder's listing is kept for LISTING_MS while the folder's modification
+ * time stays the same, so the next pages do not list it again.
+ */
+export type BrowseEntry = {
+  name: string;
+  type: StorageEntry['type'];
+  size: number;
+  modifiedAt: string | null;
+  /** A finished backup file (name and type), which the browser marks and opens details of. */
+  isBackup: boolean;
+  url: string;
+};
+
+export type BrowseResult = {
+  type: StorageLocation['type'];
+  url: string;
+  rootUrl: string;
+  /** The location's root for people: the NFS server, the drive's label, the local root. */
+  rootLabel: string;
+  path: string[];
+  breadcrumbs: { name: string; url: string }[];
+  parentUrl: string | null;
+  entries: BrowseEntry[];
+  /** Entries in the folder, and of those the ones the filter matches. */
+  total: number;
+  matched: number;
+  nextCursor: string | null;
+  /** Storage Information; sent with the first page only (cursor absent). */
+  info: { access: AccessInfo; space: SpaceInfo | null; spaceWarning: string | null } | null;
+};
+
+export const PAGE_DEFAULT = 200;
+export const PAGE_MAX = 1000;
+const LISTING_MS = 30_000;
+const LISTINGS_KEPT = 32;
+
+type Listing = { at: number; mtime: number | null; entries: StorageEntry[] };
+const LISTINGS = Symbol.for('webconf.storage.listings');
+function listings(): Map<string, Listing> {
+  const g = globalThis as unknown as Record<symbol, Map<string, Listing>>;
+  g[LISTINGS] ??= new Map();
+  return g[LISTINGS];
+}
+
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+const rank = (e: { type: string }) => (e.type === 'directory' ? 0 : 1);
+function compare(a: { type: string; name: string }, b: { type: string; name: string }): number {
+  return rank(a) - rank(b) || collator.compare(a.name, b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+/** The cursor: where the last page ended, in the sort order (stateless: it works after the listing is read again). */
+type Cursor = { t: string; n: string };
+function encodeCursor(e: StorageEntry): string {
+  return Buffer.from(JSON.stringify({ t: e.type === 'directory' ? 'directory' : 'file', n: e.name } satisfies Cursor)).toString('base64url');
+}
+function decodeCursor(s: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
+    if (typeof c?.t === 'string' && typeof c?.n === 'string') return c;
+  } catch {
+    /* below */
+  }
+  throw new AppError('bad_request', 'The cursor is not valid: start from the first page.');
+}
+
+function rootKey(loc: StorageLocation, uuid?: string): string {
+  switch (loc.type) {
+    case 'nfs':
+      return `nfs://${loc.server}/?version=${loc.version}`;
+    case 'usb':
+      return `usb:${uuid}`;
+    case 'local':
+      return `file://${loc.root}`;
+  }
+}
+
+type Resolved = { loc: StorageLocation; key: string; open: () => StorageTarget; rootLabel: string };
+
+/** The location's root as a target to open, the drive of a usb:// URL found by label or UUID. */
+export async function resolveLocation(url: string): Promise<Resolved> {
+  const loc = parseLocationUrl(url);
+  switch (loc.type) {
+    case 'nfs': {
+      const key = rootKey(loc);
+      return { loc, key, open: () => new NfsTarget(key, { timeoutMs: 15_000 }), rootLabel: loc.server };
+    }
+    case 'usb': {
+      const found = await findUsbPartition(loc.drive).catch((err: Error) => {
+        throw new AppError('unprocessable', err.message, { field: 'location' });
+      });
+      const uuid = found.uuid!;
+      const cfg = { uuid, path: '', label: found.label ?? null, serial: found.serial ?? null };
+      return { loc: { ...loc, drive: uuid }, key: rootKey(loc, uuid), open: () => new UsbTarget(cfg), rootLabel: found.label ? `${found.label} (${uuid})` : uuid };
+    }
+    case 'local':
+      return { loc, key: rootKey(loc), open: () => new LocalFolderTarget(loc.root), rootLabel: loc.root };
+  }
+}
+
+/** Runs `work` on the location's root target (kept open between requests: target-pool.ts). */
+export async function withLocation<T>(url: string, work: (t: StorageTarget, r: Resolved) => Promise<T>): Promise<T> {
+  const r = await resolveLocation(url);
+  return withPooledTarget(r.key, r.open, (t) => work(t, r));
+}
+
+/**
+ * On a local disk or USB drive: the folder's real path must lie inside the
+ * root (a symbolic link pointing outside is refused), and the console's own
+ * data folder is never shown.
+ */
+async function checkRealFolder(target: StorageTarget, rel: string): Promise<void> {
+  if (!target.localPath) return;
+  const root = await fsp.realpath(target.localPath(''));
+  let real: string;
+  try {
+    real = await fsp.realpath(target.localPath(rel));
+  } catch (err) {
+    throw new StorageError(target.label, `list /${rel}`, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message, (err as NodeJS.ErrnoException).code);
+  }
+  const inside = path.relative(root, real);
+  if (inside.startsWith('..') || path.isAbsolute(inside)) throw new AppError('forbidden', `/${rel} leads outside the storage location (a symbolic link); it is not shown.`);
+  const data = await fsp.realpath(dataDir()).catch(() => path.resolve(dataDir()));
+  const toData = path.relative(data, real);
+  if (toData === '' || (!toData.startsWith('..') && !path.isAbsolute(toData))) throw new AppError('forbidden', "The console's own data folder is not shown.");
+}
+
+async function listFolder(target: StorageTarget, key: string, rel: string): Promise<StorageEntry[]> {
+  const cacheKey = `${key}\n${rel}`;
+  const st = await target.stat(rel);
+  if (rel && !st) throw new StorageError(target.label, `list /${rel}`, 'it does not exist', 'ENOENT');
+  if (st && st.type !== 'directory' && rel) throw new StorageError(target.label, `list /${rel}`, 'it is not a folder', 'ENOTDIR');
+  const mtime = st?.modifiedAt?.getTime() ?? null;
+  const cache = listings();
+  const hit = cache.get(cacheKey);
+  if (hit && mtime !== null && hit.mtime === mtime && Date.now() - hit.at < LISTING_MS) return hit.entries;
+  let entries = await target.list(rel);
+  if (target.localPath) {
+    // The console's data folder is left out of local listings.
+    const data = path.resolve(dataDir());
+    entries = entries.filter((e) => path.resolve(target.localPath!(rel ? `${rel}/${e.name}` : e.name)) !== data);
+  }
+  entries = [...entries].sort(compare);
+  cache.delete(cacheKey);
+  cache.set(cacheKey, { at: Date.now(), mtime, entries });
+  while (cache.size > LISTINGS_KEPT) cache.delete(cache.keys().next().value!);
+  return entries;
+}
+
+/** Forgets kept listings (after the console wrote into a folder it may have listed). */
+export function forgetListings(): void {
+  listings().clear();
+}
+
+function firstAfter(entries: StorageEntry[], c: Cursor): number {
+  let lo = 0;
+  let hi = entries.length;
+  const key = { type: c.t, name: c.n };
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compare(entries[mid]!, key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export async function browse(url: string, opts: { filter?: string; cursor?: string; limit?: number } = {}): Promise<BrowseResult> {
+  const limit = Math.min(PAGE_MAX, Math.max(1, opts.limit ?? PAGE_DEFAULT));
+  const filter = (opts.filter ?? '').trim().toLocaleLowerCase();
+  const cursor = opts.cursor ? decodeCursor(opts.cursor) : null;
+  return withLocation(url, async (target, { loc, key, rootLabel }) => {
+    const rel = loc.parts.join('/');
+    await checkRealFolder(target, rel);
+    const all = await listFolder(target, key, rel);
+    const matching = filter ? all.filter((e) => e.name.toLocaleLowerCase().includes(filter)) : all;
+    const start = cursor ? firstAfter(matching, cursor) : 0;
+    const page = matching.slice(start, start + limit);
+    const more = start + limit < matching.length;
+    let info: BrowseResult['info'] = null;
+    if (!cursor) {
+      const [access, space] = await Promise.all([target.access(rel), target.space().catch(() => null)]);
+      info = { access, space, spaceWarning: space ? spaceWarning(space, null) : null };
+    }
+    const crumbs = [{ name: rootLabel, url: rootUrl(loc) }, ...loc.parts.map((name, i) => ({ name, url: locationUrl(loc, loc.parts.slice(0, i + 1)) }))];
+    return {
+      type: loc.type,
+      url: locationUrl(loc),
+      rootUrl: rootUrl(loc),
+      rootLabel,
+      path: loc.parts,
+      breadcrumbs: crumbs,
+      parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
+      entries: page.map((e) => ({
+        name: e.name,
+        type: e.type,
+        size: e.size,
+        modifiedAt: e.modifiedAt ? e.modifiedAt.toISOString() : null,
+        isBackup: e.type === 'file' && isBackupFileName(e.name),
+        url: locationUrl(loc, [...loc.parts, e.name]),
+      })),
+      total: all.length,
+      matched: matching.length,
+      nextCursor: more && page.length ? encodeCursor(page.at(-1)!) : null,
+      info,
+    };
+  });
+}
