@@ -65,7 +65,7 @@ export function isHotplugPath(realPath: string): boolean {
 async function nearestUsbSerial(devicePath: string): Promise<string | null> {
   // Walk up from the disk's device folder to the USB device (it has idVendor); its serial is the drive's.
   let dir = devicePath;
-  for (let i = 0; i < 12 && dir.startsWith('/sys/devices/') && dir !== '/sys/devices'; i++) {
+  for (let i = 0; i < 12 && path.basename(dir) !== 'devices' && dir !== path.dirname(dir); i++) {
     if (await readText(path.join(dir, 'idVendor'))) return readText(path.join(dir, 'serial'));
     dir = path.dirname(dir);
   }

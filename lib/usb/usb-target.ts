@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { LocalFolderTarget } from '../storage/local-folder';
 import { StorageError } from '../storage/errors';
 import { safeRelative } from '../storage/paths';
-import type { AccessInfo, SpaceInfo, StorageEntry, StorageTarget, StorageWriter } from '../storage/types';
+import type { AccessInfo, ReadRange, SpaceInfo, StorageEntry, StorageTarget, StorageWriter } from '../storage/types';
 import { attachDrive, beginWrite, releaseDrive, retainDrive } from './drives';
 import { mountPointFor } from './mount';
 import { UUID_PATTERN } from './parse';
@@ -105,8 +105,8 @@ export class UsbTarget implements StorageTarget {
     return writer;
   }
 
-  async read(name: string): Promise<Readable> {
-    return (await this.local(`read ${name}`)).read(name);
+  async read(name: string, range?: ReadRange): Promise<Readable> {
+    return (await this.local(`read ${name}`)).read(name, range);
   }
 
   async rename(from: string, to: string): Promise<void> {
