@@ -27,8 +27,8 @@ import type { StorageTarget } from '../storage/types';
  *      the header (at most 64 KiB by the format), the nonce and chunk 0;
  *   3. the chunks that hold the rest of the manifest, if it spills past
  *      them — the tar header says how long it is, and a manifest longer
- *      than MAX_MANIFEST_BYTES (8 MiB) is refused, so no call reads more
- *      than about 8.2 MiB.
+ *      than MAX_MANIFEST_BYTES (16 MiB, as verify-archive.ts) is refused,
+ *      so no call reads more than about 16.1 MiB (MAX_DETAILS_READ).
  * Each chunk is opened on its own: the file's size says which chunk is the
  * last (every chunk but the last is exactly 65552 bytes), so the
  * last-chunk flag is known without reading ahead, and a file cut short
@@ -47,8 +47,13 @@ import type { StorageTarget } from '../storage/types';
 
 /** What is read first: header (≤ 64 KiB) + nonce + chunk 0, with room to spare. */
 const FIRST_READ = 192 * 1024;
-/** A manifest longer than this is refused (the engine's are ~150 bytes per member: 8 MiB is ~50 000 files). */
-export const MAX_MANIFEST_BYTES = 8 << 20;
+/**
+ * A manifest longer than this is refused: the same limit as the full
+ * verification's (verify-archive.ts), so details never refuse a file that
+ * verifies. The engine's manifests take ~150 bytes per member (16 MiB is
+ * ~100 000 files); one of a few hundred members fits in chunk 0.
+ */
+export const MAX_MANIFEST_BYTES = 16 << 20;
 /** Results are kept this long per (target, name, size, modified time, DMS). */
 const CACHE_MS = 60_000;
 const CACHE_ENTRIES = 256;
@@ -401,7 +406,7 @@ export async function readBackupDetails(target: StorageTarget, name: string, dms
 /**
  * The most readBackupDetails reads of one file: the first read, or a
  * header of the largest size the format allows, the nonce and the chunks of
- * the largest manifest accepted (about 8.1 MiB).
+ * the largest manifest accepted (about 16.1 MiB).
  */
 export const MAX_DETAILS_READ = Math.max(
   FIRST_READ,

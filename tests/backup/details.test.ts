@@ -214,6 +214,11 @@ describe('not a backup', () => {
     ['an age file under the DMS that holds no tar', () => underDms(crypto.randomBytes(5000)), /does not start with manifest\.json/],
     ['an age file under the DMS whose tar starts with another file', async () => underDms(await tarOf('notes.txt', Buffer.from('hello'))), /does not start with manifest\.json/],
     ['a tar whose manifest.json is not JSON', async () => underDms(await tarOf('manifest.json', Buffer.from('{"format": "webconf-backup",'))), /not valid JSON/],
+    [
+      'a tar whose manifest.json says it is larger than 16 MiB (nothing past its header is read)',
+      async () => underDms(Buffer.concat([await tarHeader({ name: 'manifest.json', size: 17 * MiB, mode: 0o600, mtime: new Date() }), Buffer.alloc(1000, 0x20)])),
+      /manifest is larger than 16 MiB/,
+    ],
     ['a tar whose manifest.json has the wrong fields', async () => underDms(await tarOf('manifest.json', Buffer.from('{"format":"something else"}'))), /fields/],
   ];
   for (const [what, make, words] of cases) {
