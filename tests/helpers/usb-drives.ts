@@ -5,7 +5,7 @@ import path from 'node:path';
 
 /**
  * Real "USB drives" for tests, without udev: disk images (sparse files)
- * partitioned with sgdisk (GPT) or sfdisk (MBR), attached as loop devices
+ * partitioned with sgdisk (GPT) or a hand-written MBR, attached as loop devices
  * (`losetup -f --show`), partition nodes made with `partx -a`, formatted
  * with mkfs.ext4 / mkfs.exfat (or mkfs.vfat / nothing). The console finds
  * them because the harness sets WEBCONF_USB_DEVICES to exactly the loop
@@ -86,11 +86,43 @@ export function removeStaleLoopDevices(): void {
         }
       }
     }
+    dropPartitions(loop);
     try {
       sh('losetup', ['-d', loop]);
     } catch {
       /* already gone */
     }
+  }
+}
+
+/**
+ * An MBR (DOS) partition table with one Linux partition (type 0x83) from
+ * sector 2048 to the end: 446 bytes of boot code (zero), four 16-byte entries
+ * (status, CHS start, type, CHS end, LBA start u32le, sector count u32le),
+ * then 0x55 0xAA. CHS fields hold the "use LBA" filler FE FF FF.
+ */
+function writeMbr(image: string, sizeBytes: number): void {
+  const mbr = Buffer.alloc(512);
+  const e = 446;
+  mbr.set([0x00, 0xfe, 0xff, 0xff, 0x83, 0xfe, 0xff, 0xff], e);
+  mbr.writeUInt32LE(2048, e + 8);
+  mbr.writeUInt32LE(sizeBytes / 512 - 2048, e + 12);
+  mbr[510] = 0x55;
+  mbr[511] = 0xaa;
+  const fd = fs.openSync(image, 'r+');
+  try {
+    fs.writeSync(fd, mbr, 0, 512, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Drops the kernel's partitions of a loop device: losetup -d leaves partitions made by partx behind, and the next image on that loop would inherit them. */
+function dropPartitions(loop: string): void {
+  try {
+    sh('partx', ['-d', loop]);
+  } catch {
+    /* none */
   }
 }
 
@@ -115,7 +147,7 @@ export class UsbDriveHarness {
   }
 
   /** WEBCONF_USB_DEVICES: exactly the loop devices attached now (a non-matching name when none). */
-  private updateEnv(): void {
+  updateEnv(): void {
     const names = this.drives.filter((d) => d.loop).map((d) => path.basename(d.loop!));
     process.env.WEBCONF_USB_DEVICES = names.length ? names.join(',') : 'none';
   }
@@ -128,7 +160,7 @@ export class UsbDriveHarness {
       const code = spec.fs === 'ext4' ? '8300' : '0700';
       sh('sgdisk', ['-n', '1:0:0', '-t', `1:${code}`, image]);
     } else {
-      sh('sfdisk', ['--quiet', image], 'label: dos\n,,7\n');
+      writeMbr(image, (spec.sizeMiB ?? 64) << 20);
     }
     const drive: TestDrive = { image, spec, loop: null, partition: null, uuid: null };
     this.drives.push(drive);
@@ -157,11 +189,8 @@ export class UsbDriveHarness {
     if (drive.loop) return;
     const loop = sh('losetup', ['-f', '--show', drive.image]).trim();
     drive.loop = loop;
-    try {
-      sh('partx', ['-a', loop]);
-    } catch {
-      /* the kernel may have scanned the table already (partx says "busy") */
-    }
+    dropPartitions(loop);
+    sh('partx', ['-a', loop]);
     drive.partition = `${loop}p1`;
     for (let i = 0; i < 50 && !fs.existsSync(drive.partition); i++) execFileSync('sleep', ['0.05']);
     this.updateEnv();
@@ -170,6 +199,7 @@ export class UsbDriveHarness {
   /** Detaches the loop device (the "drive is pulled"). Anything the harness mounted from it is unmounted first. */
   detach(drive: TestDrive): void {
     if (!drive.loop) return;
+    dropPartitions(drive.loop);
     sh('losetup', ['-d', drive.loop]);
     // losetup -d on a busy device only marks it for autoclear: wait until it is really gone.
     const name = path.basename(drive.loop);
@@ -223,6 +253,7 @@ export class UsbDriveHarness {
   cleanup(): void {
     unmountUnder(this.dir);
     for (const loop of loopsBackedBy(this.dir)) {
+      dropPartitions(loop);
       try {
         sh('losetup', ['-d', loop]);
       } catch {
