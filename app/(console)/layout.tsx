@@ -18,24 +18,24 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
   return (
     <div className="min-h-screen">
       <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-6xl items-center gap-6 px-4 py-3">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
           <span className="font-semibold text-sky-800">Webconf</span>
-          <nav aria-label="Main" className="flex gap-4 text-sm">
+          <nav aria-label="Main" className="order-last flex w-full flex-wrap gap-x-4 gap-y-1 text-sm sm:order-none sm:w-auto">
             {nav.map((n) => (
               <Link key={n.href} href={n.href} className="text-slate-700 hover:text-sky-800 hover:underline">
                 {n.label}
               </Link>
             ))}
           </nav>
-          <div className="ml-auto flex items-center gap-3 text-sm">
-            <span data-testid="whoami">
+          <div className="ml-auto flex min-w-0 items-center gap-3 text-sm">
+            <span data-testid="whoami" className="min-w-0 truncate">
               {user.displayName || user.username} <span className="rounded bg-slate-100 px-2 py-0.5 text-xs text-slate-700">{ROLE_LABELS[user.role]}</span>
             </span>
             <SignOutButton />
           </div>
         </div>
       </header>
-      <main id="main" className="mx-auto max-w-6xl px-4 py-8">
+      <main id="main" className="mx-auto max-w-6xl px-3 py-6 sm:px-4 sm:py-8">
         {children}
       </main>
     </div>

@@ -61,6 +61,9 @@ export function parseLocationUrl(input: string): StorageLocation {
   if (url.includes('\0')) refuse('The location is not valid: a path must not contain a NUL byte.');
   const lower = url.toLowerCase();
   if (lower.startsWith('nfs://')) {
+    // The path is checked as written, part by part, before anything decodes it: "a%2Fb" must not become two parts.
+    const rawPath = /^nfs:\/\/[^/?#]*([^?#]*)/i.exec(url)?.[1] ?? '';
+    checkParts(rawPath.split('/').filter(Boolean));
     try {
       const p = parseNfsUrl(url);
       const hostPart = p.host.includes(':') ? `[${p.host}]` : p.host;

@@ -7,7 +7,7 @@ import { startBackup } from '@/lib/backup/engine';
 import { backupSettingsFormSchema, dmsFormSchema, scheduleFormSchema } from '@/lib/backup/schemas';
 import { saveBackupSettings } from '@/lib/backup/settings';
 import { saveStorageConfig } from '@/lib/storage/config';
-import { storageFormSchema } from '@/lib/storage/schemas';
+import { storageLocationFormSchema } from '@/lib/storage/schemas';
 
 /** The Backup page's actions: each one line through validatedAction (session, permission, input, errors in words). */
 export const saveBackupSettingsAction = validatedAction(
@@ -45,9 +45,9 @@ export const saveScheduleAction = validatedAction(
 
 export const saveStorageAction = validatedAction(
   'backup:configure',
-  storageFormSchema,
+  storageLocationFormSchema,
   async (data, { actor }) => {
-    await saveStorageConfig(actor, data);
+    await saveStorageConfig(actor, data, { field: 'location' });
     revalidatePath('/backup');
     return { ok: true, message: 'Successfully updated backup storage configuration.' };
   },

@@ -1,4 +1,8 @@
+'use client';
+import { useEffect, useRef, useState } from 'react';
+import type { BackupDetailsView } from '@/lib/backup/backup-details-view';
 import type { RunView } from '@/lib/backup/run-view';
+import { BackupDetailsTable } from './backup-details';
 import { RelativeTime } from '@/app/ui/relative-time';
 import { formatBytes } from '@/app/ui/format';
 
@@ -10,8 +14,52 @@ const STATUS_STYLE: Record<string, string> = {
   aborted: 'bg-amber-100 text-amber-900',
 };
 
-/** Every run with its outcome; failures say why in words. */
+/** The Backup Details of one run, read from its file on the configured storage (header and manifest only). */
+function DetailsDialog({ run, onClose }: { run: RunView; onClose: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [details, setDetails] = useState<BackupDetailsView | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    ref.current?.showModal();
+    let live = true;
+    (async () => {
+      try {
+        const res = await fetch(`/api/backups/${run.id}/details`, { cache: 'no-store' });
+        const body = await res.json().catch(() => null);
+        if (!live) return;
+        if (res.ok) setDetails(body.details as BackupDetailsView);
+        else setProblem(body?.error?.message ?? `The console answered ${res.status}.`);
+      } catch {
+        if (live) setProblem('The console could not be reached.');
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [run.id]);
+  return (
+    <dialog ref={ref} onClose={onClose} onCancel={onClose} aria-labelledby="run-details-title" data-testid="run-details"
+      className="m-auto w-full max-w-xl rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40">
+      <div className="flex items-center gap-3 border-b border-slate-200 px-4 py-3">
+        <h2 id="run-details-title" className="text-lg font-semibold">Backup Details: backup #{run.id}</h2>
+        <button type="button" onClick={onClose} className="ml-auto rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100">Close</button>
+      </div>
+      <div className="max-h-[75vh] overflow-y-auto p-4">
+        {details ? (
+          <BackupDetailsTable details={details} />
+        ) : problem ? (
+          <p role="alert" className="text-sm text-red-800" data-testid="details-error">{problem}</p>
+        ) : (
+          <div role="progressbar" aria-label="Reading the backup's header and manifest" className="h-2 w-full animate-pulse rounded bg-sky-200" />
+        )}
+      </div>
+    </dialog>
+  );
+}
+
+/** Every run with its outcome; failures say why in words. A successful run's row opens its Backup Details. */
 export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: boolean }) {
+  const [open, setOpen] = useState<RunView | null>(null);
   if (runs.length === 0) {
     return (
       <p className="text-sm text-slate-600" data-testid="history-empty">
@@ -36,15 +84,27 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
           </tr>
         </thead>
         <tbody>
-          {runs.map((r) => (
-            <tr key={r.id} className="border-b border-slate-100 align-top" data-testid={`run-${r.id}`}>
+          {runs.map((r) => {
+            const hasFile = r.status === 'succeeded' && Boolean(r.fileName) && !r.prunedAt;
+            return (
+            <tr key={r.id} className={`border-b border-slate-100 align-top ${hasFile ? 'cursor-pointer hover:bg-slate-50' : ''}`} data-testid={`run-${r.id}`}
+              onClick={hasFile ? (e) => {
+                // Buttons and selections in the row do their own thing.
+                if ((e.target as HTMLElement).closest('button') || window.getSelection()?.toString()) return;
+                setOpen(r);
+              } : undefined}>
               <td className="py-2 pr-3">{r.id}</td>
               <td className="py-2 pr-3"><RelativeTime iso={r.startedAt} /></td>
               <td className="py-2 pr-3">{r.trigger === 'manual' ? `Manual, by ${r.requestedBy}` : 'Scheduled'}</td>
               <td className="py-2 pr-3">
                 <span className={`rounded px-2 py-0.5 text-xs font-semibold ${STATUS_STYLE[r.status] ?? ''}`}>{r.status}</span>
               </td>
-              <td className="break-all py-2 pr-3">{r.fileName ?? '—'}{r.prunedAt ? <span className="block text-xs text-slate-500">removed by retention</span> : null}</td>
+              <td className="min-w-48 break-all py-2 pr-3">
+                {hasFile ? (
+                  <button type="button" onClick={() => setOpen(r)} className="text-left text-sky-800 underline" aria-label={`Backup Details of ${r.fileName}`}>{r.fileName}</button>
+                ) : (r.fileName ?? '—')}
+                {r.prunedAt ? <span className="block text-xs text-slate-500">removed by retention</span> : null}
+              </td>
               <td className="py-2 pr-3">{formatBytes(r.sizeBytes)}</td>
               <td className="py-2 text-xs text-slate-700">
                 {r.error ? <span className="text-red-800">{r.error}</span> : null}
@@ -52,9 +112,11 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
                 {r.manifest?.signatureVerified ? <span className="block text-green-800">Verified after writing: every chunk and the signed manifest</span> : null}
               </td>
             </tr>
-          ))}
+            );
+          })}
         </tbody>
       </table>
+      {open ? <DetailsDialog run={open} onClose={() => setOpen(null)} /> : null}
     </div>
   );
 }

@@ -8,7 +8,9 @@ import { toRunView } from '@/lib/backup/run-view';
 import { describeSchedule, nextRuns } from '@/lib/backup/schedule';
 import { getBackupSettings } from '@/lib/backup/settings';
 import { backupStatus } from '@/lib/backup/status';
-import { describeStorage, getStorageConfig } from '@/lib/storage/config';
+import { describeStorage, getStorageConfig, storageUrl } from '@/lib/storage/config';
+import { formatSize } from '@/lib/storage/format-size';
+import { PageFlash } from '@/app/ui/page-flash';
 import { Banner } from '@/app/ui/banner';
 import { BackupNowButton } from './backup-now';
 import { DmsForm } from './dms-form';
@@ -23,7 +25,7 @@ export const dynamic = 'force-dynamic';
 
 function Card({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
   return (
-    <section aria-labelledby={id} className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+    <section aria-labelledby={id} className="min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-6">
       <h2 id={id} className="mb-4 text-lg font-semibold">{title}</h2>
       {children}
     </section>
@@ -42,6 +44,7 @@ export default async function BackupPage() {
   const runs = reader ? backupHistory(50).map(toRunView) : [];
   return (
     <div className="space-y-8">
+      <PageFlash />
       <div>
         <h1 className="text-2xl font-semibold">Backup</h1>
         <p className="mt-1 max-w-3xl text-sm text-slate-600">
@@ -116,11 +119,24 @@ export default async function BackupPage() {
 
       {storage ? (
         <Card id="storage-title-card" title="Backup Storage">
-          {admin ? (
-            <StorageForm config={storage} />
-          ) : (
-            <p className="text-sm" data-testid="storage-readonly">{describeStorage(storage)}</p>
-          )}
+          {storage.type !== 'none' && status ? (
+            <div className="mb-4 text-sm" data-testid="storage-state">
+              <p>
+                <span className="font-medium">Storage location:</span> <span className="break-all" data-testid="storage-readonly">{describeStorage(storage)}</span>
+              </p>
+              {status.storage.totalBytes !== null ? (
+                <p className="text-slate-700" data-testid="storage-space">
+                  Remaining Disk Space {formatSize(status.storage.freeBytes ?? 0)} of {formatSize(status.storage.totalBytes)}
+                  {status.storage.expectedBackupBytes ? `; the next backup needs about ${formatSize(status.storage.expectedBackupBytes)}` : ''}.
+                </p>
+              ) : null}
+              {status.storage.warning ? <Banner kind="warning" testId="storage-warning">{status.storage.warning}</Banner> : null}
+              {status.blocker && status.blocker !== 'Set the Domain Master Secret first.' ? (
+                <Banner kind="error" testId="storage-unavailable">{status.blocker}</Banner>
+              ) : null}
+            </div>
+          ) : null}
+          <StorageForm config={storage} configUrl={storageUrl(storage)} canSave={admin} />
         </Card>
       ) : null}
 

@@ -24,6 +24,11 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
   const [status, setStatus] = useState(initial);
   const [stale, setStale] = useState(false);
   const running = useRef(Boolean(initial.running));
+  // A server render after an action (the DMS just set, a location saved) brings a newer status: it replaces the shown one at once.
+  useEffect(() => {
+    setStatus(initial);
+    running.current = Boolean(initial.running);
+  }, [initial]);
   useEffect(() => {
     let cancelled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,8 +79,14 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
   return (
     <div data-running={r ? 'true' : 'false'}>
       {stale ? <p className="mb-2 text-xs text-amber-800" role="status">The status could not be refreshed; retrying.</p> : null}
+      {status.storage?.warning ? (
+        <p role="status" className="mb-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="status-space-warning">
+          {status.storage.warning}
+        </p>
+      ) : null}
       {/* Fixed columns: the progress bar appearing and going does not move the other two. */}
-      <table className="w-full table-fixed text-left text-sm" aria-label="Backup Status Information">
+      <div className="overflow-x-auto">
+      <table className="w-full min-w-[30rem] table-fixed text-left text-sm" aria-label="Backup Status Information">
         <thead>
           <tr className="border-b border-slate-200 text-slate-600">
             <th scope="col" className="py-2 pr-4">Current Backup Status</th>
@@ -127,6 +138,7 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
           </tr>
         </tbody>
       </table>
+      </div>
     </div>
   );
 }

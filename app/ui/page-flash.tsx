@@ -1,0 +1,32 @@
+'use client';
+import { useEffect, useRef, useState } from 'react';
+import { Banner } from './banner';
+
+const EVENT = 'webconf:flash';
+
+/** Shows a success message in the banner at the top of the page (seed: "A green banner at the top of the screen"). */
+export function flash(message: string): void {
+  window.dispatchEvent(new CustomEvent<string>(EVENT, { detail: message }));
+}
+
+export function PageFlash() {
+  const [message, setMessage] = useState<string | null>(null);
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const on = (e: Event) => {
+      setMessage((e as CustomEvent<string>).detail);
+      requestAnimationFrame(() => ref.current?.scrollIntoView({ block: 'start', behavior: 'smooth' }));
+    };
+    window.addEventListener(EVENT, on);
+    return () => window.removeEventListener(EVENT, on);
+  }, []);
+  if (!message) return <div ref={ref} />;
+  return (
+    <div ref={ref} className="flex items-start gap-2" data-testid="page-flash">
+      <div className="flex-1">
+        <Banner kind="success">{message}</Banner>
+      </div>
+      <button type="button" onClick={() => setMessage(null)} aria-label="Dismiss" className="rounded px-2 text-green-900 hover:bg-green-100">×</button>
+    </div>
+  );
+}

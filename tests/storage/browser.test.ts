@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The local storage root is the temp folder, which also holds this test's data folder (tests/setup/unit-env.ts).
+process.env.WEBCONF_LOCAL_STORAGE_ROOT = os.tmpdir();
+const { browse } = await import('@/lib/storage/browser');
+const { dataDir } = await import('@/lib/env');
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-browse-'));
+const url = (...parts: string[]) => `file://${[root, ...parts].join('/')}`;
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+beforeAll(() => {
+  const big = path.join(root, 'big');
+  fs.mkdirSync(big);
+  for (let i = 0; i < 2500; i++) fs.writeFileSync(path.join(big, `file-${i}.dat`), '');
+  for (const d of ['zeta', 'Alpha', 'beta']) fs.mkdirSync(path.join(big, d));
+  fs.writeFileSync(path.join(big, 'site-a-web01-20261122T043000Z.tar.age'), 'x');
+  fs.writeFileSync(path.join(big, '.site-a-web01-20261122T043000Z.tar.age.partial'), 'x');
+  fs.symlinkSync('/etc', path.join(root, 'outside'));
+  fs.mkdirSync(path.join(root, 'inside'));
+  fs.symlinkSync(path.join(root, 'inside'), path.join(root, 'to-inside'));
+});
+
+async function all(u: string, filter?: string, limit = 300) {
+  const names: string[] = [];
+  let page = await browse(u, { filter, limit });
+  const first = page;
+  names.push(...page.entries.map((e) => e.name));
+  while (page.nextCursor) {
+    page = await browse(u, { filter, limit, cursor: page.nextCursor });
+    expect(page.info).toBeNull();
+    names.push(...page.entries.map((e) => e.name));
+  }
+  return { first, names };
+}
+
+describe('storage browser on a local folder', () => {
+  it('pages a big folder, folders first, in natural order, every entry once, with counts and Storage Information on the first page', async () => {
+    const { first, names } = await all(url('big'));
+    expect(first.total).toBe(2505);
+    expect(first.matched).toBe(2505);
+    expect(first.entries).toHaveLength(300);
+    expect(names).toHaveLength(2505);
+    expect(new Set(names).size).toBe(2505);
+    expect(names.slice(0, 3)).toEqual(['Alpha', 'beta', 'zeta']);
+    expect(names.indexOf('file-9.dat')).toBeLessThan(names.indexOf('file-10.dat'));
+    expect(names.indexOf('file-99.dat')).toBeLessThan(names.indexOf('file-100.dat'));
+    expect(first.info?.access).toEqual({ read: true, write: true });
+    expect(first.info?.space?.totalBytes).toBeGreaterThan(0);
+    expect(first.breadcrumbs.at(-1)).toEqual({ name: 'big', url: url('big') });
+    expect(first.parentUrl).toBe(url());
+  });
+
+  it('marks finished backups, not partial files, and gives every entry its URL', async () => {
+    const page = await browse(url('big'), { filter: 'tar.age' });
+    expect(page.matched).toBe(2);
+    const finished = page.entries.find((e) => !e.name.startsWith('.'))!;
+    expect(finished.isBackup).toBe(true);
+    expect(finished.url).toBe(url('big', 'site-a-web01-20261122T043000Z.tar.age'));
+    expect(page.entries.find((e) => e.name.startsWith('.'))!.isBackup).toBe(false);
+  });
+
+  it('filters on the server, case-insensitively, and says how many match', async () => {
+    const { first, names } = await all(url('big'), 'FILE-12', 7);
+    expect(first.total).toBe(2505);
+    expect(first.matched).toBe(111); // file-12, file-120..129, file-1200..1299
+    expect(names).toHaveLength(111);
+    expect(names.every((n) => n.startsWith('file-12'))).toBe(true);
+  });
+
+  it('continues after the last entry shown when the folder changes between pages', async () => {
+    const p1 = await browse(url('big'), { limit: 10 });
+    fs.writeFileSync(path.join(root, 'big', 'AAA-new.dat'), '');
+    const p2 = await browse(url('big'), { limit: 10, cursor: p1.nextCursor! });
+    expect(p2.total).toBe(2506);
+    expect(p2.entries[0]!.name > p1.entries.at(-1)!.name || p2.entries[0]!.type !== 'directory').toBe(true);
+    expect(p1.entries.map((e) => e.name)).not.toContain(p2.entries[0]!.name);
+    fs.rmSync(path.join(root, 'big', 'AAA-new.dat'));
+  });
+
+  it('refuses a symbolic link that leads outside, follows one that stays inside', async () => {
+    await expect(browse(url('outside'))).rejects.toThrow(/leads outside the storage location/);
+    expect((await browse(url('to-inside'))).total).toBe(0);
+  });
+
+  it('never shows the console data folder, nor lets one browse into it', async () => {
+    const parent = `file://${path.dirname(dataDir())}`;
+    const { names } = await all(parent, path.basename(dataDir()));
+    expect(names).not.toContain(path.basename(dataDir()));
+    await expect(browse(`file://${dataDir()}`)).rejects.toThrow(/data folder is not shown/);
+  });
+
+  it('refuses locations outside the local storage root and a bad cursor, in words', async () => {
+    await expect(browse('file:///etc')).rejects.toThrow(/inside/);
+    await expect(browse(url('big'), { cursor: 'not-a-cursor' })).rejects.toThrow(/cursor is not valid/);
+  });
+
+  it('says in words when a folder is missing or is a file', async () => {
+    await expect(browse(url('nope'))).rejects.toThrow(/does not exist/);
+    await expect(browse(url('big', 'file-1.dat'))).rejects.toThrow(/not a folder/);
+  });
+});
