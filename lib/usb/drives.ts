@@ -310,14 +310,20 @@ export async function findUsbPartition(labelOrUuid: string): Promise<UsbPartitio
  * Makes sure the partition with this UUID is attached and mounted at
  * <mount root>/<uuid>; returns the mount folder. A mount left by a drive
  * that was pulled (its device gone, or now another file system) is
- * unmounted first (never lazily). Errors are plain sentences (the target
+ * unmounted first (never lazily). Where both serials are known, a drive
+ * whose serial differs is refused (a copied file system). `retain` counts
+ * one more user inside the lock. Errors are plain sentences (the target
  * wraps them): "the USB drive ... is not attached".
  */
-export async function attachDrive(uuid: string, name: string): Promise<string> {
+export async function attachDrive(uuid: string, name: string, opts: { serial?: string | null; retain?: boolean } = {}): Promise<string> {
   return withDriveLock(uuid, async () => {
     const dir = mountPointFor(uuid);
     const { partitions } = await probeUsbDrives();
     const p = partitions.find((x) => x.uuid === uuid) ?? null;
+    if (p && opts.serial && p.serial && p.serial !== opts.serial) {
+      // Same file system UUID on another drive (a copied image): not the drive that was configured.
+      throw new Error(`the attached drive with file system ${uuid} has serial ${p.serial}, not ${opts.serial}: it is another drive with a copy of the file system`);
+    }
     const mounted = await mountAt(dir);
     if (mounted && (!p || mounted.source !== p.device)) {
       // Stale: the drive went away under its mount. Unmount it before saying anything else.
@@ -331,13 +337,16 @@ export async function attachDrive(uuid: string, name: string): Promise<string> {
     }
     if (!p) throw new Error(`the ${name} is not attached`);
     if (!p.supported) throw new Error(`the ${name} cannot hold backups: ${p.unsupportedReason}`);
-    if (mounted && mounted.source === p.device) return dir;
-    if (p.mounted && p.fsType === 'exfat') {
-      // Two FUSE daemons on one exFAT device would corrupt it.
-      throw new Error(`the ${name} is mounted elsewhere (${p.mountPoint}); unmount it there first`);
+    if (!mounted || mounted.source !== p.device) {
+      if (p.mounted && p.fsType === 'exfat') {
+        // Two FUSE daemons on one exFAT device would corrupt it.
+        throw new Error(`the ${name} is mounted elsewhere (${p.mountPoint}); unmount it there first`);
+      }
+      await mountPartition({ device: p.device, dir, fsType: p.fsType as MountFsType });
+      invalidateUsbDriveList();
     }
-    await mountPartition({ device: p.device, dir, fsType: p.fsType as MountFsType });
-    invalidateUsbDriveList();
+    // Counted inside the lock: a release cannot unmount between this mount and its first use.
+    if (opts.retain) retainDrive(uuid);
     return dir;
   });
 }

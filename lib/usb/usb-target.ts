@@ -4,7 +4,7 @@ import { LocalFolderTarget } from '../storage/local-folder';
 import { StorageError } from '../storage/errors';
 import { safeRelative } from '../storage/paths';
 import type { AccessInfo, ReadRange, SpaceInfo, StorageEntry, StorageTarget, StorageWriter } from '../storage/types';
-import { attachDrive, beginWrite, releaseDrive, retainDrive } from './drives';
+import { attachDrive, beginWrite, releaseDrive } from './drives';
 import { mountPointFor } from './mount';
 import { UUID_PATTERN } from './parse';
 
@@ -21,6 +21,17 @@ export function usbDriveLabel(c: { uuid: string; label?: string | null }): strin
 export function usbLocationLabel(c: UsbTargetConfig): string {
   const folder = c.path.replace(/^\/+|\/+$/g, '');
   return `${usbDriveLabel(c)}${folder ? `, folder ${folder}` : ''}`;
+}
+
+/**
+ * The folder on the partition: relative, "/"-separated; "..", "." parts, NUL
+ * and backslashes are refused (not silently clamped at the root).
+ */
+function usbFolder(label: string, folder: string): string {
+  const parts = folder.split('/').filter((p) => p !== '');
+  if (parts.some((p) => p === '..' || p === '.')) throw new StorageError(label, 'resolve', 'the folder may not contain "." or ".." parts');
+  if (folder.includes('\\')) throw new StorageError(label, 'resolve', 'use "/" between folders, not "\\"');
+  return safeRelative(label, parts.join('/'));
 }
 
 /**
@@ -45,7 +56,7 @@ export class UsbTarget implements StorageTarget {
   constructor(readonly config: UsbTargetConfig) {
     this.uuid = config.uuid;
     this.label = usbDriveLabel(config);
-    this.folder = safeRelative(this.label, config.path ?? '');
+    this.folder = usbFolder(this.label, config.path ?? '');
   }
 
   /** Attached and mounted now: the LocalFolderTarget for this operation. */
@@ -53,14 +64,13 @@ export class UsbTarget implements StorageTarget {
     if (!UUID_PATTERN.test(this.uuid)) throw new StorageError(this.label, operation, `"${this.uuid}" is not a file system UUID`);
     if (this.closed) throw new StorageError(this.label, operation, 'the storage location was closed');
     let dir: string;
+    const retain = !this.retained;
+    if (retain) this.retained = true;
     try {
-      dir = await attachDrive(this.uuid, this.label);
+      dir = await attachDrive(this.uuid, this.label, { serial: this.config.serial ?? null, retain });
     } catch (err) {
+      if (retain) this.retained = false;
       throw new StorageError(this.label, operation, (err as Error).message);
-    }
-    if (!this.retained) {
-      this.retained = true;
-      retainDrive(this.uuid);
     }
     return new LocalFolderTarget(path.join(dir, this.folder), 'usb', this.label);
   }
