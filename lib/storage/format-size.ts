@@ -11,5 +11,5 @@ export function formatSize(bytes: number): string {
   if (bytes >= gb) return `${(bytes / gb).toFixed(1)} GB`;
   if (bytes >= mb) return `${(bytes / mb).toFixed(1)} MB`;
   if (bytes >= 1000) return `${(bytes / 1000).toFixed(1)} KB`;
-  return `${bytes} bytes`;
+  return bytes === 1 ? '1 byte' : `${bytes} bytes`;
 }

@@ -25,7 +25,7 @@ describe('probe file', () => {
         const chunks: Buffer[] = [];
         for await (const c of s) chunks.push(c as Buffer);
         const b = Buffer.concat(chunks);
-        b[100] ^= 1;
+        b[100] = b[100]! ^ 1;
         return Readable.from([b]);
       },
     });

@@ -37,7 +37,7 @@ export function BackupDetailsTable({ details: d }: { details: BackupDetailsView 
   const row = (label: string, value: React.ReactNode, testId?: string) => (
     <tr className="border-b border-slate-100 align-top last:border-0">
       <th scope="row" className="py-1 pr-3 text-left font-medium text-slate-600">{label}</th>
-      <td className="break-all py-1" data-testid={testId}>{value}</td>
+      <td className="py-1 [overflow-wrap:anywhere]" data-testid={testId}>{value}</td>
     </tr>
   );
   return (

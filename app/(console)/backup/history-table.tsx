@@ -70,9 +70,9 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
     );
   }
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full text-left text-sm" data-testid="history">
-        <thead>
+    <div className="sm:overflow-x-auto">
+      <table className="w-full text-left text-sm max-sm:block" data-testid="history">
+        <thead className="max-sm:hidden">
           <tr className="border-b border-slate-200 text-slate-600">
             <th scope="col" className="py-2 pr-3">#</th>
             <th scope="col" className="py-2 pr-3">Started</th>
@@ -83,11 +83,11 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
             <th scope="col" className="py-2">Details</th>
           </tr>
         </thead>
-        <tbody>
+        <tbody className="max-sm:block">
           {runs.map((r) => {
             const hasFile = r.status === 'succeeded' && Boolean(r.fileName) && !r.prunedAt;
             return (
-            <tr key={r.id} className={`border-b border-slate-100 align-top ${hasFile ? 'cursor-pointer hover:bg-slate-50' : ''}`} data-testid={`run-${r.id}`}
+            <tr key={r.id} className={`border-b border-slate-100 align-top max-sm:grid max-sm:grid-cols-[auto_1fr] max-sm:gap-x-3 max-sm:py-2 [&>td]:max-sm:py-0.5 ${hasFile ? 'cursor-pointer hover:bg-slate-50' : ''}`} data-testid={`run-${r.id}`}
               onClick={hasFile ? (e) => {
                 // Buttons and selections in the row do their own thing.
                 if ((e.target as HTMLElement).closest('button') || window.getSelection()?.toString()) return;
@@ -99,14 +99,14 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
               <td className="py-2 pr-3">
                 <span className={`rounded px-2 py-0.5 text-xs font-semibold ${STATUS_STYLE[r.status] ?? ''}`}>{r.status}</span>
               </td>
-              <td className="min-w-48 break-all py-2 pr-3">
+              <td className="break-all py-2 pr-3 max-sm:col-span-2 sm:min-w-48">
                 {hasFile ? (
                   <button type="button" onClick={() => setOpen(r)} className="text-left text-sky-800 underline" aria-label={`Backup Details of ${r.fileName}`}>{r.fileName}</button>
                 ) : (r.fileName ?? '—')}
                 {r.prunedAt ? <span className="block text-xs text-slate-500">removed by retention</span> : null}
               </td>
               <td className="py-2 pr-3">{formatBytes(r.sizeBytes)}</td>
-              <td className="py-2 text-xs text-slate-700">
+              <td className="py-2 text-xs text-slate-700 max-sm:col-span-2">
                 {r.error ? <span className="text-red-800">{r.error}</span> : null}
                 {r.checksum ? <span className="block break-all font-mono" title="SHA-256 of the file">sha256 {r.checksum.slice(0, 16)}…</span> : null}
                 {r.manifest?.signatureVerified ? <span className="block text-green-800">Verified after writing: every chunk and the signed manifest</span> : null}

@@ -85,18 +85,18 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
         </p>
       ) : null}
       {/* Fixed columns: the progress bar appearing and going does not move the other two. */}
-      <div className="overflow-x-auto">
-      <table className="w-full min-w-[30rem] table-fixed text-left text-sm" aria-label="Backup Status Information">
-        <thead>
+      <table className="w-full text-left text-sm max-sm:block sm:table-fixed" aria-label="Backup Status Information">
+        <thead className="max-sm:hidden">
           <tr className="border-b border-slate-200 text-slate-600">
             <th scope="col" className="py-2 pr-4">Current Backup Status</th>
             <th scope="col" className="py-2 pr-4">Last Successful Backup</th>
             <th scope="col" className="py-2">Next Scheduled Backup Execution</th>
           </tr>
         </thead>
-        <tbody>
-          <tr className="align-top">
-            <td className="py-2 pr-4">
+        <tbody className="max-sm:block">
+          <tr className="align-top max-sm:block">
+            <td className="py-2 pr-4 max-sm:block">
+              <span className="block text-xs font-medium text-slate-600 sm:hidden">Current Backup Status</span>
               <span className={`font-semibold ${r ? 'text-sky-800' : ''}`} data-testid="current-status">{status.current}</span>
               {r ? (
                 <div className="mt-2 w-full max-w-64">
@@ -121,11 +121,16 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
                 </div>
               ) : null}
             </td>
-            <td className="py-2 pr-4" data-testid="last-success">
+            <td className="py-2 pr-4 max-sm:block max-sm:border-t max-sm:border-slate-100">
+              <span className="block text-xs font-medium text-slate-600 sm:hidden">Last Successful Backup</span>
+              <div data-testid="last-success">
               {status.lastSuccessfulAt ? <RelativeTime iso={status.lastSuccessfulAt} /> : 'No successful backup yet'}
               {status.lastSuccessfulFile ? <span className="block break-all text-xs text-slate-500">{status.lastSuccessfulFile}</span> : null}
+              </div>
             </td>
-            <td className="py-2" data-testid="next-run">
+            <td className="py-2 max-sm:block max-sm:border-t max-sm:border-slate-100">
+              <span className="block text-xs font-medium text-slate-600 sm:hidden">Next Scheduled Backup Execution</span>
+              <div data-testid="next-run">
               {status.nextScheduledAt ? (
                 <RelativeTime iso={status.nextScheduledAt} />
               ) : (
@@ -134,11 +139,11 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
                   {status.scheduleDisabledReason ? <span className="block text-xs text-slate-600" data-testid="schedule-disabled-reason">{status.scheduleDisabledReason}</span> : null}
                 </>
               )}
+              </div>
             </td>
           </tr>
         </tbody>
       </table>
-      </div>
     </div>
   );
 }

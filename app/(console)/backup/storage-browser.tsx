@@ -8,6 +8,21 @@ import { BackupDetailsTable } from './backup-details';
 
 const PAGE = 100;
 
+/** Small outline icons (no emoji: an appliance's browser may have no emoji font). */
+function Icon({ kind }: { kind: 'folder' | 'file' | 'backup' | 'other' }) {
+  const d = {
+    folder: 'M3 6.5A1.5 1.5 0 0 1 4.5 5h4l2 2h9A1.5 1.5 0 0 1 21 8.5v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 17.5z',
+    file: 'M6 3h8l4 4v14H6z M14 3v4h4',
+    backup: 'M4 7h16v4H4z M5 11h14v8H5z M10 15h4',
+    other: 'M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1 M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1',
+  }[kind];
+  return (
+    <svg aria-hidden="true" viewBox="0 0 24 24" className={`h-4 w-4 shrink-0 ${kind === 'folder' ? 'text-sky-700' : kind === 'backup' ? 'text-green-700' : 'text-slate-500'}`} fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinejoin="round">
+      <path d={d} />
+    </svg>
+  );
+}
+
 type Problem = { message: string };
 
 async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
@@ -163,7 +178,7 @@ export function StorageBrowser({
           </button>
         </div>
         <div className="flex min-h-0 flex-1 flex-col gap-4 overflow-y-auto p-4 md:flex-row md:overflow-hidden">
-          <div className="flex min-h-0 min-w-0 flex-1 flex-col">
+          <div className="flex min-w-0 flex-col md:min-h-0 md:flex-1">
             <nav aria-label="Location" className="mb-2 text-sm">
               <ol className="flex flex-wrap items-center gap-1" data-testid="breadcrumbs">
                 {(page?.breadcrumbs ?? []).map((b, i, all) => (
@@ -202,25 +217,25 @@ export function StorageBrowser({
             {problem ? (
               <p role="alert" className="mb-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="browser-error">{problem}</p>
             ) : null}
-            <ul className="min-h-40 flex-1 overflow-y-auto rounded-md border border-slate-200 md:max-h-[55vh]" data-testid="browser-entries" aria-busy={loading}>
+            <ul className="max-h-[45vh] min-h-24 overflow-y-auto rounded-md border border-slate-200 md:max-h-none md:min-h-40 md:flex-1" data-testid="browser-entries" aria-busy={loading}>
               {entries.map((e) => (
                 <li key={e.url} className={`border-b border-slate-100 last:border-0 ${selected === e.url ? 'bg-sky-50' : ''}`}>
                   {e.type === 'directory' ? (
                     <button type="button" onClick={() => go(e.url)} className="flex w-full items-center gap-2 px-3 py-2 text-left text-sm hover:bg-slate-50" data-testid="browser-folder">
-                      <span aria-hidden="true">📁</span>
+                      <Icon kind="folder" />
                       <span className="min-w-0 flex-1 break-all">{e.name}</span>
                     </button>
                   ) : e.isBackup ? (
                     <button type="button" onClick={() => void showDetails(e.url)} aria-pressed={selected === e.url}
                       className="flex w-full flex-wrap items-center gap-2 px-3 py-2 text-left text-sm hover:bg-slate-50" data-testid="browser-backup">
-                      <span aria-hidden="true">🗄️</span>
+                      <Icon kind="backup" />
                       <span className="min-w-0 flex-1 break-all">{e.name}</span>
                       <span className="rounded bg-green-100 px-1.5 text-xs font-semibold text-green-900">Backup</span>
                       <span className="text-xs text-slate-600">{formatSize(e.size)}</span>
                     </button>
                   ) : (
                     <div className="flex flex-wrap items-center gap-2 px-3 py-2 text-sm text-slate-600" data-testid="browser-file">
-                      <span aria-hidden="true">{e.type === 'file' ? '📄' : '🔗'}</span>
+                      <Icon kind={e.type === 'file' ? 'file' : 'other'} />
                       <span className="min-w-0 flex-1 break-all">{e.name}</span>
                       {e.type === 'file' ? <span className="text-xs">{formatSize(e.size)}</span> : <span className="text-xs">link or special file</span>}
                       {e.modifiedAt ? <span className="text-xs"><RelativeTime iso={e.modifiedAt} /></span> : null}
