@@ -15,8 +15,8 @@ import path from 'node:path';
  * Cleanup always runs (cleanup() in afterAll/finally, and on process exit):
  * everything mounted under the harness's folders is unmounted, its loop
  * devices detached, its images removed. Loop devices left by an earlier,
- * killed run (their backing file lies in a webconf-usb-* folder under the
- * temp dir) are detached at start. Needs root.
+ * killed run (their backing file lies in a webconf-usb-drives-* folder under
+ * the temp dir) are detached at start. Needs root.
  */
 
 export const canUseLoopDevices = process.getuid?.() === 0 && ['sgdisk', 'mkfs.exfat', 'mkfs.ext4', 'losetup', 'partx', 'blkid'].every(has);
@@ -29,7 +29,7 @@ function sh(file: string, args: string[], input?: string): string {
   return execFileSync(file, args, { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
 }
 
-const PREFIX = 'webconf-usb-';
+const PREFIX = 'webconf-usb-drives-';
 
 export type FsKind = 'ext4' | 'exfat' | 'ext3' | 'none';
 export type DriveSpec = { label?: string; fs: FsKind; sizeMiB?: number; table?: 'gpt' | 'dos' };
@@ -70,19 +70,53 @@ function unmountUnder(dir: string): void {
   }
 }
 
-/** Detaches loop devices from earlier killed runs (backing file in a webconf-usb-* temp folder) and unmounts what they held. */
-export function removeStaleLoopDevices(): void {
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Cleans up after earlier killed runs: every webconf-usb-drives-* folder in the temp
+ * dir whose owner (owner.pid) is no longer running gets its mounts
+ * unmounted, its loop devices (backing file inside it) detached, and is
+ * removed. Folders of live harnesses are left alone.
+ */
+export function removeStaleLoopDevices(): string[] {
   const tmp = os.tmpdir();
-  for (const entry of fs.readdirSync(tmp).filter((n) => n.startsWith(PREFIX))) unmountUnder(path.join(tmp, entry));
-  for (const loop of loopsBackedBy(path.join(tmp, PREFIX))) {
+  const removed: string[] = [];
+  for (const entry of fs.readdirSync(tmp).filter((n) => n.startsWith(PREFIX))) {
+    const dir = path.join(tmp, entry);
+    // Only folders a harness made (owner.pid, or disk images if it died before writing one).
+    if (!fs.readdirSync(dir).some((n) => n === 'owner.pid' || n.endsWith('.img'))) continue;
+    let pid = 0;
+    try {
+      pid = Number(fs.readFileSync(path.join(dir, 'owner.pid'), 'utf8').trim()) || 0;
+    } catch {
+      /* no owner file: a run killed before it wrote one */
+    }
+    if (pid && alive(pid)) continue;
+    releaseFolder(dir);
+    removed.push(dir);
+  }
+  return removed;
+}
+
+/** Unmounts everything under dir, detaches the loop devices whose image is in it, removes it. */
+function releaseFolder(dir: string): void {
+  unmountUnder(dir);
+  for (const loop of loopsBackedBy(`${dir}/`)) {
     for (const m of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
       const parts = m.split(' ');
-      const dash = parts.indexOf('-');
-      if (dash > 0 && parts[dash + 2]?.startsWith(loop)) {
+      const dash = parts.indexOf('-', 6);
+      if (dash > 0 && (parts[dash + 2] === loop || parts[dash + 2]?.startsWith(`${loop}p`))) {
         try {
           sh('umount', [parts[4]!]);
         } catch {
-          /* best effort */
+          /* best effort: losetup -d then only marks it for autoclear */
         }
       }
     }
@@ -93,6 +127,7 @@ export function removeStaleLoopDevices(): void {
       /* already gone */
     }
   }
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /**
@@ -137,6 +172,7 @@ export class UsbDriveHarness {
   constructor() {
     removeStaleLoopDevices();
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
+    fs.writeFileSync(path.join(this.dir, 'owner.pid'), String(process.pid));
     this.mountRoot = path.join(this.dir, 'mnt');
     this.scratch = path.join(this.dir, 'scratch');
     fs.mkdirSync(this.mountRoot);
@@ -251,20 +287,11 @@ export class UsbDriveHarness {
 
   /** Unmounts everything under the harness folder, detaches its loop devices, removes the images. Safe to call twice. */
   cleanup(): void {
-    unmountUnder(this.dir);
-    for (const loop of loopsBackedBy(this.dir)) {
-      dropPartitions(loop);
-      try {
-        sh('losetup', ['-d', loop]);
-      } catch {
-        /* already gone */
-      }
-    }
+    releaseFolder(this.dir);
     for (const d of this.drives) {
       d.loop = null;
       d.partition = null;
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
     process.removeListener('exit', this.onExit);
   }
 }

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canUseLoopDevices, UsbDriveHarness, type TestDrive } from '../helpers/usb-drives';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { canUseLoopDevices, removeStaleLoopDevices, UsbDriveHarness, type TestDrive } from '../helpers/usb-drives';
 
 /**
  * USB drives on real loop devices (tests/helpers/usb-drives.ts: GPT images,
@@ -278,6 +279,25 @@ describe.skipIf(!canUseLoopDevices)('USB drives on loop devices', () => {
       h.updateEnv();
       await t.close();
     }
+  });
+
+  it('the harness cleans up after a killed run (its loop device and mount) and leaves live harnesses alone', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-usb-drives-'));
+    const dead = spawnSync('true').pid!; // a pid that has exited
+    fs.writeFileSync(path.join(dir, 'owner.pid'), String(dead));
+    const image = path.join(dir, 'left.img');
+    execFileSync('truncate', ['-s', '16M', image]);
+    const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+    execFileSync('mkfs.ext4', ['-q', '-F', loop]);
+    fs.mkdirSync(path.join(dir, 'mnt'));
+    execFileSync('mount', [loop, path.join(dir, 'mnt')]);
+    expect(removeStaleLoopDevices()).toEqual([dir]);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
+    expect(execFileSync('losetup', ['-l', '-n', '-O', 'BACK-FILE'], { encoding: 'utf8' })).not.toContain(image);
+    expect(fs.existsSync(h.dir)).toBe(true);
+    expect(fs.existsSync(dataDir)).toBe(true);
+    expect(fs.existsSync(ext.image)).toBe(true);
   });
 
   describe('backups by the engine', () => {
