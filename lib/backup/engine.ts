@@ -12,6 +12,7 @@ import { dataDir } from '../env';
 import { AppError } from '../errors';
 import { log } from '../log';
 import { getStorageConfig, openStorage } from '../storage/config';
+import { StorageError } from '../storage/errors';
 import { formatSize } from '../storage/format-size';
 import { spaceWarning } from '../storage/space-warning';
 import type { SpaceInfo, StorageTarget, StorageWriter } from '../storage/types';
@@ -95,7 +96,9 @@ async function checkStorage(): Promise<StorageState> {
     state.expectedBytes = await estimateNextBackupBytes().catch(() => null);
     if (state.space) state.warning = spaceWarning(state.space, state.expectedBytes);
   } catch (err) {
-    return { ...state, blocker: `${target.label} is unavailable: ${(err as Error).message}` };
+    // A StorageError names the target and the operation already; its reason is what is left to say.
+    const why = err instanceof StorageError ? err.reason : (err as Error).message;
+    return { ...state, blocker: `${target.label} is unavailable: ${why}` };
   } finally {
     await target.close().catch(() => undefined);
   }

@@ -200,9 +200,9 @@ export class NfsShare {
   }
 
   /** Total, free, available (to this client) and used bytes of the file system holding the share. */
-  async space(): Promise<NfsSpace> {
+  async space(dir = ''): Promise<NfsSpace> {
     return this.run('read the free space', async () => {
-      const c = await this.at([], 'space');
+      const c = await this.at(splitSharePath(dir), 'space');
       const a = c.getattr(SPACE_ATTRS);
       await this.session.send(c);
       const { spaceTotal = 0, spaceAvail = 0, spaceFree = 0 } = a.value as Attrs;

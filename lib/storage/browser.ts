@@ -230,7 +230,7 @@ export async function browse(url: string, opts: { filter?: string; cursor?: stri
     const more = start + limit < matching.length;
     let info: BrowseResult['info'] = null;
     if (!cursor) {
-      const [access, space] = await Promise.all([target.access(rel), target.space().catch(() => null)]);
+      const [access, space] = await Promise.all([target.access(rel), target.space(rel).catch(() => null)]);
       info = { access, space, spaceWarning: space ? spaceWarning(space, null) : null };
     }
     const crumbs = [{ name: rootLabel, url: rootUrl(loc) }, ...loc.parts.map((name, i) => ({ name, url: locationUrl(loc, loc.parts.slice(0, i + 1)) }))];

@@ -36,9 +36,10 @@ export class LocalFolderTarget implements StorageTarget {
     }
   }
 
-  space(): Promise<SpaceInfo> {
+  space(dir = ''): Promise<SpaceInfo> {
     return this.wrap('read free space', async () => {
-      const s = await fsp.statfs(this.root);
+      // The folder's own file system: under file:/// a folder may be another disk's mount point.
+      const s = await fsp.statfs(this.abs(dir));
       const totalBytes = s.blocks * s.bsize;
       const freeBytes = s.bavail * s.bsize;
       return { totalBytes, freeBytes, usedBytes: totalBytes - s.bfree * s.bsize };

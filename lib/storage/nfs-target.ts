@@ -50,9 +50,9 @@ export class NfsTarget implements StorageTarget {
     return safeRelative(this.label, name);
   }
 
-  space(): Promise<SpaceInfo> {
+  space(dir = ''): Promise<SpaceInfo> {
     return this.wrap('read free space', async (s) => {
-      const sp = await s.space();
+      const sp = await s.space(this.rel(dir));
       return { totalBytes: sp.totalBytes, freeBytes: sp.availableBytes, usedBytes: sp.usedBytes };
     });
   }

@@ -44,7 +44,8 @@ export interface StorageTarget {
   readonly kind: StorageKind;
   /** For people: "Local folder /srv/backups". */
   readonly label: string;
-  space(): Promise<SpaceInfo>;
+  /** Space of the file system holding the root, or folder `dir` inside it (an NFS server's namespace spans exports). */
+  space(dir?: string): Promise<SpaceInfo>;
   /** What the console may do in the root, or in folder `dir` inside it. */
   access(dir?: string): Promise<AccessInfo>;
   list(dir?: string): Promise<StorageEntry[]>;

@@ -75,8 +75,8 @@ export class UsbTarget implements StorageTarget {
     return new LocalFolderTarget(path.join(dir, this.folder), 'usb', this.label);
   }
 
-  async space(): Promise<SpaceInfo> {
-    return (await this.local('read free space')).space();
+  async space(dir = ''): Promise<SpaceInfo> {
+    return (await this.local('read free space')).space(dir);
   }
 
   async access(): Promise<AccessInfo> {
