@@ -156,3 +156,110 @@ export async function createAccountViaApi(
 export function fileMode(file: string): number {
   return fs.statSync(file).mode & 0o777;
 }
+
+// ---------------------------------------------------------------------------
+// Backup storage (issue 9): the green banner, the storage browser, API set-up
+// steps, narrow-screen checks.
+// ---------------------------------------------------------------------------
+
+export const STORAGE_SAVED = 'Successfully updated backup storage configuration.';
+
+/**
+ * Waits for the green banner at the top of the page (data-testid page-flash)
+ * and asserts that it says `message`, comes before the page's h1 and is
+ * scrolled into view (its top within the viewport's upper part).
+ */
+export async function expectPageFlash(page: Page, message: string): Promise<void> {
+  const flash = page.getByTestId('page-flash');
+  await flash.waitFor();
+  expect(((await flash.textContent()) ?? '').trim()).toContain(message);
+  const beforeH1 = await flash.evaluate((el) => {
+    const h1 = document.querySelector('main h1');
+    return Boolean(h1 && el.compareDocumentPosition(h1) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+  expect(beforeH1, 'the banner sits above the page heading').toBe(true);
+  // It scrolls (smoothly) into view: its top ends near the top of the viewport.
+  await expect
+    .poll(() => flash.evaluate((el) => Math.round(el.getBoundingClientRect().top)), { message: 'the banner is scrolled to the top' })
+    .toBeGreaterThanOrEqual(0);
+  await expect.poll(() => flash.evaluate((el) => Math.round(el.getBoundingClientRect().top))).toBeLessThan(200);
+}
+
+/** The open storage browser dialog and its parts. */
+export function storageBrowser(page: Page) {
+  const dialog = page.getByRole('dialog', { name: 'Browse Storage' });
+  return {
+    dialog,
+    count: () => dialog.getByTestId('browser-count'),
+    folders: () => dialog.getByTestId('browser-folder'),
+    backups: () => dialog.getByTestId('browser-backup'),
+    breadcrumbs: () => dialog.getByRole('navigation', { name: 'Location' }),
+    filter: () => dialog.getByRole('searchbox', { name: 'Filter' }),
+    up: () => dialog.getByRole('button', { name: 'One level up', exact: true }),
+    use: () => dialog.getByRole('button', { name: 'Use This Location', exact: true }),
+    url: () => dialog.getByTestId('browser-url'),
+    /** The names of the entries shown, in order. */
+    names: () => dialog.locator('[data-testid="browser-entries"] > li span.break-all').allTextContents(),
+    /** The breadcrumbs' texts, in order. */
+    crumbs: async () => (await dialog.getByTestId('breadcrumbs').locator('li').allTextContents()).map((t) => t.replace(/^\//, '').trim()),
+    /** Waits until a listing of the folder at `url` (exactly) is shown and no request is in flight. */
+    async shows(url: string): Promise<void> {
+      await expect.poll(() => dialog.getByTestId('browser-url').textContent(), { message: `the browser shows ${url}` }).toBe(url);
+      await expect.poll(() => dialog.getByTestId('browser-entries').getAttribute('aria-busy')).toBe('false');
+      await expect.poll(async () => /^\d+ of \d+ shown/.test((await dialog.getByTestId('browser-count').textContent()) ?? '')).toBe(true);
+    },
+  };
+}
+
+/** Sets the Domain Master Secret through the API (as an admin's ConsoleClient). */
+export async function setDmsViaApi(api: ConsoleClient, dms: string): Promise<void> {
+  const res = await api.json('/api/backup/dms', 'PUT', { dms, dmsRepeat: dms });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+export type RunInfo = { id: number; status: string; fileName: string | null; checksum: string | null; error: string | null; sizeBytes: number | null };
+
+/** Starts a backup through the API and waits until it has ended; returns the run. */
+export async function backupViaApi(api: ConsoleClient, timeoutMs = 60_000): Promise<RunInfo> {
+  const started = await api.json<{ run: RunInfo }>('/api/backups', 'POST', {});
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  const id = started.body.run.id;
+  let run: RunInfo | undefined;
+  await expect
+    .poll(
+      async () => {
+        const res = await api.json<{ runs: RunInfo[] }>('/api/backups');
+        run = res.body.runs.find((r) => r.id === id);
+        return run?.status;
+      },
+      { timeout: timeoutMs, interval: 250 },
+    )
+    .not.toBe('running');
+  return run!;
+}
+
+/**
+ * Every control (button, select, input, textarea, link, summary) that is
+ * visible in `scope` (a CSS selector; default main and header), scrolled into
+ * view one by one, whose bounding box leaves 0..width horizontally.
+ * Returns descriptions of those that do, and how many were checked.
+ */
+export async function controlsOutside(page: Page, width: number, scope = 'main, header'): Promise<{ checked: number; outside: string[] }> {
+  const controls = page.locator(`:is(${scope}) :is(button, select, input:not([type="hidden"]), textarea, a[href], summary)`);
+  const n = await controls.count();
+  const outside: string[] = [];
+  let checked = 0;
+  for (let i = 0; i < n; i++) {
+    const c = controls.nth(i);
+    if (!(await c.isVisible())) continue;
+    await c.scrollIntoViewIfNeeded();
+    const box = await c.boundingBox();
+    if (!box) continue;
+    checked++;
+    if (box.x < 0 || box.x + box.width > width + 0.5) {
+      const what = await c.evaluate((el) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? el.textContent ?? (el as HTMLInputElement).name ?? '').trim().slice(0, 40)}"`);
+      outside.push(`${what} at x=${Math.round(box.x)}..${Math.round(box.x + box.width)}`);
+    }
+  }
+  return { checked, outside };
+}

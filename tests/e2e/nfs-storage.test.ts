@@ -13,7 +13,10 @@ import {
   createAccountViaApi,
   expectFieldError,
   expectFieldValid,
+  expectPageFlash,
   gotoAndHydrate,
+  STORAGE_SAVED,
+  storageBrowser,
   signInWithPassword,
   submitForm,
 } from './harness';
@@ -21,15 +24,20 @@ import {
 /**
  * An NFS share as the backup storage location, chosen in Chromium as an admin
  * would, against a real NFS server (nfs-ganesha on loopback): the NFS URL
- * field appears with the Storage Type; an empty address, an NFS version the
- * console does not speak, a share the server does not have and a read-only
- * share are each refused with words tied to the field, and nothing is
- * stored; the real export is accepted, kept (in one spelling) across a
- * reload, and "Backup now" writes a backup file onto it.
+ * line appears with the Storage Type (a fixed nfs:// prefix, a field for the
+ * rest); an empty address, one without a server, an NFS version the console
+ * does not speak, a share the server does not have and a read-only share are
+ * each refused with words tied to the field, and nothing is stored; the real
+ * export is accepted (the green banner at the top of the page), kept (in one
+ * spelling) across a reload, and "Backup now" writes a backup file onto it.
+ * Then the storage browser: the backup's details read from the share (and
+ * from the Backup History row), and a folder picked by browsing from the
+ * typed server name down into the export, saved with Use This Location.
  */
 const DMS = 'nfs storage e2e domain master secret';
 const NFS_LABEL = 'Network File Setting (NFS)';
-const SUCCESS = 'Successfully updated backup storage configuration.';
+/** What the field beside the fixed nfs:// prefix holds for a URL. */
+const rest = (url: string) => url.replace(/^nfs:\/\//, '');
 
 describe('Backup storage: an NFS share chosen in the browser', () => {
   let nfs: NfsServer;
@@ -57,17 +65,18 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     return res.body.config;
   }
 
-  /** Types an NFS URL into the field and submits the form; the page is not reloaded in between. */
+  /** Types the rest of an NFS URL (after nfs://) into the field and submits the form; the page is not reloaded in between. */
   async function submitUrl(url: string): Promise<void> {
-    await urlField().fill(url);
-    await submitForm(page, 'Use This Location');
+    await urlField().fill(rest(url));
+    await submitForm(page, 'Save Storage Settings');
   }
 
-  /** After a refused URL: the form is as the admin left it (NFS chosen, the URL typed), nothing is stored. */
-  async function expectRefusedAsLeft(url: string): Promise<void> {
+  /** After a refused URL: the form is as the admin left it (NFS chosen, the rest typed), nothing is stored. */
+  async function expectRefusedAsLeft(typed: string): Promise<void> {
     expect(await storageType().inputValue(), 'the Storage Type still shows NFS').toBe('nfs');
-    expect(await urlField().inputValue()).toBe(url);
-    expect(await storage().getByText(SUCCESS).count()).toBe(0);
+    expect(await urlField().inputValue()).toBe(typed);
+    expect(await page.getByTestId('page-flash').count(), 'no green banner').toBe(0);
+    expect(await page.getByText(STORAGE_SAVED).count()).toBe(0);
     expect(await storedConfig()).toEqual({ type: 'none' });
     expect(db().setting('storage')).toBeUndefined();
   }
@@ -106,18 +115,27 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     expect(await storedConfig()).toEqual({ type: 'none' });
   });
 
-  it('1. choosing NFS shows the NFS URL field; "nfs://" alone is refused at the field and nothing is stored', async () => {
+  it('1. choosing NFS shows the NFS URL line (nfs:// prefix, empty field); no address, or one without a server, is refused at the field and nothing is stored', async () => {
     expect(await storageType().inputValue()).toBe('none');
     expect(await urlField().count()).toBe(0);
+    expect(await storage().getByTestId('location-prefix').count()).toBe(0);
 
     await storageType().selectOption({ label: NFS_LABEL });
     await urlField().waitFor();
-    expect(await urlField().inputValue()).toBe('nfs://');
+    expect(await urlField().inputValue()).toBe('');
+    expect(await storage().getByTestId('location-prefix').textContent()).toBe('nfs://');
+    expect(await storage().getByRole('button', { name: 'Browse Storage', exact: true }).isVisible()).toBe(true);
 
-    await submitForm(page, 'Use This Location');
-    await expectFieldError(page, 'url', 'The NFS address needs a server name or address.');
+    await submitForm(page, 'Save Storage Settings');
+    await expectFieldError(page, 'location', 'Enter the NFS URL.');
     await storage().getByText('Check the highlighted fields.', { exact: true }).waitFor();
-    await expectRefusedAsLeft('nfs://');
+    await expectRefusedAsLeft('');
+
+    // A path without a server (nfs:///export) is refused in its own words.
+    await urlField().fill('/export');
+    await submitForm(page, 'Save Storage Settings');
+    await expectFieldError(page, 'location', 'The NFS address needs a server name or address.');
+    await expectRefusedAsLeft('/export');
 
     // After a reload the page shows what is stored: still no storage location.
     await openBackupPage();
@@ -136,22 +154,22 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     const v3 = nfs.url('4.2').replace('version=4.2', 'version=3');
     await submitUrl(v3);
     // (The field's hint names the versions too: the error is matched by its own words.)
-    expect(await expectFieldError(page, 'url', 'The NFS version must')).toBe('The NFS version must be 4, 4.1 or 4.2.');
-    await expectRefusedAsLeft(v3);
+    expect(await expectFieldError(page, 'location', 'The NFS version must')).toBe('The NFS version must be 4, 4.1 or 4.2.');
+    await expectRefusedAsLeft(rest(v3));
 
     // The server answers, but has nothing at that path.
     const nowhere = nfs.url('4.2').replace('/export', '/nowhere');
     await submitUrl(nowhere);
-    const noSuch = await expectFieldError(page, 'url', 'no such export or path');
+    const noSuch = await expectFieldError(page, 'location', 'no such export or path');
     expect(noSuch).toBe(`NFS share ${nowhere}: check access failed: the server has no such export or path`);
-    await expectRefusedAsLeft(nowhere);
+    await expectRefusedAsLeft(rest(nowhere));
 
     // The share exists, but the server's ACCESS check does not let the console write.
     const readonly = nfs.readonly.url('4.2');
     await submitUrl(readonly);
-    const mayNot = await expectFieldError(page, 'url', 'may not write');
+    const mayNot = await expectFieldError(page, 'location', 'may not write');
     expect(mayNot).toBe(`The console may not write to ${readonly} (the server's ACCESS check).`);
-    await expectRefusedAsLeft(readonly);
+    await expectRefusedAsLeft(rest(readonly));
 
     // Both refusals after connecting are in the audit log; nothing was written to the shares.
     const audits = db().audit('backup.storage.configure');
@@ -166,15 +184,16 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     await expect.poll(() => panel().getByTestId('schedule-disabled-reason').textContent()).toBe('Choose a backup storage location first.');
   });
 
-  it('3. accepts the real export; after a reload the page shows NFS and the stored URL', async () => {
+  it('3. accepts the real export (green banner at the top of the page); after a reload the page shows NFS and the stored URL', async () => {
     const stored = `nfs://127.0.0.1:${nfs.port}/export?version=4.2`;
     await storageType().selectOption({ label: NFS_LABEL });
     await urlField().waitFor();
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await submitUrl(nfs.url('4.2'));
-    await storage().getByText(SUCCESS, { exact: true }).waitFor();
-    await expectFieldValid(page, 'url');
+    await expectPageFlash(page, STORAGE_SAVED);
+    await expectFieldValid(page, 'location');
     expect(await storageType().inputValue(), 'the Storage Type still shows NFS').toBe('nfs');
-    expect(await urlField().inputValue()).toBe(nfs.url('4.2'));
+    expect(await urlField().inputValue()).toBe(rest(nfs.url('4.2')));
 
     expect(await storedConfig()).toEqual({ type: 'nfs', url: stored });
     const setting = db().setting('storage');
@@ -185,8 +204,9 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     await openBackupPage();
     expect(await storageType().inputValue()).toBe('nfs');
     expect(await storageType().locator('option:checked').textContent()).toBe(NFS_LABEL);
-    expect(await urlField().inputValue()).toBe(stored);
-    expect(await page.locator('form [name="url"]').getAttribute('aria-invalid')).toBe('false');
+    expect(await urlField().inputValue()).toBe(rest(stored));
+    expect(await page.locator('form [name="location"]').getAttribute('aria-invalid')).toBe('false');
+    expect(await page.getByTestId('page-flash').count(), 'the banner does not come back after a reload').toBe(0);
     // Nothing blocks a backup any more: the panel only says that the schedule is off.
     await expect.poll(() => panel().getByTestId('schedule-disabled-reason').textContent()).toBe('Automated backups are turned off.');
     expect(await page.getByRole('button', { name: 'Backup now' }).isDisabled()).toBe(false);
@@ -240,5 +260,108 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     expect(await row.getByText('succeeded', { exact: true }).isVisible()).toBe(true);
     expect(await row.textContent()).toContain(run.file_name);
     await expect.poll(() => page.getByRole('button', { name: 'Backup now' }).isDisabled()).toBe(false);
+  });
+
+  /** The one backup run so far, with the checksum the console recorded. */
+  function theRun() {
+    const [run] = db().query<{ id: number; file_name: string; checksum: string }>('select id, file_name, checksum from backup_runs');
+    return run!;
+  }
+
+  async function expectDetails(scope: ReturnType<Page['locator']>, fileName: string, checksum: string): Promise<void> {
+    const table = scope.getByTestId('backup-details');
+    await table.waitFor();
+    expect(await table.getByTestId('details-file').textContent()).toBe(fileName);
+    expect(await table.getByTestId('details-signature').textContent()).toBe("Verified with this appliance's Domain Master Secret");
+    expect(await table.getByTestId('details-checksum').locator('#details-checksum').textContent()).toBe(`sha256:${checksum}`);
+    expect(await table.getByTestId('details-appliance').textContent()).toBeTruthy();
+  }
+
+  it('5. Backup Details of the backup on the share: in the storage browser (Browse Storage at the stored location) and from its Backup History row', async () => {
+    const run = theRun();
+    // The checksum shown is the file's real SHA-256 (computed here from the server's disk).
+    const sha = crypto.createHash('sha256').update(fs.readFileSync(path.join(nfs.exportDir, run.file_name))).digest('hex');
+    expect(run.checksum).toBe(sha);
+
+    await openBackupPage();
+    await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
+    const b = storageBrowser(page);
+    await b.dialog.waitFor();
+    const here = `nfs://127.0.0.1:${nfs.port}/export?version=4.2`;
+    await b.shows(here);
+    expect(await b.count().textContent()).toBe('1 of 1 shown');
+    expect(await b.backups().count()).toBe(1);
+    expect(await b.backups().first().textContent()).toContain(run.file_name);
+    expect(await b.backups().first().getByText('Backup', { exact: true }).isVisible()).toBe(true);
+    // Storage Information of the share: read and write, and its space.
+    expect(await b.dialog.getByTestId('info-permission').textContent()).toBe('read, write');
+    for (const id of ['info-used', 'info-free', 'info-total']) expect(await b.dialog.getByTestId(id).textContent()).toMatch(/^\d[\d.,]* (B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)$/);
+
+    await b.backups().first().click();
+    await b.dialog.getByRole('heading', { name: 'Backup Details' }).waitFor();
+    await expectDetails(b.dialog, run.file_name, sha);
+    await b.dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await b.dialog.waitFor({ state: 'hidden' });
+
+    // The history row's file name opens the same details in a dialog.
+    await page.getByRole('button', { name: `Backup Details of ${run.file_name}` }).click();
+    const dialog = page.getByTestId('run-details');
+    await dialog.waitFor();
+    expect(await dialog.getByRole('heading').first().textContent()).toBe(`Backup Details: backup #${run.id}`);
+    await expectDetails(dialog, run.file_name, sha);
+    await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  it('6. a folder picked in the storage browser: from the typed server down into the export, filtered, one level up and down again, Use This Location', async () => {
+    fs.mkdirSync(path.join(nfs.exportDir, 'archive', 'weekly'), { recursive: true });
+    fs.mkdirSync(path.join(nfs.exportDir, 'scratch'));
+    await openBackupPage();
+    // Only the server is typed: the browser starts at the server's root (its exports).
+    await urlField().fill(`127.0.0.1:${nfs.port}`);
+    await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
+    const b = storageBrowser(page);
+    await b.dialog.waitFor();
+    await expect.poll(() => b.folders().allTextContents()).toContain('export');
+    expect(await b.up().isDisabled(), 'nothing above the server root').toBe(true);
+
+    await b.folders().getByText('export', { exact: true }).click();
+    await expect.poll(() => b.crumbs()).toHaveLength(2);
+    expect((await b.crumbs())[1]).toBe('export');
+    await expect.poll(() => b.folders().allTextContents()).toEqual(['archive', 'scratch']);
+    expect(await b.backups().count()).toBe(1);
+    expect(await b.count().textContent()).toBe('3 of 3 shown');
+
+    await b.filter().fill('arch');
+    await expect.poll(() => b.count().textContent()).toBe('1 of 1 shown (1 of 3 match "arch")');
+    expect(await b.folders().allTextContents()).toEqual(['archive']);
+    expect(await b.backups().count()).toBe(0);
+
+    await b.folders().getByText('archive', { exact: true }).click();
+    await expect.poll(() => b.crumbs()).toEqual([expect.any(String), 'export', 'archive']);
+    expect(await b.filter().inputValue(), 'the filter is cleared in a new folder').toBe('');
+    await expect.poll(() => b.folders().allTextContents()).toEqual(['weekly']);
+    const archiveUrl = (await b.url().textContent())!;
+    expect(archiveUrl).toMatch(new RegExp(`^nfs://127\\.0\\.0\\.1:${nfs.port}/export/archive(\\?version=4(\\.\\d)?)?$`));
+
+    await b.up().click();
+    await expect.poll(() => b.crumbs()).toHaveLength(2);
+    await expect.poll(() => b.count().textContent()).toBe('3 of 3 shown');
+    await b.folders().getByText('archive', { exact: true }).click();
+    await expect.poll(() => b.url().textContent()).toBe(archiveUrl);
+    await expect.poll(() => b.use().isEnabled()).toBe(true);
+
+    const answered = page.waitForResponse((r) => r.request().method() === 'POST' && 'next-action' in r.request().headers());
+    await b.use().click();
+    await answered;
+    await expectPageFlash(page, STORAGE_SAVED);
+    await b.dialog.waitFor({ state: 'hidden' });
+    const config = (await storedConfig()) as { type: string; url: string };
+    expect(config.type).toBe('nfs');
+    expect(config.url).toMatch(new RegExp(`^nfs://127\\.0\\.0\\.1:${nfs.port}/export/archive\\?version=4\\.[12]$`));
+    expect(await urlField().inputValue()).toBe(rest(config.url));
+    expect(db().audit('backup.storage.configure').at(-1)).toMatchObject({ outcome: 'success', target: `NFS share ${config.url}` });
+    // The console's probe file was removed again: the chosen folder holds only what was there.
+    expect(fs.readdirSync(path.join(nfs.exportDir, 'archive'))).toEqual(['weekly']);
   });
 });
