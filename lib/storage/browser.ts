@@ -152,6 +152,8 @@ export async function withLocation<T>(url: string, work: (t: StorageTarget, r: R
  */
 async function checkRealFolder(target: StorageTarget, rel: string): Promise<void> {
   if (!target.localPath) return;
+  // An operation first: a USB target mounts its partition on first use.
+  await target.stat('');
   const root = await fsp.realpath(target.localPath(''));
   let real: string;
   try {

@@ -246,12 +246,21 @@ export class UsbDriveHarness {
   }
 
   /** Mounts the partition on the harness's scratch folder, writes until ENOSPC, unmounts. */
-  fill(drive: TestDrive): void {
+  /** Mounts the drive in the harness' own scratch folder, runs `fn` on it, unmounts (always). */
+  withMounted(drive: TestDrive, fn: (dir: string) => void): void {
     const dir = path.join(this.scratch, path.basename(drive.image));
     fs.mkdirSync(dir, { recursive: true });
     if (drive.spec.fs === 'exfat') sh('mount.exfat-fuse', [drive.partition!, dir]);
     else sh('mount', [drive.partition!, dir]);
     try {
+      fn(dir);
+    } finally {
+      sh('umount', [dir]);
+    }
+  }
+
+  fill(drive: TestDrive, keepFreeBytes = 0): void {
+    this.withMounted(drive, (dir) => {
       const block = Buffer.alloc(1 << 20, 0xa5);
       const fd = fs.openSync(path.join(dir, 'filler.bin'), 'w');
       try {
@@ -266,9 +275,12 @@ export class UsbDriveHarness {
         if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
       }
       fs.closeSync(fd);
-    } finally {
-      sh('umount', [dir]);
-    }
+      // Give back what the caller wants free (a drive "almost full" rather than full).
+      if (keepFreeBytes > 0) {
+        const st = fs.statSync(path.join(dir, 'filler.bin'));
+        fs.truncateSync(path.join(dir, 'filler.bin'), Math.max(0, st.size - keepFreeBytes));
+      }
+    });
   }
 
   /** Mounted file systems under the console's mount root (from /proc/self/mountinfo). */
