@@ -30,10 +30,10 @@ export type BrowseEntry = {
   name: string;
   type: StorageEntry['type'];
   size: number;
-  modifiedAt: string | null;
+  /** Milliseconds since 1970 (a number: cheaper to send for ten thousand entries than ISO text), or null. */
+  modifiedAt: number | null;
   /** A finished backup file (name and type), which the browser marks and opens details of. */
   isBackup: boolean;
-  url: string;
 };
 
 export type BrowseResult = {
@@ -45,6 +45,9 @@ export type BrowseResult = {
   path: string[];
   breadcrumbs: { name: string; url: string }[];
   parentUrl: string | null;
+  /** An entry's URL is childUrlPrefix + encodeURIComponent(name) + childUrlSuffix (child-url.ts), not repeated per entry. */
+  childUrlPrefix: string;
+  childUrlSuffix: string;
   entries: BrowseEntry[];
   /** Entries in the folder, and of those the ones the filter matches. */
   total: number;
@@ -55,11 +58,12 @@ export type BrowseResult = {
 };
 
 export const PAGE_DEFAULT = 200;
-export const PAGE_MAX = 1000;
+/** A client may ask for a whole folder of ten thousand entries at once; the dialog asks for PAGE_DEFAULT at a time. */
+export const PAGE_MAX = 10_000;
 const LISTING_MS = 30_000;
 const LISTINGS_KEPT = 32;
 
-type Listing = { at: number; mtime: number | null; entries: Sorted[] };
+type Listing = { at: number; mtime: number | null; sorted: Sorted };
 const LISTINGS = Symbol.for('webconf.storage.listings');
 function listings(): Map<string, Listing> {
   const g = globalThis as unknown as Record<symbol, Map<string, Listing>>;
@@ -69,25 +73,46 @@ function listings(): Map<string, Listing> {
 
 /**
  * Natural order without a collator (Intl.Collator took 20 ms to sort 10,000
- * names here, plain string comparison of precomputed keys 3 ms): the key is
- * the name in lower case with each run of digits written as its length (two
- * digits) and its value without leading zeros, so "file-9" < "file-10".
- * Ties fall back to the exact name, so the order is total.
+ * names here): each name gets a key, its lower case with every run of
+ * digits written as its length (two digits) and its value without leading
+ * zeros, so "file-9" < "file-10"; folders come first; ties fall back to the
+ * exact name, so the order is total. Keys are computed once per listing
+ * and kept beside the entries (no object per entry is copied).
  */
 function sortKey(name: string): string {
-  return name.toLowerCase().replace(/\d+/g, (d) => {
-    const v = d.replace(/^0+(?=\d)/, '');
-    return `${String(v.length).padStart(2, '0')}${v}`;
+  let lower = name.toLowerCase();
+  if (!/\d/.test(lower)) return lower;
+  lower = lower.replace(/\d+/g, (d) => {
+    let i = 0;
+    while (i < d.length - 1 && d.charCodeAt(i) === 48) i++;
+    const v = i ? d.slice(i) : d;
+    return (v.length < 10 ? '0' : '') + v.length + v;
   });
+  return lower;
 }
-type Keyed = { rank: number; key: string; name: string };
-const rank = (type: string) => (type === 'directory' ? 0 : 1);
-function compare(a: Keyed, b: Keyed): number {
-  return a.rank - b.rank || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const rankOf = (type: string) => (type === 'directory' ? 0 : 1);
+function cmp(ra: number, ka: string, na: string, rb: number, kb: string, nb: string): number {
+  return ra - rb || (ka < kb ? -1 : ka > kb ? 1 : 0) || (na < nb ? -1 : na > nb ? 1 : 0);
 }
-type Sorted = StorageEntry & Keyed;
-function sortEntries(entries: StorageEntry[]): Sorted[] {
-  return entries.map((e) => ({ ...e, rank: rank(e.type), key: sortKey(e.name) })).sort(compare);
+/** A folder's entries in browser order, with their ranks and keys at the same indexes. */
+type Sorted = { entries: StorageEntry[]; ranks: Uint8Array; keys: string[] };
+function sortEntries(list: StorageEntry[]): Sorted {
+  const n = list.length;
+  const ranks = new Uint8Array(n);
+  const keys = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    ranks[i] = rankOf(list[i]!.type);
+    keys[i] = sortKey(list[i]!.name);
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((a, b) => cmp(ranks[a]!, keys[a]!, list[a]!.name, ranks[b]!, keys[b]!, list[b]!.name));
+  return { entries: order.map((i) => list[i]!), ranks: Uint8Array.from(order, (i) => ranks[i]!), keys: order.map((i) => keys[i]!) };
+}
+function filtered(s: Sorted, filter: string): Sorted {
+  if (!filter) return s;
+  const keep: number[] = [];
+  for (let i = 0; i < s.entries.length; i++) if (s.entries[i]!.name.toLocaleLowerCase().includes(filter)) keep.push(i);
+  return { entries: keep.map((i) => s.entries[i]!), ranks: Uint8Array.from(keep, (i) => s.ranks[i]!), keys: keep.map((i) => s.keys[i]!) };
 }
 
 /** The cursor: where the last page ended, in the sort order (stateless: it works after the listing is read again). */
@@ -168,7 +193,7 @@ async function checkRealFolder(target: StorageTarget, rel: string): Promise<void
   if (toData === '' || (!toData.startsWith('..') && !path.isAbsolute(toData))) throw new AppError('forbidden', "The console's own data folder is not shown.");
 }
 
-async function listFolder(target: StorageTarget, key: string, rel: string): Promise<Sorted[]> {
+async function listFolder(target: StorageTarget, key: string, rel: string): Promise<Sorted> {
   const cacheKey = `${key}\n${rel}`;
   // On a local disk the folder may be reached through a symbolic link that stays inside (checkRealFolder): follow it.
   const st = target.localPath ? await localStat(target, rel) : await target.stat(rel);
@@ -177,18 +202,18 @@ async function listFolder(target: StorageTarget, key: string, rel: string): Prom
   const mtime = st?.modifiedAt?.getTime() ?? null;
   const cache = listings();
   const hit = cache.get(cacheKey);
-  if (hit && mtime !== null && hit.mtime === mtime && Date.now() - hit.at < LISTING_MS) return hit.entries;
+  if (hit && mtime !== null && hit.mtime === mtime && Date.now() - hit.at < LISTING_MS) return hit.sorted;
   let listed = await target.list(rel);
   if (target.localPath) {
     // The console's data folder is left out of local listings.
     const data = path.resolve(dataDir());
     listed = listed.filter((e) => path.resolve(target.localPath!(rel ? `${rel}/${e.name}` : e.name)) !== data);
   }
-  const entries = sortEntries(listed);
+  const sorted = sortEntries(listed);
   cache.delete(cacheKey);
-  cache.set(cacheKey, { at: Date.now(), mtime, entries });
+  cache.set(cacheKey, { at: Date.now(), mtime, sorted });
   while (cache.size > LISTINGS_KEPT) cache.delete(cache.keys().next().value!);
-  return entries;
+  return sorted;
 }
 
 async function localStat(target: StorageTarget, rel: string): Promise<StorageEntry | null> {
@@ -206,16 +231,23 @@ export function forgetListings(): void {
   listings().clear();
 }
 
-function firstAfter(entries: Sorted[], c: Cursor): number {
+function firstAfter(s: Sorted, c: Cursor): number {
   let lo = 0;
-  let hi = entries.length;
-  const key = { rank: rank(c.t), key: sortKey(c.n), name: c.n };
+  let hi = s.entries.length;
+  const r = rankOf(c.t);
+  const k = sortKey(c.n);
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (compare(entries[mid]!, key) <= 0) lo = mid + 1;
+    if (cmp(s.ranks[mid]!, s.keys[mid]!, s.entries[mid]!.name, r, k, c.n) <= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+const CHILD_MARK = 'webconf-child-name-mark';
+function childUrlParts(u: string): { childUrlPrefix: string; childUrlSuffix: string } {
+  const i = u.lastIndexOf(CHILD_MARK);
+  return { childUrlPrefix: u.slice(0, i), childUrlSuffix: u.slice(i + CHILD_MARK.length) };
 }
 
 export async function browse(url: string, opts: { filter?: string; cursor?: string; limit?: number } = {}): Promise<BrowseResult> {
@@ -225,14 +257,17 @@ export async function browse(url: string, opts: { filter?: string; cursor?: stri
   return withLocation(url, async (target, { loc, key, rootLabel }) => {
     const rel = loc.parts.join('/');
     await checkRealFolder(target, rel);
+    // Storage Information is read while the folder is listed (first page only).
+    const information = cursor ? null : Promise.all([target.access(rel), target.space(rel).catch(() => null)]);
+    information?.catch(() => undefined);
     const all = await listFolder(target, key, rel);
-    const matching = filter ? all.filter((e) => e.name.toLocaleLowerCase().includes(filter)) : all;
+    const matching = filtered(all, filter);
     const start = cursor ? firstAfter(matching, cursor) : 0;
-    const page = matching.slice(start, start + limit);
-    const more = start + limit < matching.length;
+    const page = matching.entries.slice(start, start + limit);
+    const more = start + limit < matching.entries.length;
     let info: BrowseResult['info'] = null;
-    if (!cursor) {
-      const [access, space] = await Promise.all([target.access(rel), target.space(rel).catch(() => null)]);
+    if (information) {
+      const [access, space] = await information;
       info = { access, space, spaceWarning: space ? spaceWarning(space, null) : null };
     }
     const crumbs = [{ name: rootLabel, url: rootUrl(loc) }, ...loc.parts.map((name, i) => ({ name, url: locationUrl(loc, loc.parts.slice(0, i + 1)) }))];
@@ -244,16 +279,16 @@ export async function browse(url: string, opts: { filter?: string; cursor?: stri
       path: loc.parts,
       breadcrumbs: crumbs,
       parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
+      ...childUrlParts(locationUrl(loc, [...loc.parts, CHILD_MARK])),
       entries: page.map((e) => ({
         name: e.name,
         type: e.type,
         size: e.size,
-        modifiedAt: e.modifiedAt ? e.modifiedAt.toISOString() : null,
+        modifiedAt: e.modifiedAt ? e.modifiedAt.getTime() : null,
         isBackup: e.type === 'file' && isBackupFileName(e.name),
-        url: locationUrl(loc, [...loc.parts, e.name]),
       })),
-      total: all.length,
-      matched: matching.length,
+      total: all.entries.length,
+      matched: matching.entries.length,
       nextCursor: more && page.length ? encodeCursor(page.at(-1)!) : null,
       info,
     };

@@ -61,12 +61,16 @@ export class LocalFolderTarget implements StorageTarget {
       const base = this.abs(dir);
       const names = await fsp.readdir(base);
       const out: StorageEntry[] = [];
-      for (const name of names) {
-        const st = await fsp.lstat(path.join(base, name)).catch(() => null);
-        if (!st) continue;
-        out.push({ name, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
+      // lstat in batches: a folder of ten thousand files is not ten thousand round trips to the thread pool one after another.
+      for (let i = 0; i < names.length; i += 64) {
+        const batch = names.slice(i, i + 64);
+        const stats = await Promise.all(batch.map((name) => fsp.lstat(path.join(base, name)).catch(() => null)));
+        stats.forEach((st, j) => {
+          // Gone between readdir and lstat: not listed.
+          if (st) out.push({ name: batch[j]!, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
+        });
       }
-      return out.sort((a, b) => a.name.localeCompare(b.name));
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     });
   }
 

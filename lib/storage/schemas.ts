@@ -92,7 +92,7 @@ export const browseQuerySchema = z.object({
   url: z.string({ error: 'Name the location: url=nfs://…, usb://… or file://…' }).min(1, 'Name the location: url=nfs://…, usb://… or file://…').max(2048),
   filter: z.string().max(255, 'The filter has at most 255 characters.').optional(),
   cursor: z.string().max(2048).optional(),
-  limit: z.coerce.number({ error: 'limit must be a number from 1 to 1000.' }).int('limit must be a whole number.').min(1, 'limit must be from 1 to 1000.').max(1000, 'limit must be from 1 to 1000.').optional(),
+  limit: z.coerce.number({ error: 'limit must be a number from 1 to 10000.' }).int('limit must be a whole number.').min(1, 'limit must be from 1 to 10000.').max(10_000, 'limit must be from 1 to 10000.').optional(),
 });
 
 export const locationQuerySchema = z.object({

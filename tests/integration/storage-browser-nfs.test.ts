@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
 import { ConsoleClient } from '../helpers/http-client';
 import { startNfsServer, type NfsServer } from '../helpers/nfs-server';
+import { childUrl } from '@/lib/storage/child-url';
 
 /**
  * The storage browser and Backup Details over NFS 4.0, 4.1 and 4.2, through
@@ -23,7 +24,9 @@ type Page = {
   path: string[];
   breadcrumbs: { name: string; url: string }[];
   parentUrl: string | null;
-  entries: { name: string; type: string; size: number; isBackup: boolean; url: string }[];
+  childUrlPrefix: string;
+  childUrlSuffix: string;
+  entries: { name: string; type: string; size: number; isBackup: boolean }[];
   total: number;
   matched: number;
   nextCursor: string | null;
@@ -109,7 +112,7 @@ describe.each(VERSIONS)('storage browser over NFS %s', (v) => {
     expect(up.body.path).toEqual(['export', 'site']);
     expect(up.body.entries.find((e) => e.name === `v${v}`)?.type).toBe('directory');
     // A folder entry's URL opens one level down.
-    const down = await browse(first.entries[1]!.url);
+    const down = await browse(childUrl(first, first.entries[1]!.name));
     expect(down.body.path).toEqual(['export', 'site', `v${v}`, 'daily']);
     expect(down.body.total).toBe(0);
   });
@@ -155,7 +158,7 @@ describe.each(VERSIONS)('storage browser over NFS %s', (v) => {
     expect(entry.size).toBe(fs.statSync(onDisk).size);
 
     const details = await api.json<{ details: Record<string, unknown> & { contents: { parts: { label: string; files: number }[] } } }>(
-      `/api/storage/details?${new URLSearchParams({ url: entry.url })}`,
+      `/api/storage/details?${new URLSearchParams({ url: childUrl(listed.body, entry.name) })}`,
     );
     expect(details.status, JSON.stringify(details.body)).toBe(200);
     const d = details.body.details;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
 import { ConsoleClient } from '../helpers/http-client';
+import { childUrl } from '@/lib/storage/child-url';
 import { canUseLoopDevices, UsbDriveHarness, type TestDrive } from '../helpers/usb-drives';
 
 /**
@@ -49,7 +50,7 @@ async function backup(): Promise<{ status: number; run?: Run; message?: string }
 }
 
 const browse = (c: ConsoleClient, url: string, extra: Record<string, string> = {}) =>
-  c.json<{ entries: { name: string; type: string; isBackup: boolean; url: string }[]; total: number; info: { access: { write: boolean }; spaceWarning: string | null } | null; error?: { message: string } }>(
+  c.json<{ childUrlPrefix: string; childUrlSuffix: string; entries: { name: string; type: string; isBackup: boolean }[]; total: number; info: { access: { write: boolean }; spaceWarning: string | null } | null; error?: { message: string } }>(
     `/api/storage/browse?${new URLSearchParams({ url, ...extra })}`,
   );
 
@@ -138,7 +139,7 @@ describe('USB drives through the console', () => {
     const entry = listed.body.entries.find((e) => e.name === b.run!.fileName)!;
     expect(entry.isBackup).toBe(true);
     expect(listed.body.entries.filter((e) => e.name.startsWith('.'))).toEqual([]);
-    const details = await support.json<{ details: { fileName: string; dms: string; signature: string; checksum: string } }>(`/api/storage/details?${new URLSearchParams({ url: entry.url })}`);
+    const details = await support.json<{ details: { fileName: string; dms: string; signature: string; checksum: string } }>(`/api/storage/details?${new URLSearchParams({ url: childUrl(listed.body, entry.name) })}`);
     expect(details.status, JSON.stringify(details.body)).toBe(200);
     expect(details.body.details).toMatchObject({ fileName: b.run!.fileName, dms: 'this', signature: 'verified' });
     expect(details.body.details.checksum).toMatch(/^[0-9a-f]{64}$/);

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { BrowseResult } from '@/lib/storage/browser';
 import type { BackupDetailsView } from '@/lib/backup/backup-details-view';
+import { childUrl } from '@/lib/storage/child-url';
 import { formatSize } from '@/lib/storage/format-size';
 import { RelativeTime } from '@/app/ui/relative-time';
 import { BackupDetailsTable } from './backup-details';
@@ -218,15 +219,17 @@ export function StorageBrowser({
               <p role="alert" className="mb-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="browser-error">{problem}</p>
             ) : null}
             <ul className="max-h-[45vh] min-h-24 overflow-y-auto rounded-md border border-slate-200 md:max-h-none md:min-h-40 md:flex-1" data-testid="browser-entries" aria-busy={loading}>
-              {entries.map((e) => (
-                <li key={e.url} className={`border-b border-slate-100 last:border-0 ${selected === e.url ? 'bg-sky-50' : ''}`}>
+              {entries.map((e) => {
+                const eUrl = page ? childUrl(page, e.name) : '';
+                return (
+                <li key={e.name} className={`border-b border-slate-100 last:border-0 ${selected === eUrl ? 'bg-sky-50' : ''}`}>
                   {e.type === 'directory' ? (
-                    <button type="button" onClick={() => go(e.url)} className="flex w-full items-center gap-2 px-3 py-2 text-left text-sm hover:bg-slate-50" data-testid="browser-folder">
+                    <button type="button" onClick={() => go(eUrl)} className="flex w-full items-center gap-2 px-3 py-2 text-left text-sm hover:bg-slate-50" data-testid="browser-folder">
                       <Icon kind="folder" />
                       <span className="min-w-0 flex-1 break-all">{e.name}</span>
                     </button>
                   ) : e.isBackup ? (
-                    <button type="button" onClick={() => void showDetails(e.url)} aria-pressed={selected === e.url}
+                    <button type="button" onClick={() => void showDetails(eUrl)} aria-pressed={selected === eUrl}
                       className="flex w-full flex-wrap items-center gap-2 px-3 py-2 text-left text-sm hover:bg-slate-50" data-testid="browser-backup">
                       <Icon kind="backup" />
                       <span className="min-w-0 flex-1 break-all">{e.name}</span>
@@ -238,11 +241,12 @@ export function StorageBrowser({
                       <Icon kind={e.type === 'file' ? 'file' : 'other'} />
                       <span className="min-w-0 flex-1 break-all">{e.name}</span>
                       {e.type === 'file' ? <span className="text-xs">{formatSize(e.size)}</span> : <span className="text-xs">link or special file</span>}
-                      {e.modifiedAt ? <span className="text-xs"><RelativeTime iso={e.modifiedAt} /></span> : null}
+                      {e.modifiedAt !== null ? <span className="text-xs"><RelativeTime iso={new Date(e.modifiedAt).toISOString()} /></span> : null}
                     </div>
                   )}
                 </li>
-              ))}
+                );
+              })}
               {page && !entries.length && !problem ? (
                 <li className="px-3 py-6 text-center text-sm text-slate-600" data-testid="browser-empty">
                   {query ? `Nothing here matches "${query}". Clear the filter to see all ${page.total} entries.` : canSave ? 'This folder is empty. Use This Location to keep backups here, or open a folder above.' : 'This folder is empty.'}

@@ -1,0 +1,124 @@
+/**
+ * Listing a folder of 10,000 files on an NFS export through the console's
+ * storage API (GET /api/storage/browse of the built console, over HTTP, as
+ * the Browse Storage dialog asks), against libnfs' `nfs-ls` of the same
+ * folder, side by side in one run on the same nfs-ganesha export:
+ *   baseline     nfs-ls nfs://…/export/big (NFSv3 READDIRPLUS; a process per listing),
+ *                the folder changed just before like for the console (ganesha then reads it again)
+ *   whole list   every page of the folder through the API (limit=1000), the
+ *                folder changed just before, so the console lists it afresh
+ *   first page   the dialog's first page (limit=100), the folder changed just
+ *                before (cold) and unchanged since the last listing (warm:
+ *                the console keeps a listing while the folder's modification
+ *                time stays the same)
+ * The console's NFS session is opened once before the rounds (as nfs-ls
+ * mounts each time, the console keeps its session open between requests).
+ * Prints medians and the ratios: whole list / nfs-ls (target: at most 1) and
+ * first page / whole list (target: under 0.1). BENCH_LIST_FILES (default
+ * 10000) and BENCH_ROUNDS (default 5) tune it.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startConsole } from '../tests/helpers/console-server';
+import { ConsoleClient } from '../tests/helpers/http-client';
+import { NfsShare } from '../lib/nfs/nfs-share';
+import { startNfsServer } from '../tests/helpers/nfs-server';
+
+const FILES = Number(process.env.BENCH_LIST_FILES ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function main() {
+  if (!fs.existsSync('.next/BUILD_ID')) execFileSync('npx', ['next', 'build'], { stdio: 'inherit' });
+  const nfs = await startNfsServer();
+  const server = await startConsole();
+  try {
+    const dir = path.join(nfs.exportDir, 'big');
+    fs.mkdirSync(dir);
+    for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(dir, `config-${String(i).padStart(5, '0')}.json`), '{}');
+    const otp = new ConsoleClient(server.url);
+    if (!(await otp.signIn('otp', server.otpPassword!)).ok) throw new Error('OTP sign-in failed');
+    const password = 'bench password 0001';
+    await otp.json('/api/users', 'POST', { username: 'bench', password, confirmPassword: password, role: 'support' });
+    const api = new ConsoleClient(server.url);
+    if (!(await api.signIn('bench', password)).ok) throw new Error('sign-in failed');
+    const url = nfs.url('4.1', 'big');
+
+    const page = async (limit: number, cursor?: string) => {
+      const q = new URLSearchParams({ url, limit: String(limit), ...(cursor ? { cursor } : {}) });
+      const r = await api.json<{ entries: unknown[]; total: number; nextCursor: string | null }>(`/api/storage/browse?${q}`);
+      if (r.status !== 200) throw new Error(`browse answered ${r.status}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    const wholeList = async () => {
+      let n = 0;
+      let cursor: string | undefined;
+      do {
+        const p = await page(1000, cursor);
+        n += p.entries.length;
+        cursor = p.nextCursor ?? undefined;
+      } while (cursor);
+      if (n !== FILES) throw new Error(`the API listed ${n} of ${FILES}`);
+    };
+    const wholeOnce = async () => {
+      const p = await page(FILES);
+      if (p.entries.length !== FILES || p.nextCursor) throw new Error(`the API listed ${p.entries.length} of ${FILES} at once`);
+    };
+    // A change to the folder, made through NFS (ganesha caches what it serves: a change behind its back
+    // would not be seen), so the next listing cannot be the one the console kept.
+    const share = await NfsShare.open(nfs.url('4.1', 'big'));
+    const touch = async () => {
+      const w = await share.createFile('.touch');
+      await w.commit();
+      await share.remove('.touch');
+    };
+    const nfsLs = () => {
+      const out = execFileSync('nfs-ls', [nfs.v3url('big')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const n = out.split('\n').filter((l) => l.includes('config-')).length;
+      if (n !== FILES) throw new Error(`nfs-ls listed ${n} of ${FILES}`);
+    };
+
+    // Warm-up: the console's NFS session, ganesha's attribute cache, nfs-ls' binary in the page cache.
+    await wholeList();
+    nfsLs();
+
+    const t = { nfsLs: [] as number[], whole: [] as number[], wholeOnce: [] as number[], firstCold: [] as number[], firstWarm: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      const steps: [keyof typeof t, () => Promise<unknown> | unknown][] = [
+        ['nfsLs', nfsLs],
+        ['whole', wholeList],
+        ['wholeOnce', wholeOnce],
+      ];
+      for (const [name, fn] of r % 2 ? steps.reverse() : steps) {
+        await touch();
+        t[name].push(await timed(fn));
+      }
+      await touch();
+      t.firstCold.push(await timed(() => page(100)));
+      t.firstWarm.push(await timed(() => page(100)));
+    }
+    const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
+    console.log(`Listing ${FILES} files on an NFS export (nfs-ganesha on loopback), median of ${ROUNDS} rounds:`);
+    console.log(`  baseline nfs-ls (NFSv3, a process each):       ${m.nfsLs.toFixed(1)} ms`);
+    console.log(`  console API, whole list (10 pages of 1000):     ${m.whole.toFixed(1)} ms   ratio to nfs-ls ${(m.whole / m.nfsLs).toFixed(2)} (target <= 1)`);
+    console.log(`  console API, whole list in one request:        ${m.wholeOnce.toFixed(1)} ms   ratio to nfs-ls ${(m.wholeOnce / m.nfsLs).toFixed(2)} (target <= 1)`);
+    console.log(`  console API, first page of 100, folder changed: ${m.firstCold.toFixed(1)} ms   ratio to whole list ${(m.firstCold / m.whole).toFixed(2)} (target < 0.1)`);
+    console.log(`  console API, first page of 100, folder as kept: ${m.firstWarm.toFixed(1)} ms   ratio to whole list ${(m.firstWarm / m.whole).toFixed(2)} (target < 0.1)`);
+  } finally {
+    await server.stop();
+    await nfs.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
