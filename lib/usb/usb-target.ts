@@ -8,7 +8,6 @@ import { attachDrive, beginWrite, releaseDrive } from './drives';
 import { mountPointFor } from './mount';
 import { UUID_PATTERN } from './parse';
 
-export { parseUsbUrl, formatUsbUrl, usbUrlSchema, type UsbUrl } from './url';
 
 export type UsbTargetConfig = { uuid: string; path: string; label?: string | null; serial?: string | null };
 
