@@ -126,6 +126,16 @@ export async function startBackup(trigger: Trigger, actor: Actor): Promise<Backu
   const blocker = await backupBlocker({ fresh: true });
   if (blocker) {
     audit(actor, 'backup.start', 'failure', { detail: { trigger, reason: blocker } });
+    // Nobody watches a scheduled start: its refusal goes into the history as a failed run, with the reason.
+    if (trigger === 'scheduled' && !runningBackup()) {
+      const now = new Date();
+      safely(() =>
+        db()
+          .insert(backupRuns)
+          .values({ trigger, requestedBy: actor.name, status: 'failed', phase: 'preparing', startedAt: now, finishedAt: now, error: `The scheduled backup did not start: ${blocker}` })
+          .run(),
+      );
+    }
     throw new AppError('conflict', blocker);
   }
   let run: BackupRun;

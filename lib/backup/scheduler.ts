@@ -10,7 +10,9 @@ import { getBackupSettings } from './settings';
  * scheduled time passed since the previous tick. Missed times while the
  * console was down are not caught up. A scheduled time that finds a backup
  * already running is recorded in the log and skipped: the database refuses
- * the second run.
+ * the second run. One that finds no backup possible (the USB drive not
+ * attached, the share gone) is in the history as a failed run with the
+ * reason (startBackup).
  */
 const TICK_MS = 5_000;
 

@@ -54,6 +54,13 @@ describe('backup engine', () => {
     await expect(startBackup('manual', actor)).rejects.toThrow(/Set the Domain Master Secret first/);
     await setDms(actor, DMS);
     expect(await backupBlocker()).toMatch(/storage location/);
+    // A manual start is refused to the one who asked; a scheduled one, which nobody watches, is in the history with the reason.
+    const before = backupHistory().length;
+    await expect(startBackup('manual', actor)).rejects.toThrow(/Choose a backup storage location first/);
+    expect(backupHistory()).toHaveLength(before);
+    await expect(startBackup('scheduled', actor)).rejects.toThrow(/Choose a backup storage location first/);
+    const [refused] = backupHistory(1);
+    expect(refused).toMatchObject({ trigger: 'scheduled', status: 'failed', error: 'The scheduled backup did not start: Choose a backup storage location first.', fileName: null });
     await saveStorageConfig(actor, { type: 'local', path: storageDir });
     expect(await backupBlocker()).toBeNull();
     expect(backupHistory().filter((r) => r.status === 'running')).toHaveLength(0);

@@ -28,6 +28,8 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
   useEffect(() => {
     setStatus(initial);
     running.current = Boolean(initial.running);
+    // Backup now follows too (it listens to the panel's updates).
+    window.dispatchEvent(new CustomEvent<BackupStatus>('webconf:backup-status', { detail: initial }));
   }, [initial]);
   useEffect(() => {
     let cancelled = false;
