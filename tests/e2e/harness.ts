@@ -230,17 +230,16 @@ export async function backupViaApi(api: ConsoleClient, timeoutMs = 60_000): Prom
   const started = await api.json<{ run: RunInfo }>('/api/backups', 'POST', {});
   expect(started.status, JSON.stringify(started.body)).toBe(202);
   const id = started.body.run.id;
+  // A plain loop (expect.poll only works inside a test; this also runs in beforeAll).
+  const deadline = Date.now() + timeoutMs;
   let run: RunInfo | undefined;
-  await expect
-    .poll(
-      async () => {
-        const res = await api.json<{ runs: RunInfo[] }>('/api/backups');
-        run = res.body.runs.find((r) => r.id === id);
-        return run?.status;
-      },
-      { timeout: timeoutMs, interval: 250 },
-    )
-    .not.toBe('running');
+  for (;;) {
+    const res = await api.json<{ runs: RunInfo[] }>('/api/backups');
+    run = res.body.runs.find((r) => r.id === id);
+    if (run && run.status !== 'running') break;
+    if (Date.now() > deadline) throw new Error(`backup #${id} still ${run?.status ?? 'missing'} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
   return run!;
 }
 
