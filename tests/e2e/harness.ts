@@ -262,7 +262,7 @@ export async function controlsOutside(page: Page, width: number, scope = 'main, 
     if (!box) continue;
     checked++;
     if (box.x < 0 || box.x + box.width > width + 0.5) {
-      const what = await c.evaluate((el) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? el.textContent ?? (el as HTMLInputElement).name ?? '').trim().slice(0, 40)}"`);
+      const what = await c.evaluate((el) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') || el.textContent || (el as HTMLInputElement).name || el.id || '').trim().slice(0, 40)}"`);
       outside.push(`${what} at x=${Math.round(box.x)}..${Math.round(box.x + box.width)}`);
     }
   }
