@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { applianceRoot } from '@/lib/backup/appliance';
 import { setDms } from '@/lib/backup/dms';
 import { backupBlocker, startBackup, waitForBackup } from '@/lib/backup/engine';
+import { estimateNextBackupBytes } from '@/lib/backup/estimate';
 import { getBackupRun, backupHistory } from '@/lib/backup/runs';
 import { saveBackupSettings } from '@/lib/backup/settings';
 import { verifyBackupFile } from '@/lib/backup/verify-file';
@@ -78,6 +79,10 @@ describe('backup engine', () => {
     expect(bytes.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
     expect(crypto.createHash('sha256').update(bytes).digest('hex')).toBe(run.checksum);
     expect(bytes.includes(Buffer.from('eth0 dhcp'))).toBe(false);
+    // The free-space warning's estimate of the next backup: never less than this one took, and close to it.
+    const estimate = await estimateNextBackupBytes({ fresh: true });
+    expect(estimate).toBeGreaterThanOrEqual(bytes.length);
+    expect(estimate).toBeLessThan(bytes.length * 1.1 + (1 << 20));
 
     // Open it as another appliance would: nothing but the DMS.
     const got: Record<string, Buffer> = {};

@@ -41,7 +41,7 @@ export default async function UsersPage() {
         </section>
       ) : null}
       {manage ? (
-        <section aria-labelledby="list-title" className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+        <section aria-labelledby="list-title" className="min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-6">
           <h2 id="list-title" className="mb-4 text-lg font-semibold">Accounts</h2>
           <table className="w-full text-left text-sm">
             <thead>
@@ -67,7 +67,7 @@ export default async function UsersPage() {
           </table>
         </section>
       ) : null}
-      <section className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+      <section className="min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-6">
         <CreateUserForm />
       </section>
     </div>

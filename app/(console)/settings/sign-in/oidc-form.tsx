@@ -23,7 +23,7 @@ export function OidcForm({ current, callbackUrl }: { current: Current | undefine
     <form action={action} noValidate aria-labelledby="oidc-title" className="max-w-xl">
       <h2 id="oidc-title" className="mb-2 text-lg font-semibold">OpenID Connect provider</h2>
       <p className="mb-4 text-sm text-slate-600">
-        Register this redirect URI at the provider: <code className="rounded bg-slate-100 px-1" data-testid="redirect-uri">{callbackUrl}</code>
+        Register this redirect URI at the provider: <code className="break-all rounded bg-slate-100 px-1" data-testid="redirect-uri">{callbackUrl}</code>
       </p>
       <FormMessage state={state} />
       <div className="mb-4 flex items-center gap-2">

@@ -16,7 +16,7 @@ export default async function SignInSettingsPage() {
   return (
     <div className="space-y-6">
       <h1 className="text-2xl font-semibold">Sign-in settings</h1>
-      <section className="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+      <section className="min-w-0 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-6">
         <OidcForm current={current} callbackUrl={callbackUrl} />
       </section>
     </div>
