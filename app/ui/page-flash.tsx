@@ -17,8 +17,14 @@ export function PageFlash() {
       setMessage((e as CustomEvent<string>).detail);
       requestAnimationFrame(() => ref.current?.scrollIntoView({ block: 'start', behavior: 'smooth' }));
     };
+    // The next submission's answer replaces it (a later refusal must not stand under an old success).
+    const clear = () => setMessage(null);
     window.addEventListener(EVENT, on);
-    return () => window.removeEventListener(EVENT, on);
+    document.addEventListener('submit', clear, true);
+    return () => {
+      window.removeEventListener(EVENT, on);
+      document.removeEventListener('submit', clear, true);
+    };
   }, []);
   if (!message) return <div ref={ref} />;
   return (

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { AppError } from '../errors';
-import { withLocation } from '../storage/browser';
+import { checkBrowsableFile, withLocation } from '../storage/browser';
 import { parseLocationUrl } from '../storage/location';
 import { getStorageConfig, openStorage, storageUrl } from '../storage/config';
 import { BackupDetailsError, readBackupDetails, type BackupDetails } from './details';
@@ -42,7 +42,11 @@ export async function backupDetailsAt(url: string): Promise<BackupDetailsView> {
   const loc = parseLocationUrl(url);
   if (!loc.parts.length) throw new AppError('unprocessable', 'Name a backup file, not the root of the location.');
   const secret = dms();
-  return withLocation(url, async (target) => withHistory(await readBackupDetails(target, loc.parts.join('/'), secret).catch(words), url));
+  return withLocation(url, async (target) => {
+    // The same rules as the browser: a folder inside the location (symbolic links resolved), never the data folder; a regular file.
+    await checkBrowsableFile(target, loc.parts);
+    return withHistory(await readBackupDetails(target, loc.parts.join('/'), secret).catch(words), url);
+  });
 }
 
 /** Details of a run from the Backup History: its file on the configured storage, if it is still there. */

@@ -311,7 +311,7 @@ export async function readBackupDetails(target: StorageTarget, name: string, dms
       const other: BackupDetails = {
         ...facts,
         dms: 'other',
-        message: 'This backup was made with another Domain Master Secret: this appliance cannot open it, so its contents are not shown.',
+        message: 'This backup was made with another Domain Master Secret (or its header is damaged): this appliance cannot open it, so its contents are not shown.',
       };
       remember(key, other);
       return other;

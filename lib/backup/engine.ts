@@ -11,8 +11,10 @@ import { backupRuns, type BackupRun } from '../db/schema';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
 import { log } from '../log';
+import { processState } from '../process-state';
 import { getStorageConfig, openStorage } from '../storage/config';
 import { StorageError } from '../storage/errors';
+import { forgetListings } from '../storage/browser';
 import { formatSize } from '../storage/format-size';
 import { spaceWarning } from '../storage/space-warning';
 import type { SpaceInfo, StorageTarget, StorageWriter } from '../storage/types';
@@ -63,7 +65,8 @@ const STORAGE_CHECK_MS = 15_000;
 
 /** What the last storage check found: why no backup can run (or null), a free-space warning, the space. */
 export type StorageState = { blocker: string | null; warning: string | null; space: SpaceInfo | null; expectedBytes: number | null; label: string | null };
-let storageCheck: { key: string; at: number; result: StorageState } | null = null;
+// One per process (process-state.ts): a backup started by a server action clears what the status route keeps.
+const checks = processState('backup.storage-check', () => ({ last: null as { key: string; at: number; result: StorageState } | null }));
 
 /** Why no backup can be created right now, or null. */
 export async function backupBlocker(opts: { fresh?: boolean } = {}): Promise<string | null> {
@@ -74,15 +77,16 @@ export async function backupBlocker(opts: { fresh?: boolean } = {}): Promise<str
 /** The configured storage's state (kept STORAGE_CHECK_MS per setting unless fresh). */
 export async function storageState(opts: { fresh?: boolean } = {}): Promise<StorageState> {
   const key = JSON.stringify(getStorageConfig());
-  if (!opts.fresh && storageCheck && storageCheck.key === key && Date.now() - storageCheck.at < STORAGE_CHECK_MS) return storageCheck.result;
+  const kept = checks.last;
+  if (!opts.fresh && kept && kept.key === key && Date.now() - kept.at < STORAGE_CHECK_MS) return kept.result;
   const result = await checkStorage();
-  storageCheck = { key, at: Date.now(), result };
+  checks.last = { key, at: Date.now(), result };
   return result;
 }
 
 /** Forgets the kept storage check (after a backup wrote to it, or the drive was ejected). */
 export function forgetStorageState(): void {
-  storageCheck = null;
+  checks.last = null;
 }
 
 async function checkStorage(): Promise<StorageState> {
@@ -90,9 +94,11 @@ async function checkStorage(): Promise<StorageState> {
   if (!target) return { blocker: 'Choose a backup storage location first.', warning: null, space: null, expectedBytes: null, label: null };
   const state: StorageState = { blocker: null, warning: null, space: null, expectedBytes: null, label: target.label };
   try {
-    const access = await target.access();
-    if (!access.write) return { ...state, blocker: `The console cannot write to ${target.label}.` };
-    state.space = await target.space().catch(() => null);
+    // A check that changes nothing where the target has one (a USB drive is not mounted for it).
+    const quick = target.status ? await target.status() : null;
+    const write = quick ? quick.write : (await target.access()).write;
+    if (write === false) return { ...state, blocker: `The console cannot write to ${target.label}.` };
+    state.space = quick ? quick.space : await target.space().catch(() => null);
     state.expectedBytes = await estimateNextBackupBytes().catch(() => null);
     if (state.space) state.warning = spaceWarning(state.space, state.expectedBytes);
   } catch (err) {
@@ -408,8 +414,9 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     log.warn({ event: aborted ? 'backup.aborted' : 'backup.failed', run: run.id, reason: message }, 'backup did not complete');
     safely(() => audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'failure', { target: String(run.id), detail: { reason: message } }));
   } finally {
-    // The space on the target changed: the status panel checks afresh.
+    // The space on the target and the folder changed: the status panel and the browser look afresh.
     forgetStorageState();
+    forgetListings();
     await workers.close().catch(() => undefined);
     // The snapshot and the side files its read-only open may leave.
     for (const f of [snapshot, `${snapshot}-journal`, `${snapshot}-wal`, `${snapshot}-shm`]) await fsp.rm(f, { force: true }).catch(() => undefined);

@@ -1,6 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { dataDir } from '../env';
+import { processState } from '../process-state';
 import { CHUNK_SIZE } from './age/format';
 import { encryptedSize } from './age';
 import { TAR_BLOCK, listMembers } from './archive';
@@ -15,10 +16,10 @@ import { TAR_BLOCK, listMembers } from './archive';
  */
 const ESTIMATE_MS = 60_000;
 const HEADER_ALLOWANCE = 3 * TAR_BLOCK; // a pax header for long names, and the ustar header
-let kept: { at: number; bytes: number } | null = null;
+const kept = processState('backup.estimate', () => ({ last: null as { at: number; bytes: number } | null }));
 
 export async function estimateNextBackupBytes(opts: { fresh?: boolean } = {}): Promise<number> {
-  if (!opts.fresh && kept && Date.now() - kept.at < ESTIMATE_MS) return kept.bytes;
+  if (!opts.fresh && kept.last && Date.now() - kept.last.at < ESTIMATE_MS) return kept.last.bytes;
   const live = path.join(dataDir(), 'webconf.db');
   const members = await listMembers(live);
   // The live database keeps recent pages in its write-ahead log; the snapshot holds them all.
@@ -28,7 +29,7 @@ export async function estimateNextBackupBytes(opts: { fresh?: boolean } = {}): P
   // The manifest: about 200 bytes per member, padded to whole chunks.
   plain += Math.ceil((TAR_BLOCK + 4096 + members.length * 200) / CHUNK_SIZE) * CHUNK_SIZE + 2 * TAR_BLOCK;
   const bytes = encryptedSize(plain);
-  kept = { at: Date.now(), bytes };
+  kept.last = { at: Date.now(), bytes };
   return bytes;
 }
 

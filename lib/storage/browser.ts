@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isBackupFileName } from '../backup/file-name';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
+import { processState } from '../process-state';
 import { findUsbPartition } from '../usb/drives';
 import { UsbTarget } from '../usb/usb-target';
 import { StorageError } from './errors';
@@ -64,12 +66,7 @@ const LISTING_MS = 30_000;
 const LISTINGS_KEPT = 32;
 
 type Listing = { at: number; mtime: number | null; sorted: Sorted };
-const LISTINGS = Symbol.for('webconf.storage.listings');
-function listings(): Map<string, Listing> {
-  const g = globalThis as unknown as Record<symbol, Map<string, Listing>>;
-  g[LISTINGS] ??= new Map();
-  return g[LISTINGS];
-}
+const listings = () => processState('storage.listings', () => new Map<string, Listing>());
 
 /**
  * Natural order without a collator (Intl.Collator took 20 ms to sort 10,000
@@ -171,44 +168,103 @@ export async function withLocation<T>(url: string, work: (t: StorageTarget, r: R
 }
 
 /**
- * On a local disk or USB drive: the folder's real path must lie inside the
- * root (a symbolic link pointing outside is refused), and the console's own
- * data folder is never shown.
+ * A folder on a local disk or USB drive, pinned: it is opened once, its real
+ * path is read from the open handle (/proc/self/fd), and everything after
+ * the check (listing, entries' lstat, access, space) goes through that
+ * handle, so swapping a component of the path for a symbolic link after the
+ * check cannot redirect the listing. The real path must lie inside the
+ * location's root, and never in the console's own data folder.
  */
-async function checkRealFolder(target: StorageTarget, rel: string): Promise<void> {
-  if (!target.localPath) return;
+type Pinned = { handle: fsp.FileHandle; at: string };
+
+async function pinFolder(target: StorageTarget, rel: string): Promise<Pinned> {
   // An operation first: a USB target mounts its partition on first use.
   await target.stat('');
-  const root = await fsp.realpath(target.localPath(''));
-  let real: string;
+  const where = `/${rel}`;
+  const root = await fsp.realpath(target.localPath!(''));
+  let handle: fsp.FileHandle;
   try {
-    real = await fsp.realpath(target.localPath(rel));
+    handle = await fsp.open(target.localPath!(rel), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   } catch (err) {
-    throw new StorageError(target.label, `list /${rel}`, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message, (err as NodeJS.ErrnoException).code);
+    throw localError(target, `list ${where}`, err);
   }
-  const inside = path.relative(root, real);
-  if (inside.startsWith('..') || path.isAbsolute(inside)) throw new AppError('forbidden', `/${rel} leads outside the storage location (a symbolic link); it is not shown.`);
-  const data = await fsp.realpath(dataDir()).catch(() => path.resolve(dataDir()));
-  const toData = path.relative(data, real);
-  if (toData === '' || (!toData.startsWith('..') && !path.isAbsolute(toData))) throw new AppError('forbidden', "The console's own data folder is not shown.");
+  try {
+    const at = `/proc/self/fd/${handle.fd}`;
+    const real = await fsp.readlink(at);
+    const inside = path.relative(root, real);
+    if (inside.startsWith('..') || path.isAbsolute(inside)) throw new AppError('forbidden', `${where} leads outside the storage location (a symbolic link); it is not shown.`);
+    const data = await fsp.realpath(dataDir()).catch(() => path.resolve(dataDir()));
+    const toData = path.relative(data, real);
+    if (toData === '' || (!toData.startsWith('..') && !path.isAbsolute(toData))) throw new AppError('forbidden', "The console's own data folder is not shown.");
+    return { handle, at };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }
 
-async function listFolder(target: StorageTarget, key: string, rel: string): Promise<Sorted> {
+/** A local file-system error in the target's words; an unknown code gets a plain reason, never a path of this machine. */
+function localError(target: StorageTarget, operation: string, err: unknown): StorageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: 'it does not exist',
+    ENOTDIR: 'it is not a folder',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ELOOP: 'a symbolic link is in the way',
+    EIO: 'input/output error on the device (was the drive pulled out?)',
+  };
+  return new StorageError(target.label, operation, (code && words[code]) || 'the folder cannot be read', code);
+}
+
+async function listPinned(target: StorageTarget, pinned: Pinned, rel: string): Promise<StorageEntry[]> {
+  try {
+    const names = await fsp.readdir(pinned.at);
+    const out: StorageEntry[] = [];
+    // lstat in batches: ten thousand entries are not ten thousand trips to the thread pool one after another.
+    for (let i = 0; i < names.length; i += 64) {
+      const batch = names.slice(i, i + 64);
+      const stats = await Promise.all(batch.map((n) => fsp.lstat(`${pinned.at}/${n}`).catch(() => null)));
+      stats.forEach((st, j) => {
+        if (st) out.push({ name: batch[j]!, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
+      });
+    }
+    // The console's data folder is left out of local listings.
+    const data = await fsp.realpath(dataDir()).catch(() => path.resolve(dataDir()));
+    const real = await fsp.readlink(pinned.at);
+    return path.dirname(data) === real ? out.filter((e) => e.name !== path.basename(data)) : out;
+  } catch (err) {
+    throw localError(target, `list /${rel}`, err);
+  }
+}
+
+async function accessPinned(pinned: Pinned): Promise<AccessInfo> {
+  const can = (mode: number) => fsp.access(pinned.at, mode).then(() => true, () => false);
+  return { read: await can(fs.constants.R_OK | fs.constants.X_OK), write: await can(fs.constants.W_OK | fs.constants.X_OK) };
+}
+
+async function spacePinned(pinned: Pinned): Promise<SpaceInfo> {
+  const st = await fsp.statfs(pinned.at);
+  const totalBytes = st.blocks * st.bsize;
+  return { totalBytes, freeBytes: st.bavail * st.bsize, usedBytes: totalBytes - st.bfree * st.bsize };
+}
+
+/** The folder's listing, sorted: kept while its modification time stays the same (LISTING_MS at most). */
+async function listFolder(target: StorageTarget, key: string, rel: string, pinned: Pinned | null): Promise<Sorted> {
   const cacheKey = `${key}\n${rel}`;
-  // On a local disk the folder may be reached through a symbolic link that stays inside (checkRealFolder): follow it.
-  const st = target.localPath ? await localStat(target, rel) : await target.stat(rel);
-  if (rel && !st) throw new StorageError(target.label, `list /${rel}`, 'it does not exist', 'ENOENT');
-  if (st && st.type !== 'directory' && rel) throw new StorageError(target.label, `list /${rel}`, 'it is not a folder', 'ENOTDIR');
-  const mtime = st?.modifiedAt?.getTime() ?? null;
+  let mtime: number | null;
+  if (pinned) {
+    mtime = (await pinned.handle.stat()).mtimeMs;
+  } else {
+    const st = await target.stat(rel);
+    if (rel && !st) throw new StorageError(target.label, `list /${rel}`, 'it does not exist', 'ENOENT');
+    if (st && st.type !== 'directory' && rel) throw new StorageError(target.label, `list /${rel}`, 'it is not a folder', 'ENOTDIR');
+    mtime = st?.modifiedAt?.getTime() ?? null;
+  }
   const cache = listings();
   const hit = cache.get(cacheKey);
   if (hit && mtime !== null && hit.mtime === mtime && Date.now() - hit.at < LISTING_MS) return hit.sorted;
-  let listed = await target.list(rel);
-  if (target.localPath) {
-    // The console's data folder is left out of local listings.
-    const data = path.resolve(dataDir());
-    listed = listed.filter((e) => path.resolve(target.localPath!(rel ? `${rel}/${e.name}` : e.name)) !== data);
-  }
+  const listed = pinned ? await listPinned(target, pinned, rel) : await target.list(rel);
   const sorted = sortEntries(listed);
   cache.delete(cacheKey);
   cache.set(cacheKey, { at: Date.now(), mtime, sorted });
@@ -216,13 +272,20 @@ async function listFolder(target: StorageTarget, key: string, rel: string): Prom
   return sorted;
 }
 
-async function localStat(target: StorageTarget, rel: string): Promise<StorageEntry | null> {
+/**
+ * For the details of a file: its folder must be one the browser would show
+ * (pinned: inside the root, not the data folder) and the file a regular
+ * file, not a link (details open it by name afterwards; a link swapped in
+ * then is refused by the details reader's own stat of a regular file).
+ */
+export async function checkBrowsableFile(target: StorageTarget, parts: string[]): Promise<void> {
+  if (!target.localPath) return;
+  const pinned = await pinFolder(target, parts.slice(0, -1).join('/'));
   try {
-    const st = await fsp.stat(target.localPath!(rel));
-    return { name: path.posix.basename(rel), type: st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other', size: st.size, modifiedAt: st.mtime };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new StorageError(target.label, `list /${rel}`, (err as Error).message, (err as NodeJS.ErrnoException).code);
+    const st = await fsp.lstat(`${pinned.at}/${parts.at(-1)}`).catch(() => null);
+    if (st && !st.isFile()) throw new AppError('unprocessable', `${parts.at(-1)} is not a file (a folder, link or special file): it has no backup details.`);
+  } finally {
+    await pinned.handle.close();
   }
 }
 
@@ -256,41 +319,59 @@ export async function browse(url: string, opts: { filter?: string; cursor?: stri
   const cursor = opts.cursor ? decodeCursor(opts.cursor) : null;
   return withLocation(url, async (target, { loc, key, rootLabel }) => {
     const rel = loc.parts.join('/');
-    await checkRealFolder(target, rel);
-    // Storage Information is read while the folder is listed (first page only).
-    const information = cursor ? null : Promise.all([target.access(rel), target.space(rel).catch(() => null)]);
-    information?.catch(() => undefined);
-    const all = await listFolder(target, key, rel);
-    const matching = filtered(all, filter);
-    const start = cursor ? firstAfter(matching, cursor) : 0;
-    const page = matching.entries.slice(start, start + limit);
-    const more = start + limit < matching.entries.length;
-    let info: BrowseResult['info'] = null;
-    if (information) {
-      const [access, space] = await information;
-      info = { access, space, spaceWarning: space ? spaceWarning(space, null) : null };
+    const pinned = target.localPath ? await pinFolder(target, rel) : null;
+    try {
+      return await pageOf(target, key, rel, pinned, { loc, rootLabel, filter, cursor, limit });
+    } finally {
+      await pinned?.handle.close();
     }
-    const crumbs = [{ name: rootLabel, url: rootUrl(loc) }, ...loc.parts.map((name, i) => ({ name, url: locationUrl(loc, loc.parts.slice(0, i + 1)) }))];
-    return {
-      type: loc.type,
-      url: locationUrl(loc),
-      rootUrl: rootUrl(loc),
-      rootLabel,
-      path: loc.parts,
-      breadcrumbs: crumbs,
-      parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
-      ...childUrlParts(locationUrl(loc, [...loc.parts, CHILD_MARK])),
-      entries: page.map((e) => ({
-        name: e.name,
-        type: e.type,
-        size: e.size,
-        modifiedAt: e.modifiedAt ? e.modifiedAt.getTime() : null,
-        isBackup: e.type === 'file' && isBackupFileName(e.name),
-      })),
-      total: all.entries.length,
-      matched: matching.entries.length,
-      nextCursor: more && page.length ? encodeCursor(page.at(-1)!) : null,
-      info,
-    };
   });
+}
+
+async function pageOf(
+  target: StorageTarget,
+  key: string,
+  rel: string,
+  pinned: Pinned | null,
+  { loc, rootLabel, filter, cursor, limit }: { loc: StorageLocation; rootLabel: string; filter: string; cursor: Cursor | null; limit: number },
+): Promise<BrowseResult> {
+  // Storage Information is read while the folder is listed (first page only).
+  const information = cursor
+    ? null
+    : pinned
+      ? Promise.all([accessPinned(pinned), spacePinned(pinned).catch(() => null)])
+      : Promise.all([target.access(rel), target.space(rel).catch(() => null)]);
+  information?.catch(() => undefined);
+  const all = await listFolder(target, key, rel, pinned);
+  const matching = filtered(all, filter);
+  const start = cursor ? firstAfter(matching, cursor) : 0;
+  const page = matching.entries.slice(start, start + limit);
+  const more = start + limit < matching.entries.length;
+  let info: BrowseResult['info'] = null;
+  if (information) {
+    const [access, space] = await information;
+    info = { access, space, spaceWarning: space ? spaceWarning(space, null) : null };
+  }
+  const crumbs = [{ name: rootLabel, url: rootUrl(loc) }, ...loc.parts.map((name, i) => ({ name, url: locationUrl(loc, loc.parts.slice(0, i + 1)) }))];
+  return {
+    type: loc.type,
+    url: locationUrl(loc),
+    rootUrl: rootUrl(loc),
+    rootLabel,
+    path: loc.parts,
+    breadcrumbs: crumbs,
+    parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
+    ...childUrlParts(locationUrl(loc, [...loc.parts, CHILD_MARK])),
+    entries: page.map((e) => ({
+      name: e.name,
+      type: e.type,
+      size: e.size,
+      modifiedAt: e.modifiedAt ? e.modifiedAt.getTime() : null,
+      isBackup: e.type === 'file' && isBackupFileName(e.name),
+    })),
+    total: all.entries.length,
+    matched: matching.entries.length,
+    nextCursor: more && page.length ? encodeCursor(page.at(-1)!) : null,
+    info,
+  };
 }

@@ -1,3 +1,4 @@
+import { processState } from '../process-state';
 import type { StorageTarget } from './types';
 
 /**
@@ -14,13 +15,7 @@ const IDLE_MS = 60_000;
 const FOLDER_LEVEL = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'ELOOP', 'NFS4ERR_NOENT', 'NFS4ERR_ACCESS', 'NFS4ERR_PERM', 'NFS4ERR_NOTDIR', 'NFS4ERR_SYMLINK', 'NFS4ERR_ISDIR', 'NFS4ERR_NAMETOOLONG', 'not_found', 'unprocessable', 'forbidden']);
 
 type Pooled = { target: StorageTarget; users: number; dead: boolean; timer: ReturnType<typeof setTimeout> | null };
-const POOL = Symbol.for('webconf.storage.target-pool');
-
-function pool(): Map<string, Pooled> {
-  const g = globalThis as unknown as Record<symbol, Map<string, Pooled>>;
-  g[POOL] ??= new Map();
-  return g[POOL];
-}
+const pool = () => processState('storage.target-pool', () => new Map<string, Pooled>());
 
 /** Runs `work` with the pooled target for `key`, opening it with `open` when there is none. */
 export async function withPooledTarget<T>(key: string, open: () => StorageTarget, work: (t: StorageTarget) => Promise<T>): Promise<T> {

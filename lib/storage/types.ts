@@ -63,6 +63,12 @@ export interface StorageTarget {
   /** Renames without replacing: fails if `to` exists. */
   rename(from: string, to: string): Promise<void>;
   remove(name: string): Promise<void>;
+  /**
+   * A check for the status panel that changes nothing (no mount): whether the
+   * location is there, and its space if known without mounting. Targets
+   * without it are checked with access() and space().
+   */
+  status?(): Promise<{ write: boolean | null; space: SpaceInfo | null }>;
   /** The file's path on this machine, for targets that have one (local folder, USB drive); lets workers read it directly. */
   localPath?(name: string): string;
   close(): Promise<void>;

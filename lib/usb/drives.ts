@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { AppError } from '../errors';
+import { processState } from '../process-state';
 import type { SpaceInfo } from '../storage/types';
 import { listUsbDisks, probeDevice } from './discovery';
 import { MountBusyError, mountAt, mountPartition, mountPointFor, readMounts, unmountPartition, type MountFsType } from './mount';
@@ -76,9 +77,14 @@ export type UsbDriveList = { checkedAt: Date; disks: UsbDisk[]; partitions: UsbP
 
 // ---- locks and use counts (module state: one per process) ----
 
-const locks = new Map<string, Promise<unknown>>();
-const users = new Map<string, number>();
-const writers = new Map<string, number>();
+// One per process, not per bundled copy of this module (process-state.ts): the browser's routes, the pages' server actions and the engine share them.
+const state = processState('usb.drives', () => ({
+  locks: new Map<string, Promise<unknown>>(),
+  users: new Map<string, number>(),
+  writers: new Map<string, number>(),
+  cache: null as { at: number; value: Promise<UsbDriveList> } | null,
+}));
+const { locks, users, writers } = state;
 
 /** Runs fn after every earlier step for this UUID finished. */
 export function withDriveLock<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
@@ -161,6 +167,17 @@ async function statfsSpace(dir: string): Promise<SpaceInfo> {
 }
 
 /** Free space of one partition (see the module comment for how, mounted or not). Null when it cannot be read. */
+/**
+ * Free space without mounting anything: statfs of our mount when it is
+ * mounted, the ext4 superblock (dumpe2fs) otherwise; null for an unmounted
+ * exFAT partition (its free count needs a mount). For status checks that
+ * run every few seconds and must not mount a drive an admin just ejected.
+ */
+export async function spaceWithoutMount(p: UsbPartition): Promise<SpaceInfo | null> {
+  if (!p.mountPoint && p.fsType !== 'ext4') return null;
+  return partitionSpace(p);
+}
+
 async function partitionSpace(p: UsbPartition): Promise<SpaceInfo | null> {
   try {
     if (p.mountPoint) return await statfsSpace(p.mountPoint);
@@ -259,22 +276,20 @@ export async function probeUsbDrives(opts: { withSpace?: boolean } = {}): Promis
   return { checkedAt: new Date(), disks, partitions };
 }
 
-let cache: { at: number; value: Promise<UsbDriveList> } | null = null;
-
 /** The USB drives, kept 3 minutes; `refresh: true` probes afresh. Concurrent callers share one probe. */
 export async function listUsbDrives(opts: { refresh?: boolean } = {}): Promise<UsbDriveList> {
-  if (!opts.refresh && cache && Date.now() - cache.at < CACHE_MS) return cache.value;
+  if (!opts.refresh && state.cache && Date.now() - state.cache.at < CACHE_MS) return state.cache.value;
   const value = probeUsbDrives({ withSpace: true });
-  cache = { at: Date.now(), value };
+  state.cache = { at: Date.now(), value };
   value.catch(() => {
-    if (cache?.value === value) cache = null;
+    if (state.cache?.value === value) state.cache = null;
   });
   return value;
 }
 
 /** Forgets the cached list (after an eject, a mount, a format). */
 export function invalidateUsbDriveList(): void {
-  cache = null;
+  state.cache = null;
 }
 
 function describe(p: { label: string | null; uuid: string | null }): string {

@@ -11,7 +11,9 @@ import { DEVICE_PATTERN, UUID_PATTERN, parseMountinfo, type MountEntry } from '.
  * later move behind a helper running as root with the same checks). It
  * accepts nothing but:
  *
- *   mount -t ext4 -o nosuid,nodev,noexec[,ro] /dev/<name> <root>/<uuid>
+ *   mount -t ext4 -o nosuid,nodev,noexec,nosymfollow[,ro] /dev/<name> <root>/<uuid>
+ *     (nosymfollow: a symbolic link on a drive someone plugged in is never followed, so nothing
+ *     the console writes or reads through the mount can land outside it; exFAT has no links)
  *   mount -t exfat -o nosuid,nodev,noexec,uid=U,gid=G,umask=077[,ro] /dev/<name> <root>/<uuid>   (kernel driver, if /proc/filesystems lists exfat)
  *   mount.exfat-fuse -o nosuid,nodev,noexec,uid=U,gid=G,umask=077[,ro] /dev/<name> <root>/<uuid>  (otherwise)
  *     then mount -o remount,bind,nosuid,nodev,noexec[,ro] <root>/<uuid>
@@ -90,7 +92,7 @@ export function mountCommands(req: MountRequest, opts: { kernelExfat?: boolean; 
   const ro = req.readOnly === true ? ['ro'] : [];
   if (req.readOnly !== undefined && typeof req.readOnly !== 'boolean') throw new MountRequestError('readOnly must be true or false.');
   const base = ['nosuid', 'nodev', 'noexec'];
-  if (req.fsType === 'ext4') return [{ file: MOUNT(), args: ['-t', 'ext4', '-o', [...base, ...ro].join(','), device, dir] }];
+  if (req.fsType === 'ext4') return [{ file: MOUNT(), args: ['-t', 'ext4', '-o', [...base, 'nosymfollow', ...ro].join(','), device, dir] }];
   if (req.fsType === 'exfat') {
     const uid = opts.uid ?? process.getuid?.() ?? 0;
     const gid = opts.gid ?? process.getgid?.() ?? 0;

@@ -1,10 +1,11 @@
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LocalFolderTarget } from '../storage/local-folder';
 import { StorageError } from '../storage/errors';
 import { safeRelative } from '../storage/paths';
 import type { AccessInfo, ReadRange, SpaceInfo, StorageEntry, StorageTarget, StorageWriter } from '../storage/types';
-import { attachDrive, beginWrite, releaseDrive } from './drives';
+import { attachDrive, beginWrite, probeUsbDrives, releaseDrive, spaceWithoutMount } from './drives';
 import { mountPointFor } from './mount';
 import { UUID_PATTERN } from './parse';
 
@@ -71,18 +72,56 @@ export class UsbTarget implements StorageTarget {
       if (retain) this.retained = false;
       throw new StorageError(this.label, operation, (err as Error).message);
     }
-    return new LocalFolderTarget(path.join(dir, this.folder), 'usb', this.label);
+    const root = path.join(dir, this.folder);
+    if (this.folder) await this.checkInside(dir, root, operation);
+    return new LocalFolderTarget(root, 'usb', this.label);
+  }
+
+  /**
+   * The folder's real path must lie on the drive. ext4 is mounted with
+   * nosymfollow (mount.ts), so the kernel follows no link on it; this is the
+   * second line, for a folder reached through a link all the same.
+   */
+  private async checkInside(mount: string, folder: string, operation: string): Promise<void> {
+    let real: string;
+    try {
+      real = await fsp.realpath(folder);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // the operation says "does not exist"
+      throw new StorageError(this.label, operation, 'the folder cannot be resolved on the drive', (err as NodeJS.ErrnoException).code);
+    }
+    const rel = path.relative(await fsp.realpath(mount), real);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new StorageError(this.label, operation, `the folder ${this.folder} leads outside the drive (a symbolic link)`, 'EXDEV');
+  }
+
+  /**
+   * For the status panel: attached (a fresh probe), and the space without
+   * mounting (spaceWithoutMount). A drive an admin ejected stays unmounted
+   * while the Backup page polls; whether it is writable is known once a
+   * backup or the browser mounts it (write: null until then).
+   */
+  async status(): Promise<{ write: boolean | null; space: SpaceInfo | null }> {
+    const { partitions } = await probeUsbDrives();
+    const p = partitions.find((x) => x.uuid?.toLowerCase() === this.uuid.toLowerCase());
+    if (!p) throw new StorageError(this.label, 'check', `the ${this.label} is not attached`);
+    if (!p.supported) throw new StorageError(this.label, 'check', `the ${this.label} cannot hold backups: ${p.unsupportedReason}`);
+    if (p.mountPoint === mountPointFor(this.uuid)) {
+      const local = await this.local('check');
+      return { write: (await local.access()).write, space: await local.space() };
+    }
+    return { write: null, space: await spaceWithoutMount(p) };
   }
 
   async space(dir = ''): Promise<SpaceInfo> {
     return (await this.local('read free space')).space(dir);
   }
 
-  async access(): Promise<AccessInfo> {
+  async access(dir = ''): Promise<AccessInfo> {
     const local = await this.local('check access');
-    const st = await local.stat('');
-    if (!st || st.type !== 'directory') throw new StorageError(this.label, 'check access', `the folder ${this.folder || '/'} does not exist on the drive`);
-    return local.access();
+    const st = await local.stat(dir);
+    const where = [this.folder, dir].filter(Boolean).join('/');
+    if (!st || st.type !== 'directory') throw new StorageError(this.label, 'check access', `the folder ${where || '/'} does not exist on the drive`);
+    return local.access(dir);
   }
 
   async list(dir = ''): Promise<StorageEntry[]> {

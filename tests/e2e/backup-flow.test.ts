@@ -187,9 +187,10 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     // Backup Storage Settings: Local folder
     const storage = page.getByRole('form', { name: 'Backup Storage Settings' });
     await storage.getByLabel('Storage Type').selectOption({ label: 'Local folder' });
-    await storage.getByRole('textbox', { name: 'Folder path' }).fill(targetDir);
-    await submit(storage, 'Use This Location');
-    await storage.getByText('Successfully updated backup storage configuration.', { exact: true }).waitFor();
+    await storage.getByRole('textbox', { name: 'Local folder URL' }).fill(targetDir);
+    await submit(storage, 'Save Storage Settings');
+    // The green banner at the top of the page (seed).
+    await page.getByTestId('page-flash').getByText('Successfully updated backup storage configuration.', { exact: true }).waitFor();
 
     // Automated Backup Schedule: daily, six hours from now in Tokyo (so it does not fire during the test).
     const at = new Date(Math.floor((Date.now() + 6 * 3600_000) / 60_000) * 60_000);
@@ -226,7 +227,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     await openBackupPage();
     expect(await page.getByRole('textbox', { name: 'Backup Filename Prefix' }).inputValue()).toBe(PREFIX);
     expect(await page.getByLabel('Storage Type').inputValue()).toBe('local');
-    expect(await page.getByRole('textbox', { name: 'Folder path' }).inputValue()).toBe(targetDir);
+    expect(await page.getByRole('textbox', { name: 'Local folder URL' }).inputValue()).toBe(targetDir);
     expect(await page.getByRole('checkbox', { name: 'Run automated backups' }).isChecked()).toBe(true);
     expect(await page.getByLabel('Time (HH:MM, 24-hour)').inputValue()).toBe(hhmm);
     expect(await page.getByLabel('Time zone').inputValue()).toBe(TIME_ZONE);

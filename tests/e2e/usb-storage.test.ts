@@ -185,7 +185,7 @@ describe.skipIf(!canUseLoopDevices)('Backup storage: a USB drive chosen in the b
     await openBackupPage();
     expect(await storageType().inputValue()).toBe('usb');
     expect(await urlField().inputValue()).toBe(`${drive.uuid}/appliance`);
-    expect(await page.getByTestId('storage-readonly').textContent()).toContain(LABEL);
+    expect(await page.getByTestId('storage-current').textContent()).toContain(LABEL);
     expect(await page.getByTestId('status-space-warning').count(), 'plenty of space: no warning').toBe(0);
   });
 

@@ -172,6 +172,7 @@ const AUDIT_READ: Rule = { allow: ['admin'], cannot: 'read the audit trail' };
 const BACKUP_READ: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'read backup status and history', backup: true };
 const BACKUP_CONFIGURE: Rule = { allow: ['admin'], cannot: 'change backup settings', backup: true };
 const BACKUP_RUN: Rule = { allow: ['operator', 'admin'], cannot: 'start backups', backup: true };
+const STORAGE_BROWSE: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'browse storage locations', backup: true };
 const USERS_MANAGE: Rule = { allow: ['admin'], cannot: 'manage user accounts' };
 const USERS_CREATE: Rule = { allow: ['otp', 'admin'], cannot: 'create user accounts' };
 const AUTH_CONFIGURE: Rule = { allow: ['admin'], cannot: 'configure sign-in' };
@@ -189,6 +190,11 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/backup/schedule': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
   '/api/backups': { GET: BACKUP_READ, HEAD: BACKUP_READ, POST: BACKUP_RUN, OPTIONS: 'options' },
   '/api/backups/[id]': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
+  '/api/backups/[id]/details': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
+  '/api/storage/browse': { GET: STORAGE_BROWSE, HEAD: STORAGE_BROWSE, OPTIONS: 'options' },
+  '/api/storage/details': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
+  '/api/storage/usb': { GET: STORAGE_BROWSE, HEAD: STORAGE_BROWSE, OPTIONS: 'options' },
+  '/api/storage/usb/[uuid]/eject': { POST: BACKUP_CONFIGURE, OPTIONS: 'options' },
   '/api/users': { GET: USERS_MANAGE, HEAD: USERS_MANAGE, POST: USERS_CREATE, OPTIONS: 'options' },
   '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
 };
@@ -206,6 +212,11 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/backup/schedule': '/api/backup/schedule',
   '/api/backups': '/api/backups',
   '/api/backups/[id]': '/api/backups/1',
+  '/api/backups/[id]/details': '/api/backups/1/details',
+  '/api/storage/browse': '/api/storage/browse',
+  '/api/storage/details': '/api/storage/details',
+  '/api/storage/usb': '/api/storage/usb',
+  '/api/storage/usb/[uuid]/eject': '/api/storage/usb/00000000-0000-0000-0000-000000000000/eject',
   '/api/users': '/api/users',
   '/api/users/[id]': '/api/users/1',
 };
@@ -821,6 +832,32 @@ const backupStartProbe = {
   effect: backupStarted,
 };
 
+/** A successful run whose file is in the storage location configured now (made when there is none). */
+async function runOnCurrentStorage(): Promise<RunView & { dir: string }> {
+  await ensureBackupReady();
+  const store = (await storageNow()) as { type: 'local'; path: string };
+  const label = `Local folder ${store.path}`;
+  let run = (await listRuns()).find((r) => r.status === 'succeeded' && r.target === label);
+  if (!run) {
+    const r = await admin().json<{ run: RunView }>('/api/backups', 'POST');
+    if (r.status !== 202) throw new Error(`admin could not start a backup: ${r.status}`);
+    await waitIdle();
+    run = (await listRuns()).find((x) => x.id === r.body.run.id)!;
+    if (run.status !== 'succeeded') throw new Error(`the backup failed: ${run.error}`);
+  }
+  return { ...run, dir: store.path };
+}
+
+/** A folder to browse, with a file in it. */
+let browseDir: string | null = null;
+function aFolderToBrowse(): string {
+  if (!browseDir) {
+    browseDir = newStoreDir();
+    fs.writeFileSync(path.join(browseDir, 'note.txt'), 'x');
+  }
+  return browseDir;
+}
+
 /** Some backup run to read (one is made when there is none yet). */
 async function someRunId(): Promise<number> {
   let id = await latestRunId();
@@ -954,6 +991,50 @@ const PROBES: Record<string, Probe> = {
   },
   'HEAD /api/backups/[id]': { prepare: async () => ({ id: await someRunId() }), request: (ctx) => ({ path: `/api/backups/${ctx.id}` }) },
   'OPTIONS /api/backups/[id]': { request: () => ({ path: '/api/backups/1' }) },
+  'GET /api/backups/[id]/details': {
+    prepare: async () => ({ run: await runOnCurrentStorage() }),
+    request: (ctx) => ({ path: `/api/backups/${(ctx.run as RunView).id}/details` }),
+    data: (b, _p, ctx) => expect((b as { details: unknown }).details).toMatchObject({ fileName: (ctx.run as RunView).fileName, dms: 'this', signature: 'verified' }),
+  },
+  'HEAD /api/backups/[id]/details': {
+    prepare: async () => ({ run: await runOnCurrentStorage() }),
+    request: (ctx) => ({ path: `/api/backups/${(ctx.run as RunView).id}/details` }),
+  },
+  'OPTIONS /api/backups/[id]/details': { request: () => ({ path: '/api/backups/1/details' }) },
+  'GET /api/storage/browse': {
+    request: () => ({ path: `/api/storage/browse?${new URLSearchParams({ url: `file://${aFolderToBrowse()}` })}` }),
+    data: (b) => expect(b).toMatchObject({ total: 1, entries: [{ name: 'note.txt', type: 'file' }] }),
+  },
+  'HEAD /api/storage/browse': { request: () => ({ path: `/api/storage/browse?${new URLSearchParams({ url: `file://${aFolderToBrowse()}` })}` }) },
+  'OPTIONS /api/storage/browse': { request: () => ({ path: '/api/storage/browse' }) },
+  'GET /api/storage/details': {
+    prepare: async () => ({ run: await runOnCurrentStorage() }),
+    request: (ctx) => {
+      const run = ctx.run as RunView & { dir: string };
+      return { path: `/api/storage/details?${new URLSearchParams({ url: `file://${run.dir}/${run.fileName}` })}` };
+    },
+    data: (b, _p, ctx) => expect((b as { details: unknown }).details).toMatchObject({ fileName: (ctx.run as RunView).fileName, dms: 'this' }),
+  },
+  'HEAD /api/storage/details': {
+    prepare: async () => ({ run: await runOnCurrentStorage() }),
+    request: (ctx) => {
+      const run = ctx.run as RunView & { dir: string };
+      return { path: `/api/storage/details?${new URLSearchParams({ url: `file://${run.dir}/${run.fileName}` })}` };
+    },
+  },
+  'OPTIONS /api/storage/details': { request: () => ({ path: '/api/storage/details' }) },
+  'GET /api/storage/usb': {
+    request: () => ({ path: '/api/storage/usb' }),
+    data: (b) => expect(b).toMatchObject({ drives: expect.any(Array), hidden: expect.any(Array) }),
+  },
+  'HEAD /api/storage/usb': { request: () => ({ path: '/api/storage/usb' }) },
+  'OPTIONS /api/storage/usb': { request: () => ({ path: '/api/storage/usb' }) },
+  // No such drive is mounted: an allowed principal hears that it can be pulled out; nothing is unmounted.
+  'POST /api/storage/usb/[uuid]/eject': {
+    request: () => ({ path: '/api/storage/usb/00000000-0000-0000-0000-000000000000/eject', ...json({}) }),
+    data: (b) => expect(b).toMatchObject({ unmounted: false }),
+  },
+  'OPTIONS /api/storage/usb/[uuid]/eject': { request: () => ({ path: '/api/storage/usb/00000000-0000-0000-0000-000000000000/eject' }) },
   'GET /api/users': {
     request: () => ({ path: '/api/users' }),
     data: (b) => {
@@ -1122,7 +1203,7 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
   },
   'app/(console)/backup/actions.ts#saveStorageAction': {
     ...storageProbe,
-    fields: (ctx) => ({ type: 'local', path: (ctx.value as { path: string }).path }),
+    fields: (ctx) => ({ type: 'local', location: (ctx.value as { path: string }).path }),
   },
   'app/(console)/backup/actions.ts#backupNowAction': {
     ...backupStartProbe,

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The local storage root is the temp folder, which also holds this test's data folder (tests/setup/unit-env.ts).
 process.env.WEBCONF_LOCAL_STORAGE_ROOT = os.tmpdir();
-const { browse } = await import('@/lib/storage/browser');
+const { browse, checkBrowsableFile } = await import('@/lib/storage/browser');
+const { LocalFolderTarget } = await import('@/lib/storage/local-folder');
 const { childUrl } = await import('@/lib/storage/child-url');
 const { dataDir } = await import('@/lib/env');
 
@@ -92,6 +93,19 @@ describe('storage browser on a local folder', () => {
     const { names } = await all(parent, path.basename(dataDir()));
     expect(names).not.toContain(path.basename(dataDir()));
     await expect(browse(`file://${dataDir()}`)).rejects.toThrow(/data folder is not shown/);
+  });
+
+  it('details follow the same rules: a file behind a link out of the root, a link itself, the data folder are refused', async () => {
+    const target = new LocalFolderTarget(os.tmpdir());
+    const rel = path.relative(os.tmpdir(), root);
+    await expect(checkBrowsableFile(target, [rel, 'outside', 'passwd'])).rejects.toThrow(/leads outside the storage location/);
+    fs.symlinkSync('/etc/passwd', path.join(root, 'inside', 'link.tar.age'));
+    await expect(checkBrowsableFile(target, [rel, 'inside', 'link.tar.age'])).rejects.toThrow(/is not a file/);
+    await expect(checkBrowsableFile(target, [path.basename(dataDir()), 'webconf.db'])).rejects.toThrow(/data folder is not shown/);
+    fs.writeFileSync(path.join(root, 'inside', 'ok.tar.age'), 'x');
+    await expect(checkBrowsableFile(target, [rel, 'inside', 'ok.tar.age'])).resolves.toBeUndefined();
+    fs.rmSync(path.join(root, 'inside', 'link.tar.age'));
+    fs.rmSync(path.join(root, 'inside', 'ok.tar.age'));
   });
 
   it('refuses locations outside the local storage root and a bad cursor, in words', async () => {

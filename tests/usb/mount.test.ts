@@ -16,11 +16,11 @@ afterEach(() => {
 const dir = path.join(ROOT, '97ea8ed7-d82f-4b20-972e-3b580c645f0f');
 
 describe('the mount module builds only its allowed commands', () => {
-  it('ext4: nosuid,nodev,noexec, ro on request', () => {
+  it('ext4: nosuid,nodev,noexec,nosymfollow, ro on request', () => {
     const [c] = mountCommands({ device: '/dev/sdb1', dir, fsType: 'ext4' });
-    expect(c!.args).toEqual(['-t', 'ext4', '-o', 'nosuid,nodev,noexec', '/dev/sdb1', dir]);
+    expect(c!.args).toEqual(['-t', 'ext4', '-o', 'nosuid,nodev,noexec,nosymfollow', '/dev/sdb1', dir]);
     expect(path.basename(c!.file)).toBe('mount');
-    expect(mountCommands({ device: '/dev/sdb1', dir, fsType: 'ext4', readOnly: true })[0]!.args[3]).toBe('nosuid,nodev,noexec,ro');
+    expect(mountCommands({ device: '/dev/sdb1', dir, fsType: 'ext4', readOnly: true })[0]!.args[3]).toBe('nosuid,nodev,noexec,nosymfollow,ro');
   });
 
   it('exFAT: the kernel driver when there is one, else FUSE and a bind remount for noexec', () => {

@@ -42,7 +42,8 @@ function DetailsDialog({ run, onClose }: { run: RunView; onClose: () => void }) 
       className="m-auto w-full max-w-xl rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40">
       <div className="flex items-center gap-3 border-b border-slate-200 px-4 py-3">
         <h2 id="run-details-title" className="text-lg font-semibold">Backup Details: backup #{run.id}</h2>
-        <button type="button" onClick={onClose} className="ml-auto rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100">Close</button>
+        {/* Closed through the dialog, so focus returns to the row's button; its close event unmounts it. */}
+        <button type="button" onClick={() => ref.current?.close()} className="ml-auto rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100">Close</button>
       </div>
       <div className="max-h-[75vh] overflow-y-auto p-4">
         {details ? (

@@ -119,10 +119,11 @@ export default async function BackupPage() {
 
       {storage ? (
         <Card id="storage-title-card" title="Backup Storage">
-          {storage.type !== 'none' && status ? (
+          {status ? (
             <div className="mb-4 text-sm" data-testid="storage-state">
               <p>
-                <span className="font-medium">Storage location:</span> <span className="break-all" data-testid="storage-readonly">{describeStorage(storage)}</span>
+                <span className="font-medium">Storage location:</span>{' '}
+                <span className="break-all" data-testid={admin ? 'storage-current' : 'storage-readonly'}>{describeStorage(storage)}</span>
               </p>
               {status.storage.totalBytes !== null ? (
                 <p className="text-slate-700" data-testid="storage-space">

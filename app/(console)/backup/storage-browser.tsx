@@ -1,5 +1,6 @@
 'use client';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useFormStatus } from 'react-dom';
 import type { BrowseResult } from '@/lib/storage/browser';
 import type { BackupDetailsView } from '@/lib/backup/backup-details-view';
 import { childUrl } from '@/lib/storage/child-url';
@@ -8,6 +9,17 @@ import { RelativeTime } from '@/app/ui/relative-time';
 import { BackupDetailsTable } from './backup-details';
 
 const PAGE = 100;
+
+/** Use This Location submits the storage form the dialog sits in: disabled while it is being saved. */
+function UseButton({ disabled, onClick }: { disabled: boolean; onClick: () => void }) {
+  const { pending } = useFormStatus();
+  return (
+    <button type="button" disabled={disabled || pending} onClick={onClick}
+      className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:opacity-60">
+      {pending ? 'Checking the location…' : 'Use This Location'}
+    </button>
+  );
+}
 
 /** Small outline icons (no emoji: an appliance's browser may have no emoji font). */
 function Icon({ kind }: { kind: 'folder' | 'file' | 'backup' | 'other' }) {
@@ -53,12 +65,15 @@ export function StorageBrowser({
   canSave,
   onClose,
   onUse,
+  saveProblem,
 }: {
   open: boolean;
   startUrl: string;
   canSave: boolean;
   onClose: () => void;
   onUse?: (url: string) => void;
+  /** Why the last Use This Location was refused: shown in the dialog (the form behind the modal is out of reach). */
+  saveProblem?: string | null;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [url, setUrl] = useState(startUrl);
@@ -75,6 +90,9 @@ export function StorageBrowser({
   const [detailsLoading, setDetailsLoading] = useState(false);
   const sentinel = useRef<HTMLLIElement>(null);
   const request = useRef(0);
+  const detailsRequest = useRef(0);
+  // Close through the dialog (focus goes back to what opened it); its close event tells the parent.
+  const close = () => (dialog.current?.open ? dialog.current.close() : onClose());
 
   useEffect(() => {
     const d = dialog.current;
@@ -97,7 +115,11 @@ export function StorageBrowser({
     async (cursor: string | null) => {
       const mine = ++request.current;
       setLoading(true);
-      if (!cursor) setProblem(null);
+      if (!cursor) {
+        setProblem(null);
+        // Another folder: what was shown of the last one must not stand for this one.
+        setInfo(null);
+      }
       const params = new URLSearchParams({ url, limit: String(PAGE) });
       if (query) params.set('filter', query);
       if (cursor) params.set('cursor', cursor);
@@ -141,17 +163,19 @@ export function StorageBrowser({
   }, [page, loading, load]);
 
   const showDetails = async (entryUrl: string) => {
+    // Reading details takes about a second (the file key's scrypt): a later click wins over an earlier answer.
+    const mine = ++detailsRequest.current;
     setSelected(entryUrl);
     setDetails(null);
     setDetailsProblem(null);
     setDetailsLoading(true);
     try {
       const r = await getJson<{ details: BackupDetailsView }>(`/api/storage/details?${new URLSearchParams({ url: entryUrl })}`);
-      setDetails(r.details);
+      if (mine === detailsRequest.current) setDetails(r.details);
     } catch (err) {
-      setDetailsProblem((err as Problem).message);
+      if (mine === detailsRequest.current) setDetailsProblem((err as Problem).message);
     } finally {
-      setDetailsLoading(false);
+      if (mine === detailsRequest.current) setDetailsLoading(false);
     }
   };
 
@@ -174,7 +198,7 @@ export function StorageBrowser({
       <div className="flex max-h-[90vh] flex-col max-sm:max-h-full">
         <div className="flex items-center gap-3 border-b border-slate-200 px-4 py-3">
           <h2 id="browser-title" className="text-lg font-semibold">Browse Storage</h2>
-          <button type="button" onClick={onClose} className="ml-auto rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100">
+          <button type="button" onClick={close} className="ml-auto rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100">
             Close
           </button>
         </div>
@@ -304,15 +328,15 @@ export function StorageBrowser({
         </div>
         <div className="flex flex-wrap items-center gap-3 border-t border-slate-200 px-4 py-3">
           <span className="min-w-0 flex-1 break-all font-mono text-xs text-slate-600" data-testid="browser-url">{page?.url ?? url}</span>
+          {saveProblem ? (
+            <p role="alert" className="w-full text-sm text-red-800" data-testid="browser-save-error">{saveProblem}</p>
+          ) : null}
           {canSave ? (
-            <button type="button" disabled={!page || !writable} onClick={() => page && onUse?.(page.url)}
-              className="rounded-md bg-sky-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-800 disabled:opacity-60">
-              Use This Location
-            </button>
+            <UseButton disabled={!page || !writable} onClick={() => page && onUse?.(page.url)} />
           ) : (
             <span className="text-xs text-slate-600" data-testid="browser-read-only">Only an admin can change the backup location.</span>
           )}
-          <button type="button" onClick={onClose} className="rounded-md border border-slate-300 px-4 py-2 text-sm hover:bg-slate-100">Cancel</button>
+          <button type="button" onClick={close} className="rounded-md border border-slate-300 px-4 py-2 text-sm hover:bg-slate-100">Cancel</button>
         </div>
       </div>
     </dialog>

@@ -47,12 +47,19 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
   const input = useRef<HTMLInputElement>(null);
   const [browsing, setBrowsing] = useState<string | null>(null);
   const [browseProblem, setBrowseProblem] = useState<string | null>(null);
+  // Use This Location was pressed: its answer belongs in the dialog until the dialog closes.
+  const [using, setUsing] = useState(false);
+  const [saveProblem, setSaveProblem] = useState<string | null>(null);
 
   useEffect(() => {
     if (state?.ok && state.message) {
       setBrowsing(null);
+      setUsing(false);
       flash(state.message);
+    } else if (state && !state.ok && using) {
+      setSaveProblem(state.fieldErrors?.location?.[0] ?? state.message ?? 'The location was not saved.');
     }
+    // `using` is read, not watched: only a new answer of the action counts.
   }, [state]);
 
   const saved = type === config.type ? restOf(configUrl, type) : '';
@@ -78,6 +85,8 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
   const use = (url: string) => {
     if (!kind || !input.current || !form.current) return;
     input.current.value = restOf(url, kind);
+    setUsing(true);
+    setSaveProblem(null);
     form.current.requestSubmit();
   };
 
@@ -141,7 +150,13 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
       ) : null}
       {canSave ? <SubmitButton>Save Storage Settings</SubmitButton> : <p className="text-xs text-slate-500">Only an admin can change the backup storage.</p>}
       {browsing ? (
-        <StorageBrowser open startUrl={browsing} canSave={canSave} onClose={() => setBrowsing(null)} onUse={use} />
+        <StorageBrowser open startUrl={browsing} canSave={canSave} saveProblem={saveProblem}
+          onClose={() => {
+            setBrowsing(null);
+            setUsing(false);
+            setSaveProblem(null);
+          }}
+          onUse={use} />
       ) : null}
     </form>
   );

@@ -9,5 +9,6 @@ export const GET = withAuth(
     const list = await listUsbDrives({ refresh: req.nextUrl.searchParams.get('refresh') === '1' });
     return usbDriveView(list);
   },
-  { name: 'api.storage.usb.list', touch: true },
+  // The list is polled every 3 minutes: polling is not activity (the session still ends after 30 idle minutes).
+  { name: 'api.storage.usb.list', touch: false },
 );
