@@ -16,7 +16,7 @@ import { backupViaApi, cleanUp, consoleDb, createAccountViaApi, gotoAndHydrate, 
  * a click on the backup shows its Backup Details (signature verified with
  * this appliance's DMS, the recorded checksum), as does its Backup History
  * row. Support may not save: no Use This Location (the browser says only an
- * admin may), no Save Storage Settings, a disabled Storage Type, and the API
+ * admin may), no Save Storage Settings, no form field at all, and the API
  * refuses PUT /api/backup/storage with 403, storing nothing.
  */
 const DMS = 'storage browser e2e domain master secret';
@@ -33,7 +33,8 @@ describe('The storage browser and Backup Details for a Support user', () => {
   const alice = { username: 'alice', password: 'alice password 0001' };
   const sam = { username: 'sam', password: 'sam support password 1' };
   const db = () => consoleDb(server.dataDir);
-  const storage = () => page.getByRole('form', { name: 'Backup Storage Settings' });
+  // Support sees the Backup Storage section without a form.
+  const storage = () => page.getByRole('region', { name: 'Backup Storage' });
 
   beforeAll(async () => {
     store = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-e2e-store-'));
@@ -65,13 +66,12 @@ describe('The storage browser and Backup Details for a Support user', () => {
     ),
   );
 
-  it('1. the Backup page shows Support the stored location read-only: Storage Type disabled, no Save Storage Settings, no Backup now', async () => {
+  it('1. the Backup page shows Support the stored location read-only: no form field, no Save Storage Settings, no Backup now', async () => {
     expect(await page.getByTestId('whoami').textContent()).toContain('Support');
-    expect(await storage().getByLabel('Storage Type').inputValue()).toBe('local');
-    expect(await storage().getByLabel('Storage Type').isDisabled()).toBe(true);
-    const location = storage().getByRole('textbox', { name: 'Local folder URL', exact: true });
-    expect(await location.inputValue()).toBe(store);
-    expect(await location.getAttribute('readonly')).not.toBeNull();
+    expect(await page.getByRole('form', { name: 'Backup Storage Settings' }).count()).toBe(0);
+    expect(await storage().locator('input, select, textarea').count()).toBe(0);
+    expect(await storage().getByTestId('storage-url').textContent()).toBe(`file://${store}`);
+    expect(await storage().getByTestId('storage-readonly').textContent()).toBe(`Local folder ${store}`);
     expect(await page.getByRole('button', { name: 'Save Storage Settings' }).count()).toBe(0);
     expect(await storage().getByText('Only an admin can change the backup storage.').isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Backup now' }).count()).toBe(0);

@@ -154,6 +154,28 @@ describe('USB drives through the console', () => {
     expect(filesOn(d)).toEqual([b.run!.fileName]);
   });
 
+  it('an ejected drive stays unmounted while the Backup page polls its status, and still counts as attached', async () => {
+    expect((await api.json('/api/backup/storage', 'PUT', { type: 'usb', url: 'usb://SITEA/backups' })).status).toBe(200);
+    const ej = await api.json<{ unmounted: boolean }>(`/api/storage/usb/${ext.uuid}/eject`, 'POST', {});
+    expect(ej.status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const st = await api.json<Status & { storage: { freeBytes: number | null } }>('/api/backup/status');
+      expect(st.body.blocker).toBeNull();
+      expect(st.body.storage.freeBytes).toBeGreaterThan(0); // ext4: from the superblock, no mount
+    }
+    expect(mountsOf(ext.uuid!)).toHaveLength(0);
+  });
+
+  it('a folder on the drive that is a link out of it is refused as the location, and nothing is written outside', async () => {
+    const before = fs.readdirSync('/etc').length;
+    const r = await api.json<{ error: { message: string; fields?: Record<string, string[]> } }>('/api/backup/storage', 'PUT', { type: 'usb', url: 'usb://SITEA/to-etc' });
+    expect(r.status, JSON.stringify(r.body)).toBe(422);
+    expect(JSON.stringify(r.body)).toMatch(/outside the drive|symbolic link|not a folder/);
+    expect(fs.readdirSync('/etc').filter((n) => n.startsWith('.webconf-probe'))).toEqual([]);
+    expect(fs.readdirSync('/etc')).toHaveLength(before);
+    await api.json(`/api/storage/usb/${ext.uuid}/eject`, 'POST', {});
+  });
+
   it('a configured drive that is detached is unavailable (status, backup refused with the reason, nothing written); attached again it works again', async () => {
     expect((await api.json('/api/backup/storage', 'PUT', { type: 'usb', url: 'usb://SITEA/backups' })).status).toBe(200);
     const before = filesOn(ext);
@@ -241,12 +263,14 @@ describe('storage browser: every escape through the API is refused', () => {
   });
 
   it('a symbolic link that points outside is refused, on a USB drive and in a local folder', async () => {
-    for (const url of ['usb://SITEA/to-etc', `file://${localRoot}/to-etc`]) {
-      const r = await browse(api, url);
-      expect(r.status, JSON.stringify(r.body)).toBe(403);
-      expect(r.body.error!.message).toMatch(/leads outside the storage location/);
-      expect(JSON.stringify(r.body)).not.toMatch(/passwd/);
-    }
+    // On the drive the kernel itself refuses to follow the link (ext4 mounted nosymfollow); locally the real path is outside.
+    const usb = await browse(api, 'usb://SITEA/to-etc');
+    expect(usb.status, JSON.stringify(usb.body)).toBe(422);
+    expect(usb.body.error!.message).toMatch(/a symbolic link is in the way/);
+    const local = await browse(api, `file://${localRoot}/to-etc`);
+    expect(local.status, JSON.stringify(local.body)).toBe(403);
+    expect(local.body.error!.message).toMatch(/leads outside the storage location/);
+    for (const r of [usb, local]) expect(JSON.stringify(r.body)).not.toMatch(/passwd/);
     expect((await browse(api, `file://${localRoot}/ok`)).status).toBe(200);
   });
 });

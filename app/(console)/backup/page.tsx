@@ -19,6 +19,7 @@ import { ScheduleForm } from './schedule-form';
 import { BackupSettingsForm } from './settings-form';
 import { StatusPanel } from './status-panel';
 import { StorageForm } from './storage-form';
+import { StorageView } from './storage-view';
 
 export const metadata: Metadata = { title: 'Backup' };
 export const dynamic = 'force-dynamic';
@@ -137,7 +138,7 @@ export default async function BackupPage() {
               ) : null}
             </div>
           ) : null}
-          <StorageForm config={storage} configUrl={storageUrl(storage)} canSave={admin} />
+          {admin ? <StorageForm config={storage} configUrl={storageUrl(storage)} canSave /> : <StorageView config={storage} configUrl={storageUrl(storage)} />}
         </Card>
       ) : null}
 
