@@ -110,6 +110,11 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     await form.getByRole('button', { name: 'Set Domain Master Secret', exact: true }).click();
     await answered;
     await page.getByText('DOMAIN MASTER SECRET IS SET.', { exact: true }).waitFor();
+    // Without a reload, the status panel says at once what is missing now (it used to repeat "Set the Domain
+    // Master Secret first." until its next poll, up to 5 s later).
+    await expect
+      .poll(() => panel().getByTestId('schedule-disabled-reason').textContent(), { timeout: 1500, interval: 100 })
+      .toBe('Choose a backup storage location first.');
     await openBackupPage();
     await expect.poll(() => panel().getByTestId('schedule-disabled-reason').textContent()).toBe('Choose a backup storage location first.');
     expect(await storedConfig()).toEqual({ type: 'none' });
