@@ -102,6 +102,9 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
   );
 
   it('0. sets the Domain Master Secret, so that the storage location is the only thing missing', async () => {
+    // As a person types: the status panel has polled once already, its next poll is seconds away.
+    await openBackupPage();
+    await page.waitForResponse((r) => r.url().endsWith('/api/backup/status'));
     await page.getByRole('button', { name: 'Set Domain Master Secret', exact: true }).click();
     const form = page.getByRole('form', { name: 'Set Domain Master Secret' });
     await form.locator('input[name="dms"]').fill(DMS);
