@@ -93,6 +93,11 @@ async function main() {
       await w.commit();
       await share.remove('.touch');
     };
+    // For reference: lib/nfs listing the folder in this process, without the console's HTTP, sorting and JSON.
+    const libList = async () => {
+      const n = (await share.list('')).filter((e) => e.name.startsWith('config-')).length;
+      if (n !== FILES) throw new Error(`lib/nfs listed ${n} of ${FILES}`);
+    };
     const nfsLs = () => {
       const out = execFileSync('nfs-ls', [nfs.v3url('big')], { encoding: 'utf8', maxBuffer: 64 << 20 });
       const n = out.split('\n').filter((l) => l.includes('config-')).length;
@@ -103,10 +108,11 @@ async function main() {
     await wholeList();
     nfsLs();
 
-    const t = { nfsLs: [] as number[], whole: [] as number[], wholeOnce: [] as number[], wholeDialog: [] as number[], firstCold: [] as number[], firstWarm: [] as number[] };
+    const t = { nfsLs: [] as number[], libList: [] as number[], whole: [] as number[], wholeOnce: [] as number[], wholeDialog: [] as number[], firstCold: [] as number[], firstWarm: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
       const steps: [keyof typeof t, () => Promise<unknown> | unknown][] = [
         ['nfsLs', nfsLs],
+        ['libList', libList],
         ['whole', wholeList],
         ['wholeOnce', wholeOnce],
         ['wholeDialog', wholeDialog],
@@ -122,6 +128,7 @@ async function main() {
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
     console.log(`Listing ${FILES} files on an NFS export (nfs-ganesha on loopback), median of ${ROUNDS} rounds:`);
     console.log(`  baseline nfs-ls (NFSv3, a process each):       ${m.nfsLs.toFixed(1)} ms`);
+    console.log(`  reference: lib/nfs list in this process (no HTTP, no sort, no JSON): ${m.libList.toFixed(1)} ms   ratio to nfs-ls ${(m.libList / m.nfsLs).toFixed(2)}`);
     console.log(`  console API, whole list (10 pages of 1000):     ${m.whole.toFixed(1)} ms   ratio to nfs-ls ${(m.whole / m.nfsLs).toFixed(2)} (target <= 1)`);
     console.log(`  console API, whole list in one request:        ${m.wholeOnce.toFixed(1)} ms   ratio to nfs-ls ${(m.wholeOnce / m.nfsLs).toFixed(2)} (target <= 1)`);
     console.log(`  console API, whole list as the dialog loads it (100 pages of 100): ${m.wholeDialog.toFixed(1)} ms   ratio to nfs-ls ${(m.wholeDialog / m.nfsLs).toFixed(2)}`);
