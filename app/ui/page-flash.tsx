@@ -15,7 +15,11 @@ export function PageFlash() {
   useEffect(() => {
     const on = (e: Event) => {
       setMessage((e as CustomEvent<string>).detail);
-      requestAnimationFrame(() => ref.current?.scrollIntoView({ block: 'start', behavior: 'smooth' }));
+      // Shown and focused (a dialog that submitted has closed, and focus would otherwise be lost).
+      requestAnimationFrame(() => {
+        ref.current?.scrollIntoView({ block: 'start' });
+        ref.current?.focus({ preventScroll: true });
+      });
     };
     // The next submission's answer replaces it (a later refusal must not stand under an old success).
     const clear = () => setMessage(null);
@@ -28,7 +32,7 @@ export function PageFlash() {
   }, []);
   if (!message) return <div ref={ref} />;
   return (
-    <div ref={ref} className="flex items-start gap-2" data-testid="page-flash">
+    <div ref={ref} tabIndex={-1} className="flex items-start gap-2 focus:outline-none" data-testid="page-flash">
       <div className="flex-1">
         <Banner kind="success">{message}</Banner>
       </div>

@@ -7,6 +7,7 @@ import { AppError } from '../errors';
 import { getSetting, putSetting } from '../settings/store';
 import { findUsbPartition, fullReason } from '../usb/drives';
 import { UsbTarget } from '../usb/usb-target';
+import { StorageError } from './errors';
 import { LocalFolderTarget } from './local-folder';
 import { localStorageRoot, parseLocationUrl } from './location';
 import { NfsTarget } from './nfs-target';
@@ -66,7 +67,8 @@ async function checkNfsShare(url: string, field: string): Promise<void> {
   const target = new NfsTarget(url, { timeoutMs: 10_000 });
   try {
     const access = await target.access().catch((err: Error) => {
-      throw new AppError('unprocessable', err.message, { field });
+      // The share's fault in words for an admin: which share, and why (not which NFS operation failed).
+      throw new AppError('unprocessable', err instanceof StorageError ? `The console cannot use ${url}: ${err.reason}.` : err.message, { field });
     });
     if (!access.write) throw new AppError('unprocessable', `The console may not write to ${url} (the server's ACCESS check).`, { field });
     await probeOrRefuse(target, field);

@@ -319,7 +319,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     const last = panel().getByTestId('last-success');
     await expect.poll(() => last.locator('time').count()).toBe(1);
     expect(await last.locator('time').getAttribute('title')).toBe(`${finishedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC`);
-    expect(await last.locator('time').textContent()).toMatch(/^(now|\d+ seconds? ago|1 minute ago)$/);
+    expect(await last.locator('time').textContent()).toMatch(/^(just now|\d+ seconds? ago|1 minute ago)$/);
     expect(await last.textContent()).toContain(finished[0]!.file_name);
     expect(await page.evaluate(() => (window as unknown as { __noReload?: string }).__noReload)).toBe('still here');
     expect(loads).toEqual([]);

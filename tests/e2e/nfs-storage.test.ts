@@ -169,7 +169,7 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     const nowhere = nfs.url('4.2').replace('/export', '/nowhere');
     await submitUrl(nowhere);
     const noSuch = await expectFieldError(page, 'location', 'no such export or path');
-    expect(noSuch).toBe(`NFS share ${nowhere}: check access failed: the server has no such export or path`);
+    expect(noSuch).toBe(`The console cannot use ${nowhere}: the server has no such export or path.`);
     await expectRefusedAsLeft(rest(nowhere));
 
     // The share exists, but the server's ACCESS check does not let the console write.

@@ -131,7 +131,7 @@ describe.skipIf(!canUseLoopDevices)('Backup storage: a USB drive chosen in the b
     // Browse Storage with nothing typed says what to do, at the field.
     await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
     await storage().locator('#browse-problem').waitFor();
-    expect(await storage().locator('#browse-problem').textContent()).toBe('Choose a drive below, or enter its label or UUID, to browse it.');
+    expect(await storage().locator('#browse-problem').textContent()).toBe("Enter the drive's label or UUID, or click Browse beside a drive in the list below (attach one first if none is listed).");
     expect(await urlField().getAttribute('aria-describedby')).toContain('browse-problem');
     expect(await page.getByRole('dialog', { name: 'Browse Storage' }).count()).toBe(0);
   });

@@ -38,7 +38,7 @@ function DetailsDialog({ run, onClose }: { run: RunView; onClose: () => void }) 
     };
   }, [run.id]);
   return (
-    <dialog ref={ref} onClose={onClose} onCancel={onClose} aria-labelledby="run-details-title" data-testid="run-details"
+    <dialog ref={ref} onClose={onClose} aria-labelledby="run-details-title" data-testid="run-details"
       className="m-auto w-full max-w-xl rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40">
       <div className="flex items-center gap-3 border-b border-slate-200 px-4 py-3">
         <h2 id="run-details-title" className="text-lg font-semibold">Backup Details: backup #{run.id}</h2>
@@ -94,7 +94,7 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
                 if ((e.target as HTMLElement).closest('button') || window.getSelection()?.toString()) return;
                 setOpen(r);
               } : undefined}>
-              <td className="py-2 pr-3">{r.id}</td>
+              <td className="py-2 pr-3"><span className="sm:hidden">Backup #</span>{r.id}</td>
               <td className="py-2 pr-3"><RelativeTime iso={r.startedAt} /></td>
               <td className="py-2 pr-3">{r.trigger === 'manual' ? `Manual, by ${r.requestedBy}` : 'Scheduled'}</td>
               <td className="py-2 pr-3">

@@ -91,6 +91,9 @@ export function StorageBrowser({
   const sentinel = useRef<HTMLLIElement>(null);
   const request = useRef(0);
   const detailsRequest = useRef(0);
+  const list = useRef<HTMLUListElement>(null);
+  // After a folder was opened from inside the dialog, focus goes to its listing (the clicked entry is gone).
+  const focusList = useRef(false);
   // Close through the dialog (focus goes back to what opened it); its close event tells the parent.
   const close = () => (dialog.current?.open ? dialog.current.close() : onClose());
 
@@ -129,6 +132,10 @@ export function StorageBrowser({
         setPage(r);
         setEntries((prev) => (cursor ? [...prev, ...r.entries] : r.entries));
         if (r.info) setInfo(r.info);
+        if (!cursor && focusList.current) {
+          focusList.current = false;
+          requestAnimationFrame(() => list.current?.focus());
+        }
       } catch (err) {
         if (mine !== request.current) return;
         if (!cursor) {
@@ -180,6 +187,7 @@ export function StorageBrowser({
   };
 
   const go = (next: string) => {
+    focusList.current = true;
     setFilter('');
     setQuery('');
     setUrl(next);
@@ -190,12 +198,12 @@ export function StorageBrowser({
     <dialog
       ref={dialog}
       aria-labelledby="browser-title"
+      // Escape closes the dialog natively (focus returns to what opened it); its close event tells the parent.
       onClose={onClose}
-      onCancel={onClose}
       className="m-auto w-full max-w-5xl rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40 max-sm:h-full max-sm:max-h-none max-sm:max-w-none"
       data-testid="storage-browser"
     >
-      <div className="flex max-h-[90vh] flex-col max-sm:max-h-full">
+      <div className="flex max-h-[90vh] flex-col max-sm:max-h-full md:h-[85vh]">
         <div className="flex items-center gap-3 border-b border-slate-200 px-4 py-3">
           <h2 id="browser-title" className="text-lg font-semibold">Browse Storage</h2>
           <button type="button" onClick={close} className="ml-auto rounded-md border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100">
@@ -242,7 +250,8 @@ export function StorageBrowser({
             {problem ? (
               <p role="alert" className="mb-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="browser-error">{problem}</p>
             ) : null}
-            <ul className="max-h-[45vh] min-h-24 overflow-y-auto rounded-md border border-slate-200 md:max-h-none md:min-h-40 md:flex-1" data-testid="browser-entries" aria-busy={loading}>
+            <ul ref={list} tabIndex={-1} aria-label={`Entries of ${page?.breadcrumbs.at(-1)?.name ?? 'the folder'}`}
+              className="max-h-[45vh] min-h-24 overflow-y-auto rounded-md border border-slate-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500 md:max-h-none md:min-h-40 md:flex-1" data-testid="browser-entries" aria-busy={loading}>
               {entries.map((e) => {
                 const eUrl = page ? childUrl(page, e.name) : '';
                 return (

@@ -13,9 +13,9 @@ type Kind = StorageConfig['type'];
 const PREFIX: Record<Exclude<Kind, 'none'>, string> = { nfs: 'nfs://', usb: 'usb://', local: 'file://' };
 const LABEL: Record<Exclude<Kind, 'none'>, string> = { nfs: 'NFS URL', usb: 'USB drive URL', local: 'Local folder URL' };
 const HINT: Record<Exclude<Kind, 'none'>, string> = {
-  nfs: 'server/path, e.g. 10.0.0.5/backups?version=4.2. NFS Version 4, 4.1 (default) or 4.2; the console connects itself, nothing is mounted.',
-  usb: 'drive label or UUID, then the folder, e.g. BACKUP/appliance. GPT partitioned drives with ext4 or exFAT partitions.',
-  local: 'an absolute path on a disk attached to the appliance, e.g. /srv/backups.',
+  nfs: 'Server and path, e.g. 10.0.0.5/backups?version=4.2. NFS Version 4, 4.1 (default) or 4.2; the console connects itself, nothing is mounted.',
+  usb: 'The drive label or UUID, then the folder, e.g. BACKUP/appliance. GPT partitioned drives with ext4 or exFAT partitions.',
+  local: 'An absolute path on a disk attached to the appliance, e.g. /srv/backups.',
 };
 
 function restOf(url: string | null, kind: Kind): string {
@@ -64,7 +64,10 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
 
   const saved = type === config.type ? restOf(configUrl, type) : '';
   const value = state?.values?.type === type ? (state.values.location ?? saved) : saved;
-  const errors = state?.fieldErrors?.location;
+  // An answer about the field stands until the field is edited (then it is about something else).
+  const [edited, setEdited] = useState(false);
+  useEffect(() => setEdited(false), [state]);
+  const errors = edited ? undefined : state?.fieldErrors?.location;
   const kind = type === 'none' ? null : type;
 
   const openBrowser = () => {
@@ -75,7 +78,7 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
       return;
     }
     if (kind === 'usb' && !rest) {
-      setBrowseProblem('Choose a drive below, or enter its label or UUID, to browse it.');
+      setBrowseProblem('Enter the drive\'s label or UUID, or click Browse beside a drive in the list below (attach one first if none is listed).');
       return;
     }
     setBrowseProblem(null);
@@ -112,7 +115,7 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
       {kind ? (
         <div className="mb-4">
           <label htmlFor="location" className="block text-sm font-medium text-slate-700">{LABEL[kind]}</label>
-          <div className="mt-1 flex flex-wrap gap-2 sm:flex-nowrap">
+          <div className="mt-1 flex flex-col gap-2 sm:flex-row">
             <div className={`flex min-w-0 flex-1 rounded-md border shadow-sm focus-within:ring-2 focus-within:ring-sky-500 ${errors?.length ? 'border-red-500' : 'border-slate-300'}`}>
               <span className="flex items-center rounded-l-md border-r border-slate-300 bg-slate-50 px-2 font-mono text-sm text-slate-700" data-testid="location-prefix">{PREFIX[kind]}</span>
               <input
@@ -125,12 +128,16 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
                 readOnly={!canSave}
                 spellCheck={false}
                 autoComplete="off"
+                onInput={() => {
+                  setEdited(true);
+                  setBrowseProblem(null);
+                }}
                 aria-invalid={Boolean(errors?.length)}
                 aria-describedby={describedBy}
                 className="min-w-0 flex-1 rounded-r-md px-2 py-2 font-mono text-sm focus:outline-none"
               />
             </div>
-            <button type="button" onClick={openBrowser} className="rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-semibold hover:bg-slate-100">
+            <button type="button" onClick={openBrowser} className="self-start rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-semibold hover:bg-slate-100 sm:self-auto">
               Browse Storage
             </button>
           </div>
