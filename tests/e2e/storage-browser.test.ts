@@ -171,4 +171,20 @@ describe('The storage browser and Backup Details for a Support user', () => {
     const details = await support.json(`/api/backups/${run.id}/details`);
     expect(details.status).toBe(200);
   });
+
+  it('6. by keyboard: Enter opens the browser, a folder opened moves focus to its listing, Escape closes it and focus is back on Browse Storage', async () => {
+    const open = storage().getByRole('button', { name: 'Browse Storage', exact: true });
+    await open.focus();
+    await page.keyboard.press('Enter');
+    const b = storageBrowser(page);
+    await b.dialog.waitFor();
+    await b.shows(`file://${store}`);
+    await b.dialog.getByTestId('browser-folder').first().focus();
+    await page.keyboard.press('Enter');
+    await b.shows(`file://${store}/old`);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('browser-entries');
+    await page.keyboard.press('Escape');
+    await b.dialog.waitFor({ state: 'hidden' });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Browse Storage');
+  });
 });
