@@ -60,27 +60,19 @@ async function main() {
       if (r.status !== 200) throw new Error(`browse answered ${r.status}: ${JSON.stringify(r.body)}`);
       return r.body;
     };
-    const wholeList = async () => {
+    // Every page of the folder, `limit` at a time (1000: an API client; 100: the dialog as its list is scrolled).
+    const allPages = (limit: number) => async () => {
       let n = 0;
       let cursor: string | undefined;
       do {
-        const p = await page(1000, cursor);
+        const p = await page(limit, cursor);
         n += p.entries.length;
         cursor = p.nextCursor ?? undefined;
       } while (cursor);
       if (n !== FILES) throw new Error(`the API listed ${n} of ${FILES}`);
     };
-    // As the Browse Storage dialog loads it: pages of 100 while the list is scrolled to its end.
-    const wholeDialog = async () => {
-      let n = 0;
-      let cursor: string | undefined;
-      do {
-        const p = await page(100, cursor);
-        n += p.entries.length;
-        cursor = p.nextCursor ?? undefined;
-      } while (cursor);
-      if (n !== FILES) throw new Error(`the API listed ${n} of ${FILES}`);
-    };
+    const wholeList = allPages(1000);
+    const wholeDialog = allPages(100);
     const wholeOnce = async () => {
       const p = await page(FILES);
       if (p.entries.length !== FILES || p.nextCursor) throw new Error(`the API listed ${p.entries.length} of ${FILES} at once`);
