@@ -10,6 +10,8 @@ import { getBackupSettings } from './settings';
  * when a backup cannot be created or automated backups are off).
  */
 export type BackupStatus = {
+  /** When the server read this status (ms since 1970): a page rendered earlier must not replace a newer poll's answer. */
+  readAt: number;
   current: 'NOT RUNNING' | 'BACKUP IN PROGRESS';
   running: { id: number; phase: string; bytesDone: number; bytesExpected: number | null; startedAt: string; requestedBy: string; trigger: string } | null;
   lastSuccessfulAt: string | null;
@@ -35,6 +37,7 @@ export async function backupStatus(now = new Date()): Promise<BackupStatus> {
     else nextScheduledAt = nextRuns(schedule, 1, now)[0]?.toISOString() ?? null;
   }
   return {
+    readAt: now.getTime(),
     current: running ? 'BACKUP IN PROGRESS' : 'NOT RUNNING',
     running: running
       ? {

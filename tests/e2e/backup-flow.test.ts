@@ -7,7 +7,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
-import { cleanUp } from './harness';
+import { cleanUp, clickBackupNow } from './harness';
 import { ConsoleClient } from '../helpers/http-client';
 
 /**
@@ -261,8 +261,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
 
     await expect.poll(() => panel().getByTestId('current-status').textContent()).toBe('NOT RUNNING');
     const clickedAt = Date.now();
-    await submit(page, 'Backup now');
-    expect((await page.getByTestId('backup-now-result').textContent())?.trim()).toMatch(/^Backup #1 started\.$/);
+    expect(await clickBackupNow(page)).toMatch(/^Backup #1 started\.$/);
     // While it runs, Backup now is disabled and says why.
     await expect.poll(() => page.getByRole('button', { name: 'Backup now' }).isDisabled(), { timeout: 5000 }).toBe(true);
     expect(await page.getByTestId('backup-now-reason').textContent()).toBe('A backup is in progress.');

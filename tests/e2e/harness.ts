@@ -52,6 +52,22 @@ export async function submitForm(page: Page, buttonName: string): Promise<void> 
   await page.getByRole('button', { name: buttonName, exact: true, disabled: false }).waitFor();
 }
 
+/**
+ * Clicks Backup now and waits for the action's answer to be on the page (the
+ * result banner). Not submitForm: the button rightly stays disabled while the
+ * backup runs (the status panel may say so before the action's pending state
+ * ends), so waiting for it to be enabled again would wait for the backup to end.
+ * Returns the banner's message; a short backup may already have ended and
+ * hidden the banner, so the message is also read from the action's answer.
+ */
+export async function clickBackupNow(page: Page): Promise<string> {
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && 'next-action' in r.request().headers());
+  await page.getByRole('button', { name: 'Backup now', exact: true }).click();
+  const body = await (await answered).text();
+  const shown = await page.getByTestId('backup-now-result').textContent({ timeout: 3000 }).catch(() => null);
+  return (shown ?? /"message":"([^"]*)"/.exec(body)?.[1] ?? '').trim();
+}
+
 /** A text or password input by its accessible name (the label, without the required marker). */
 export function field(page: Page, name: string) {
   return page.getByRole('textbox', { name, exact: true });

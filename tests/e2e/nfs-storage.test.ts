@@ -9,6 +9,7 @@ import { ConsoleClient } from '../helpers/http-client';
 import { startNfsServer, type NfsServer } from '../helpers/nfs-server';
 import {
   cleanUp,
+  clickBackupNow,
   consoleDb,
   createAccountViaApi,
   expectFieldError,
@@ -229,8 +230,7 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     fs.writeFileSync(path.join(system, 'cluster.bin'), crypto.randomBytes(6 << 20));
 
     expect(await panel().getByTestId('last-success').textContent()).toBe('No successful backup yet');
-    await submitForm(page, 'Backup now');
-    expect((await page.getByTestId('backup-now-result').textContent())?.trim()).toBe('Backup #1 started.');
+    expect(await clickBackupNow(page)).toBe('Backup #1 started.');
 
     // The panel refreshes itself: Last Successful Backup gets a time, the status is NOT RUNNING.
     const last = panel().getByTestId('last-success');

@@ -24,8 +24,13 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
   const [status, setStatus] = useState(initial);
   const [stale, setStale] = useState(false);
   const running = useRef(Boolean(initial.running));
+  // The newest status shown so far, by the server's clock: an answer read earlier never replaces it
+  // (a page rendered before the last poll, or a poll overtaken by a render, would show the past).
+  const newest = useRef(0);
   // A server render after an action (the DMS just set, a location saved) brings a newer status: it replaces the shown one at once.
   useEffect(() => {
+    if (initial.readAt < newest.current) return;
+    newest.current = initial.readAt;
     setStatus(initial);
     running.current = Boolean(initial.running);
     // Backup now follows too (it listens to the panel's updates).
@@ -47,6 +52,12 @@ export function StatusPanel({ initial }: { initial: BackupStatus }) {
         if (res.ok) {
           const next = (await res.json()) as BackupStatus;
           if (!current()) return;
+          if (next.readAt < newest.current) {
+            // Overtaken by a newer server render: keep polling, show nothing older.
+            timer = setTimeout(poll, running.current ? 1000 : 5000);
+            return;
+          }
+          newest.current = next.readAt;
           const wasRunning = running.current;
           // The next delay depends on this answer, not on the last render.
           running.current = Boolean(next.running);
