@@ -57,15 +57,14 @@ export async function submitForm(page: Page, buttonName: string): Promise<void> 
  * result banner). Not submitForm: the button rightly stays disabled while the
  * backup runs (the status panel may say so before the action's pending state
  * ends), so waiting for it to be enabled again would wait for the backup to end.
- * Returns the banner's message; a short backup may already have ended and
- * hidden the banner, so the message is also read from the action's answer.
+ * Returns the banner's message (it stays until the status panel has seen the
+ * run end, a second at least).
  */
 export async function clickBackupNow(page: Page): Promise<string> {
   const answered = page.waitForResponse((r) => r.request().method() === 'POST' && 'next-action' in r.request().headers());
   await page.getByRole('button', { name: 'Backup now', exact: true }).click();
-  const body = await (await answered).text();
-  const shown = await page.getByTestId('backup-now-result').textContent({ timeout: 3000 }).catch(() => null);
-  return (shown ?? /"message":"([^"]*)"/.exec(body)?.[1] ?? '').trim();
+  await answered;
+  return ((await page.getByTestId('backup-now-result').textContent()) ?? '').trim();
 }
 
 /** A text or password input by its accessible name (the label, without the required marker). */
