@@ -8,7 +8,7 @@ import { processState } from '../process-state';
 import { findUsbPartition } from '../usb/drives';
 import { UsbTarget } from '../usb/usb-target';
 import { StorageError } from './errors';
-import { LocalFolderTarget } from './local-folder';
+import { LocalFolderTarget, folderAccess, folderSpace, listFolderEntries } from './local-folder';
 import { locationUrl, parseLocationUrl, rootUrl, type StorageLocation } from './location';
 import { NfsTarget } from './nfs-target';
 import { spaceWarning } from './space-warning';
@@ -219,16 +219,7 @@ function localError(target: StorageTarget, operation: string, err: unknown): Sto
 
 async function listPinned(target: StorageTarget, pinned: Pinned, rel: string): Promise<StorageEntry[]> {
   try {
-    const names = await fsp.readdir(pinned.at);
-    const out: StorageEntry[] = [];
-    // lstat in batches: ten thousand entries are not ten thousand trips to the thread pool one after another.
-    for (let i = 0; i < names.length; i += 64) {
-      const batch = names.slice(i, i + 64);
-      const stats = await Promise.all(batch.map((n) => fsp.lstat(`${pinned.at}/${n}`).catch(() => null)));
-      stats.forEach((st, j) => {
-        if (st) out.push({ name: batch[j]!, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
-      });
-    }
+    const out = await listFolderEntries(pinned.at);
     // The console's data folder is left out of local listings.
     const data = await fsp.realpath(dataDir()).catch(() => path.resolve(dataDir()));
     const real = await fsp.readlink(pinned.at);
@@ -236,17 +227,6 @@ async function listPinned(target: StorageTarget, pinned: Pinned, rel: string): P
   } catch (err) {
     throw localError(target, `list /${rel}`, err);
   }
-}
-
-async function accessPinned(pinned: Pinned): Promise<AccessInfo> {
-  const can = (mode: number) => fsp.access(pinned.at, mode).then(() => true, () => false);
-  return { read: await can(fs.constants.R_OK | fs.constants.X_OK), write: await can(fs.constants.W_OK | fs.constants.X_OK) };
-}
-
-async function spacePinned(pinned: Pinned): Promise<SpaceInfo> {
-  const st = await fsp.statfs(pinned.at);
-  const totalBytes = st.blocks * st.bsize;
-  return { totalBytes, freeBytes: st.bavail * st.bsize, usedBytes: totalBytes - st.bfree * st.bsize };
 }
 
 /** The folder's listing, sorted: kept while its modification time stays the same (LISTING_MS at most). */
@@ -276,7 +256,7 @@ async function listFolder(target: StorageTarget, key: string, rel: string, pinne
  * For the details of a file: its folder must be one the browser would show
  * (pinned: inside the root, not the data folder) and the file a regular
  * file, not a link (details open it by name afterwards; a link swapped in
- * then is refused by the details reader's own stat of a regular file).
+ * then is refused by the details reader's own lstat). Throws, or returns.
  */
 export async function checkBrowsableFile(target: StorageTarget, parts: string[]): Promise<void> {
   if (!target.localPath) return;
@@ -339,7 +319,7 @@ async function pageOf(
   const information = cursor
     ? null
     : pinned
-      ? Promise.all([accessPinned(pinned), spacePinned(pinned).catch(() => null)])
+      ? Promise.all([folderAccess(pinned.at), folderSpace(pinned.at).catch(() => null)])
       : Promise.all([target.access(rel), target.space(rel).catch(() => null)]);
   information?.catch(() => undefined);
   const all = await listFolder(target, key, rel, pinned);

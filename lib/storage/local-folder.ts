@@ -37,39 +37,17 @@ export class LocalFolderTarget implements StorageTarget {
   }
 
   space(dir = ''): Promise<SpaceInfo> {
-    return this.wrap('read free space', async () => {
-      // The folder's own file system: under file:/// a folder may be another disk's mount point.
-      const s = await fsp.statfs(this.abs(dir));
-      const totalBytes = s.blocks * s.bsize;
-      const freeBytes = s.bavail * s.bsize;
-      return { totalBytes, freeBytes, usedBytes: totalBytes - s.bfree * s.bsize };
-    });
+    // The folder's own file system: under file:/// a folder may be another disk's mount point.
+    return this.wrap('read free space', () => folderSpace(this.abs(dir)));
   }
 
-  async access(dir = ''): Promise<AccessInfo> {
-    const where = this.abs(dir);
-    const can = (mode: number) =>
-      fsp.access(where, mode).then(
-        () => true,
-        () => false,
-      );
-    return { read: await can(fs.constants.R_OK | fs.constants.X_OK), write: await can(fs.constants.W_OK | fs.constants.X_OK) };
+  access(dir = ''): Promise<AccessInfo> {
+    return folderAccess(this.abs(dir));
   }
 
   list(dir = ''): Promise<StorageEntry[]> {
     return this.wrap(`list ${dir || '/'}`, async () => {
-      const base = this.abs(dir);
-      const names = await fsp.readdir(base);
-      const out: StorageEntry[] = [];
-      // lstat in batches: a folder of ten thousand files is not ten thousand round trips to the thread pool one after another.
-      for (let i = 0; i < names.length; i += 64) {
-        const batch = names.slice(i, i + 64);
-        const stats = await Promise.all(batch.map((name) => fsp.lstat(path.join(base, name)).catch(() => null)));
-        stats.forEach((st, j) => {
-          // Gone between readdir and lstat: not listed.
-          if (st) out.push({ name: batch[j]!, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
-        });
-      }
+      const out = await listFolderEntries(this.abs(dir));
       return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     });
   }
@@ -140,6 +118,37 @@ export class LocalFolderTarget implements StorageTarget {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A folder's file-system space, access and entries by its path on this
+ * machine: the target's folders, the storage browser's pinned folders
+ * (/proc/self/fd/N) and a USB drive's mount all use these.
+ */
+export async function folderSpace(dir: string): Promise<SpaceInfo> {
+  const s = await fsp.statfs(dir);
+  const totalBytes = s.blocks * s.bsize;
+  return { totalBytes, freeBytes: s.bavail * s.bsize, usedBytes: totalBytes - s.bfree * s.bsize };
+}
+
+export async function folderAccess(dir: string): Promise<AccessInfo> {
+  const can = (mode: number) => fsp.access(dir, mode).then(() => true, () => false);
+  return { read: await can(fs.constants.R_OK | fs.constants.X_OK), write: await can(fs.constants.W_OK | fs.constants.X_OK) };
+}
+
+/** The entries, unsorted; an entry gone between readdir and lstat is not listed. */
+export async function listFolderEntries(dir: string): Promise<StorageEntry[]> {
+  const names = await fsp.readdir(dir);
+  const out: StorageEntry[] = [];
+  // lstat in batches: ten thousand entries are not ten thousand trips to the thread pool one after another.
+  for (let i = 0; i < names.length; i += 64) {
+    const batch = names.slice(i, i + 64);
+    const stats = await Promise.all(batch.map((name) => fsp.lstat(path.join(dir, name)).catch(() => null)));
+    stats.forEach((st, j) => {
+      if (st) out.push({ name: batch[j]!, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
+    });
+  }
+  return out;
 }
 
 async function syncDir(dir: string): Promise<void> {

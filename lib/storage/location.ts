@@ -116,10 +116,6 @@ export function rootUrl(loc: StorageLocation): string {
   return locationUrl(loc, []);
 }
 
-/** The absolute local path of a file:// location. */
-export function localPathOf(loc: Extract<StorageLocation, { type: 'local' }>, parts: string[] = loc.parts): string {
-  return path.join(loc.root, ...parts);
-}
 
 /** The URL a Storage Type's field starts from: its prefix and the rest the user types. */
 export function joinTypedLocation(type: LocationType, rest: string): string {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { NfsUrlError, parseNfsUrl } from '../nfs/nfs-url';
+import { joinTypedLocation } from './location';
 
 /**
  * Backup Storage Settings. Storage Type "None" (default), a local folder,
@@ -78,8 +79,7 @@ export const storageLocationFormSchema = z
   .transform((v, ctx): StorageInput => {
     if (v.type === 'none') return { type: 'none' };
     const rest = v.location.trim();
-    const prefix = v.type === 'nfs' ? 'nfs://' : v.type === 'usb' ? 'usb://' : 'file://';
-    const full = rest.toLowerCase().startsWith(prefix) ? rest : `${prefix}${rest}`;
+    const full = joinTypedLocation(v.type, rest);
     const input = v.type === 'local' ? { type: 'local', path: full.slice('file://'.length) } : { type: v.type, url: rest ? full : '' };
     const parsed = storageFormSchema.safeParse(input);
     if (parsed.success) return parsed.data;

@@ -3,6 +3,8 @@ import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { AppError } from '../errors';
 import { processState } from '../process-state';
+import { formatSize } from '../storage/format-size';
+import { folderSpace } from '../storage/local-folder';
 import type { SpaceInfo } from '../storage/types';
 import { listUsbDisks, probeDevice } from './discovery';
 import { MountBusyError, mountAt, mountPartition, mountPointFor, readMounts, unmountPartition, type MountFsType } from './mount';
@@ -143,28 +145,12 @@ function isSupportedFs(t: string | null | undefined): t is MountFsType {
 export function fullReason(space: SpaceInfo | null): string | null {
   if (!space) return null;
   if (space.freeBytes < FULL_BELOW_BYTES || space.freeBytes < space.totalBytes * FULL_BELOW_FRACTION) {
-    return `The drive is full: ${formatBytes(space.freeBytes)} free`;
+    return `The drive is full: ${formatSize(space.freeBytes)} free`;
   }
   return null;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
 
-async function statfsSpace(dir: string): Promise<SpaceInfo> {
-  const s = await fsp.statfs(dir);
-  const totalBytes = s.blocks * s.bsize;
-  return { totalBytes, freeBytes: s.bavail * s.bsize, usedBytes: totalBytes - s.bfree * s.bsize };
-}
 
 /** Free space of one partition (see the module comment for how, mounted or not). Null when it cannot be read. */
 /**
@@ -180,7 +166,7 @@ export async function spaceWithoutMount(p: UsbPartition): Promise<SpaceInfo | nu
 
 async function partitionSpace(p: UsbPartition): Promise<SpaceInfo | null> {
   try {
-    if (p.mountPoint) return await statfsSpace(p.mountPoint);
+    if (p.mountPoint) return await folderSpace(p.mountPoint);
     if (p.fsType === 'ext4') {
       const { stdout } = await run('dumpe2fs', ['-h', p.device], { timeout: 15_000 });
       return parseDumpe2fsSpace(stdout);
@@ -190,10 +176,10 @@ async function partitionSpace(p: UsbPartition): Promise<SpaceInfo | null> {
       return await withDriveLock(uuid, async () => {
         const dir = mountPointFor(uuid);
         const existing = await mountAt(dir);
-        if (existing) return statfsSpace(dir);
+        if (existing) return folderSpace(dir);
         await mountPartition({ device: p.device, dir, fsType: 'exfat', readOnly: true });
         try {
-          return await statfsSpace(dir);
+          return await folderSpace(dir);
         } finally {
           await unmountPartition(dir).catch(() => {});
         }

@@ -81,8 +81,8 @@ describe('USB discovery from sysfs', () => {
 describe('a full drive', () => {
   it('is hidden below 1 MiB or 0.1% free, with the free space in words', () => {
     expect(fullReason({ totalBytes: 64 << 20, freeBytes: 0, usedBytes: 64 << 20 })).toBe('The drive is full: 0 bytes free');
-    expect(fullReason({ totalBytes: 64 << 20, freeBytes: 512 << 10, usedBytes: 0 })).toBe('The drive is full: 512 KiB free');
-    expect(fullReason({ totalBytes: 4 * 2 ** 40, freeBytes: 2 * 2 ** 30, usedBytes: 0 })).toMatch(/^The drive is full: 2\.0 GiB free$/);
+    expect(fullReason({ totalBytes: 64 << 20, freeBytes: 512 << 10, usedBytes: 0 })).toBe('The drive is full: 524.3 KB free');
+    expect(fullReason({ totalBytes: 4 * 2 ** 40, freeBytes: 2 * 2 ** 30, usedBytes: 0 })).toBe("The drive is full: 2.1 GB free");
     expect(fullReason({ totalBytes: 64 << 20, freeBytes: 2 << 20, usedBytes: 0 })).toBeNull();
     expect(fullReason(null)).toBeNull();
   });
