@@ -133,7 +133,8 @@ export default async function BackupPage() {
                 </p>
               ) : null}
               {status.storage.warning ? <Banner kind="warning" testId="storage-warning">{status.storage.warning}</Banner> : null}
-              {status.blocker && status.blocker !== 'Set the Domain Master Secret first.' ? (
+              {/* A storage fault (unreachable, not attached, read-only); with None chosen the form below is the next step, not an error. */}
+              {status.blocker && storage.type !== 'none' && status.blocker !== 'Set the Domain Master Secret first.' ? (
                 <Banner kind="error" testId="storage-unavailable">{status.blocker}</Banner>
               ) : null}
             </div>
