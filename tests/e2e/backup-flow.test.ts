@@ -302,7 +302,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     expect(withValue.length, JSON.stringify(samples)).toBeGreaterThanOrEqual(2);
     const distinctBytes = new Set(withValue.map((s) => s.bytes));
     expect(distinctBytes.size, `bytes texts seen: ${JSON.stringify([...distinctBytes])}`).toBeGreaterThanOrEqual(2);
-    for (const s of withValue) expect(s.bytes).toMatch(/^[\d.]+ (B|KB|MB|GB) of [\d.]+ (MB|GB) \(\d{1,3}%\)$/);
+    for (const s of withValue) expect(s.bytes).toMatch(/^[\d.]+ (bytes?|KB|MB|GB) of [\d.]+ (MB|GB) \(\d{1,3}%\)$/);
     const values = withValue.map((s) => Number(s.valueNow));
     expect(values).toEqual([...values].sort((a, b) => a - b));
     expect(new Set(values).size).toBeGreaterThanOrEqual(2);

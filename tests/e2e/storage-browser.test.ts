@@ -130,7 +130,7 @@ describe('The storage browser and Backup Details for a Support user', () => {
     expect(await details.getByTestId('details-signature').textContent()).toBe("Verified with this appliance's Domain Master Secret");
     expect(await details.locator('#details-checksum').textContent()).toBe(`sha256:${run.checksum}`);
     expect(run.checksum).toMatch(/^[0-9a-f]{64}$/);
-    expect(await details.getByTestId('details-size').textContent()).toMatch(/^[\d.]+ (B|KB|MB)$/);
+    expect(await details.getByTestId('details-size').textContent()).toMatch(/^[\d.]+ (bytes?|KB|MB)$/);
     // Back to the Storage Information.
     await b.dialog.getByRole('button', { name: 'Storage Information', exact: true }).click();
     await b.dialog.getByTestId('info-permission').waitFor();
