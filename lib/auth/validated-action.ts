@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { audit } from '../audit/audit';
+import { exclusiveOperationRefusal, RESTORE_IN_PROGRESS } from '../db/errors';
 import { AppError, GENERIC_FAILURE } from '../errors';
 import { log } from '../log';
 import { decide } from './access';
@@ -62,7 +63,9 @@ export function validatedAction<S extends z.ZodType>(
     }
     try {
       return (await fn(parsed.data, { user, actor })) ?? { ok: true };
-    } catch (err) {
+    } catch (caught) {
+      // A write refused because a restore runs is a conflict in words, not a fault.
+      const err = exclusiveOperationRefusal(caught) === 'restore' ? new AppError('conflict', RESTORE_IN_PROGRESS) : caught;
       if (err instanceof AppError) {
         audit(actor, opts.name, 'failure', { detail: { reason: err.message } });
         return {

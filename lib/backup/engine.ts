@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit/audit';
 import { db } from '../db/client';
-import { isConstraintViolation } from '../db/errors';
+import { exclusiveOperationRefusal, isConstraintViolation } from '../db/errors';
 import { backupRuns, type BackupRun } from '../db/schema';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
@@ -152,6 +152,10 @@ export async function startBackup(trigger: Trigger, actor: Actor): Promise<Backu
       .returning()
       .get();
   } catch (err) {
+    if (exclusiveOperationRefusal(err) === 'restore') {
+      audit(actor, 'backup.start', 'denied', { detail: { trigger, reason: 'restore in progress' } });
+      throw new AppError('conflict', 'A restore is in progress. No backup can start until it has finished.');
+    }
     // The partial unique index refused a second running row.
     if (!isConstraintViolation(err, 'UNIQUE')) throw err;
     const other = runningBackup();

@@ -151,3 +151,87 @@ export type Role = User['role'];
 export type BackupRun = typeof backupRuns.$inferSelect;
 export type BackupStatusValue = BackupRun['status'];
 export type AccountKind = User['kind'];
+
+export const VERIFY_LEVELS = ['quick', 'full'] as const;
+export const VERIFY_STATUSES = ['running', 'passed', 'failed'] as const;
+
+/**
+ * Every verification of a backup file: on demand (history, storage browser)
+ * or scheduled. `location` is the storage location URL the file was read
+ * from and `fileName` its name there; `backupRunId` links it to the run that
+ * wrote it when this console knows one.
+ */
+export const backupVerifications = sqliteTable(
+  'backup_verifications',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    backupRunId: integer('backup_run_id'),
+    location: text('location').notNull(),
+    fileName: text('file_name').notNull(),
+    level: text('level', { enum: VERIFY_LEVELS }).notNull(),
+    trigger: text('trigger', { enum: ['manual', 'scheduled'] }).notNull(),
+    requestedBy: text('requested_by').notNull(),
+    status: text('status', { enum: VERIFY_STATUSES }).notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    /** JSON: what was checked (members, bytes, the database's integrity result). */
+    result: text('result'),
+    error: text('error'),
+  },
+  (t) => [index('backup_verifications_file').on(t.location, t.fileName, t.startedAt), index('backup_verifications_run').on(t.backupRunId)],
+);
+
+export const RESTORE_STATUSES = ['running', 'succeeded', 'failed', 'rolled_back', 'interrupted'] as const;
+export const RESTORE_PHASES = ['fetching', 'verifying', 'staging', 'safety-copy', 'switching', 'post-check', 'done'] as const;
+export const RESTORE_SOURCES = ['storage', 'upload', 'sftp', 'scp', 'file'] as const;
+
+/**
+ * Every restore. At most one row is 'running' at a time (partial unique
+ * index), and triggers (drizzle/0004) refuse a running backup while a restore
+ * runs, a restore while a backup runs, and any change of settings, accounts
+ * or the DMS while a restore runs.
+ */
+export const restoreRuns = sqliteTable(
+  'restore_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    status: text('status', { enum: RESTORE_STATUSES }).notNull(),
+    phase: text('phase', { enum: RESTORE_PHASES }).notNull(),
+    source: text('source', { enum: RESTORE_SOURCES }).notNull(),
+    /** Where the file came from, in words (location URL and name, upload name, sftp://user@host:port/path). */
+    sourceLabel: text('source_label').notNull(),
+    fileName: text('file_name').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    /** JSON: the backup's manifest summary and the plan that was confirmed. */
+    plan: text('plan'),
+    /** What the console said at the end, in words (restored, refused and why, rolled back and why). */
+    outcome: text('outcome'),
+    error: text('error'),
+  },
+  (t) => [uniqueIndex('restore_runs_one_running').on(t.status).where(sql`status = 'running'`)],
+);
+
+/**
+ * Host keys pinned for remote sources (SFTP, SCP): confirmed by an admin on
+ * first use; a connection whose key differs is refused.
+ */
+export const sshKnownHosts = sqliteTable(
+  'ssh_known_hosts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    host: text('host').notNull(),
+    port: integer('port').notNull(),
+    keyType: text('key_type').notNull(),
+    /** "SHA256:" + unpadded base64, as `ssh-keygen -lf` prints it. */
+    fingerprint: text('fingerprint').notNull(),
+    pinnedBy: text('pinned_by').notNull(),
+    pinnedAt: integer('pinned_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_known_hosts_host_port').on(t.host, t.port)],
+);
+
+export type BackupVerification = typeof backupVerifications.$inferSelect;
+export type RestoreRun = typeof restoreRuns.$inferSelect;
+export type SshKnownHost = typeof sshKnownHosts.$inferSelect;
