@@ -17,6 +17,8 @@ import { abortRunningBackups } from './lib/backup/engine';
 import { recoverInterruptedBackups } from './lib/backup/recovery';
 import { startScheduler } from './lib/backup/scheduler';
 import { db } from './lib/db/client';
+import { announceConsole, withdrawConsole } from './lib/restore/console-lock';
+import { recoverInterruptedRestore } from './lib/restore/recovery';
 import { certificateNames, dataDir, env } from './lib/env';
 import { log } from './lib/log';
 import { loadOrCreateCertificate } from './lib/tls/certificate';
@@ -31,7 +33,12 @@ async function main() {
     process.exit(2);
   }
   fs.mkdirSync(dataDir(), { recursive: true, mode: 0o700 });
+  // A restore the last process did not finish is settled before anything opens the database.
+  const restored = recoverInterruptedRestore();
+  if (restored) process.stdout.write(`\n${restored.message}\n\n`);
   db();
+  announceConsole();
+  process.on('exit', withdrawConsole);
   pruneSessions();
   ensureApplianceFolders();
   const interrupted = await recoverInterruptedBackups();

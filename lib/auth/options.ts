@@ -8,7 +8,7 @@ import { signInSchema } from '../accounts/schemas';
 import { audit } from '../audit/audit';
 import { clientIp } from '../http/client-ip';
 import { log } from '../log';
-import { getOidcConfig, mapRole, oidcClientSecret } from '../oidc/config';
+import { getOidcConfig, mapRole, oidcClientSecret, oidcSecretOpensHere } from '../oidc/config';
 import { authCookies } from './cookies';
 import { decoyHash, verifyPassword } from './password';
 import type { OAuthRole } from './roles';
@@ -50,7 +50,8 @@ async function authorizePassword(raw: Record<string, unknown> | undefined) {
 
 function oidcProvider(): OAuthConfig<Record<string, unknown>> | null {
   const c = getOidcConfig();
-  if (!c?.enabled) return null;
+  // A secret sealed by another appliance (restored from its backup) cannot be used: OIDC stays off until it is entered again.
+  if (!c?.enabled || !oidcSecretOpensHere(c)) return null;
   return {
     id: OIDC_PROVIDER_ID,
     name: c.displayName,

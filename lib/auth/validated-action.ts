@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { audit } from '../audit/audit';
+import { isDbSuspendedError } from '../db/client';
 import { exclusiveOperationRefusal, RESTORE_IN_PROGRESS } from '../db/errors';
 import { AppError, GENERIC_FAILURE } from '../errors';
 import { log } from '../log';
@@ -65,7 +66,7 @@ export function validatedAction<S extends z.ZodType>(
       return (await fn(parsed.data, { user, actor })) ?? { ok: true };
     } catch (caught) {
       // A write refused because a restore runs is a conflict in words, not a fault.
-      const err = exclusiveOperationRefusal(caught) === 'restore' ? new AppError('conflict', RESTORE_IN_PROGRESS) : caught;
+      const err = exclusiveOperationRefusal(caught) === 'restore' || isDbSuspendedError(caught) ? new AppError('conflict', RESTORE_IN_PROGRESS) : caught;
       if (err instanceof AppError) {
         audit(actor, opts.name, 'failure', { detail: { reason: err.message } });
         return {

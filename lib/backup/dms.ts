@@ -61,3 +61,17 @@ export async function checkDms(candidate: string): Promise<boolean> {
   const row = db().select({ verifier: domainMasterSecret.verifier }).from(domainMasterSecret).get();
   return row ? verifyPassword(candidate, row.verifier) : false;
 }
+
+/** The DMS sealed under this appliance's key (a restore re-seals the backup's DMS with it). */
+export function sealDmsHere(secret: string): string {
+  return seal(secret, SEAL_PURPOSE);
+}
+
+/** Whether a sealed value (from this or another appliance's database) opens here to exactly `secret`. */
+export function sealedDmsOpensHere(sealed: string, secret: string): boolean {
+  try {
+    return unseal(sealed, SEAL_PURPOSE) === secret;
+  } catch {
+    return false;
+  }
+}

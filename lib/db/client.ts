@@ -23,12 +23,61 @@ export function openDb(file: string): Db {
   return db as Db;
 }
 
-const globalForDb = globalThis as unknown as { webconfDb?: Db };
+const globalForDb = globalThis as unknown as { webconfDb?: Db; webconfDbSuspended?: string };
+
+/** The live database file. */
+export function databaseFile(): string {
+  return path.join(dataDir(), 'webconf.db');
+}
+
+/** Thrown by db() while the database file is being switched (restore): the request is answered as a conflict in words. */
+export class DatabaseSuspendedError extends Error {
+  readonly code = 'WEBCONF_DB_SUSPENDED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseSuspendedError';
+  }
+}
+
+/** By code, not class: the error may come from another module instance (Next's chunks, server.ts). */
+export function isDbSuspendedError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'WEBCONF_DB_SUSPENDED';
+}
 
 /** The console's database in the data folder, opened once per process. */
 export function db(): Db {
+  if (globalForDb.webconfDbSuspended) throw new DatabaseSuspendedError(globalForDb.webconfDbSuspended);
   if (!globalForDb.webconfDb) {
-    globalForDb.webconfDb = openDb(path.join(dataDir(), 'webconf.db'));
+    globalForDb.webconfDb = openDb(databaseFile());
   }
   return globalForDb.webconfDb;
+}
+
+/**
+ * Closes this process's connection and refuses db() until resumeDb(): a
+ * restore switches the database file, and nothing may reopen (or write
+ * through) the old one meanwhile. Closing the last connection checkpoints
+ * the WAL into the file and removes -wal and -shm.
+ */
+export function suspendDb(reason: string): void {
+  globalForDb.webconfDbSuspended = reason;
+  const open = globalForDb.webconfDb;
+  globalForDb.webconfDb = undefined;
+  if (open) {
+    try {
+      open.$client.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      open.$client.close();
+    }
+  }
+}
+
+/** Lets db() open the (new) database file again, migrating it forward. */
+export function resumeDb(): void {
+  globalForDb.webconfDbSuspended = undefined;
+}
+
+/** Whether db() is refused right now (a restore is switching the database). */
+export function dbSuspended(): string | undefined {
+  return globalForDb.webconfDbSuspended;
 }

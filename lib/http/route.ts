@@ -6,6 +6,7 @@ import { actorOf, currentUser, type CurrentUser } from '../auth/current-user';
 import type { Permission } from '../auth/roles';
 import { fieldErrorsOf } from '../auth/validated-action';
 import type { Actor } from '../audit/audit';
+import { isDbSuspendedError } from '../db/client';
 import { exclusiveOperationRefusal, RESTORE_IN_PROGRESS } from '../db/errors';
 import { AppError, ERROR_STATUS, GENERIC_FAILURE, type ErrorCode } from '../errors';
 import { log } from '../log';
@@ -51,7 +52,7 @@ export function withAuth<P = Record<string, string>>(
       if (result instanceof Response) return result;
       return NextResponse.json(result ?? { ok: true }, { headers: { 'Cache-Control': 'no-store' } });
     } catch (caught) {
-      const err = exclusiveOperationRefusal(caught) === 'restore' ? new AppError('conflict', RESTORE_IN_PROGRESS) : caught;
+      const err = exclusiveOperationRefusal(caught) === 'restore' || isDbSuspendedError(caught) ? new AppError('conflict', RESTORE_IN_PROGRESS) : caught;
       if (err instanceof z.ZodError) return problem('unprocessable', 'The request has invalid fields.', { fields: fieldErrorsOf(err) });
       if (err instanceof AppError) {
         audit(actor, opts.name, 'failure', { detail: { reason: err.message } });

@@ -27,7 +27,8 @@ export function oidcClientSecret(c: OidcConfig): string {
 
 export function saveOidcConfig(actor: Actor, form: OidcForm): void {
   const existing = getOidcConfig();
-  if (!form.clientSecret && !existing) {
+  // No secret kept, or one sealed by another appliance (restored from its backup): it must be entered again.
+  if (!form.clientSecret && (!existing || !oidcSecretOpensHere(existing))) {
     throw new AppError('unprocessable', 'Enter the client secret.', { field: 'clientSecret' });
   }
   const mapped = form.adminValues.length + form.operatorValues.length + form.supportValues.length;
@@ -69,4 +70,15 @@ export function mapRole(claims: Record<string, unknown>, c: Pick<OidcConfig, 'ro
     if (c.roleMapping[role].some((v) => values.has(v))) return role;
   }
   return null;
+}
+
+/** Whether a stored configuration's client secret opens with this appliance's seal key (not so after a restore from another appliance). */
+export function oidcSecretOpensHere(c: OidcConfig): boolean {
+  if (!c.clientSecretSealed) return false;
+  try {
+    unseal(c.clientSecretSealed, SECRET_PURPOSE);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { DATABASE_MEMBER } from '../backup/archive';
+import type { ManifestMember } from '../backup/manifest';
+import { unsafeSegmentReason } from '../storage/paths';
+import { fsyncTree } from './durable-fs';
+import { faultPoint } from './faults';
+import { RESTORED_FOLDERS } from './paths';
+
+/**
+ * Where each archive member goes when it is staged: firmware/… and
+ * system/… under `applianceNew`, the database copy to `database`. Member
+ * names come from a signed manifest but are still checked like any name
+ * from outside: no "..", no absolute path, no NUL, nothing but the known
+ * folders. Files are created new (O_EXCL) with mode 0600.
+ */
+export class StageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StageError';
+  }
+}
+
+export function stagedPathOf(member: string, dirs: { applianceNew: string; database: string }): string {
+  if (member === DATABASE_MEMBER) return dirs.database;
+  const parts = member.split('/');
+  const [top, ...rest] = parts;
+  if (!(RESTORED_FOLDERS as readonly string[]).includes(top ?? '') || rest.length === 0) {
+    throw new StageError(`The backup holds a member this console does not restore: ${JSON.stringify(member)}.`);
+  }
+  for (const seg of rest) {
+    const why = seg === '' ? 'an empty path part' : unsafeSegmentReason(seg);
+    if (why) throw new StageError(`The backup holds a member with an unsafe name (${why}): ${JSON.stringify(member)}.`);
+  }
+  return path.join(dirs.applianceNew, ...parts);
+}
+
+/** Makes the staging folders (the configuration folders exist even when the backup has no file in them). */
+export function prepareStaging(dirs: { applianceNew: string; database: string }): void {
+  fs.mkdirSync(path.dirname(dirs.database), { recursive: true, mode: 0o700 });
+  for (const f of RESTORED_FOLDERS) fs.mkdirSync(path.join(dirs.applianceNew, f), { recursive: true, mode: 0o700 });
+}
+
+/** A sink for verifyBackupFile that writes each member to its staged place, with backpressure. */
+export function stagingSink(dirs: { applianceNew: string; database: string }) {
+  const written: string[] = [];
+  const sink = async (member: ManifestMember): Promise<Writable> => {
+    const file = stagedPathOf(member.path, dirs);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    written.push(file);
+    let position = 0;
+    return new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        faultPoint('stage-write');
+        fs.write(fd, chunk, 0, chunk.length, position, (err, n) => {
+          if (!err) position += n;
+          if (!err && n !== chunk.length) return cb(new Error(`short write to ${file}`));
+          cb(err);
+        });
+      },
+      final(cb) {
+        fs.close(fd, cb);
+      },
+      destroy(err, cb) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // already closed by final()
+        }
+        cb(err);
+      },
+    });
+  };
+  return { sink, written };
+}
+
+/** Everything staged made durable before the switch. */
+export function syncStaging(dirs: { applianceNew: string; database: string }): void {
+  fsyncTree(dirs.applianceNew);
+  fsyncTree(dirs.database);
+}

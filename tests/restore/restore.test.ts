@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applianceIdentity, applianceRoot } from '@/lib/backup/appliance';
+import { createSession, resolveSession } from '@/lib/auth/sessions';
+import { db } from '@/lib/db/client';
+import { restoreRuns, users } from '@/lib/db/schema';
+import { planRestore, runRestore } from '@/lib/restore/restore';
+import { safetyCopies } from '@/lib/restore/safety-copy';
+import { restoreRoot } from '@/lib/restore/paths';
+import { ACTOR, backUp, configure, dumpState, type StateDump } from '../helpers/appliance-state';
+
+const DMS = 'restore unit test secret';
+let storageDir: string;
+let atBackup: StateDump;
+let backup: { id: number; fileName: string; checksum: string };
+
+beforeAll(async () => {
+  storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-restore-target-'));
+  fs.mkdirSync(path.join(applianceRoot(), 'hsm'), { recursive: true });
+  fs.writeFileSync(path.join(applianceRoot(), 'hsm', 'slot.key'), 'HSM');
+  await configure('a', { storageDir, dms: DMS });
+  applianceIdentity();
+  atBackup = dumpState();
+  backup = await backUp();
+});
+afterAll(() => fs.rmSync(storageDir, { recursive: true, force: true }));
+
+describe('restore on the appliance that made the backup', () => {
+  it('dry-run: shows the manifest, verifies, and plans what changes, changing nothing', async () => {
+    await configure('b', { storageDir, dms: DMS });
+    await backUp();
+    const before = dumpState();
+    const plan = await planRestore({ source: { kind: 'storage', fileName: backup.fileName }, actor: ACTOR });
+    expect(plan.blockers).toEqual([]);
+    expect(plan.dms).toBe('this appliance');
+    expect(plan.sameAppliance).toBe(true);
+    expect(plan.file.checksum).toBe(backup.checksum);
+    expect(plan.backup.appliance.id).toBe(applianceIdentity().id);
+    expect(plan.changes.map((c) => c.area)).toEqual(expect.arrayContaining(['accounts', 'sign-in', 'backup settings', 'schedule', 'history']));
+    expect(plan.changes.find((c) => c.area === 'accounts')!.now).toMatch(/admin-b/);
+    expect(plan.changes.find((c) => c.area === 'accounts')!.after).not.toMatch(/admin-b/);
+    expect(plan.warnings.join(' ')).toMatch(/runs recorded after this backup/);
+    expect(plan.confirmWith).toBe(applianceIdentity().name);
+    const after = dumpState();
+    expect(after).toEqual(before);
+    // The dry-run's temporary copy of the backup's database is gone.
+    expect(fs.readdirSync(restoreRoot()).filter((n) => n.startsWith('work-'))).toEqual([]);
+  });
+
+  it('refuses without the appliance name typed, changing nothing', async () => {
+    const before = dumpState();
+    await expect(runRestore({ source: { kind: 'storage', fileName: backup.fileName }, actor: ACTOR, confirm: 'wrong' })).rejects.toThrow(/Type the appliance name/);
+    expect(dumpState()).toEqual(before);
+  });
+
+  it('restores every setting, account, history row and configuration file as at backup time; sessions end', async () => {
+    const admin = db().select().from(users).all().find((u) => u.username === 'admin-b')!;
+    const session = createSession(admin.id, { ip: null, userAgent: null });
+    expect(resolveSession(session).ok).toBe(true);
+    const result = await runRestore({ source: { kind: 'storage', fileName: backup.fileName }, actor: ACTOR, confirm: applianceIdentity().name });
+    expect(result.status).toBe('succeeded');
+    const now = dumpState();
+    expect(now.users).toEqual(atBackup.users);
+    expect(now.settings).toEqual(atBackup.settings);
+    expect(now.dms).toEqual(atBackup.dms);
+    expect(now.firmware).toEqual(atBackup.firmware);
+    expect(now.system).toEqual(atBackup.system);
+    // HSM contents are never in a backup and never touched.
+    expect(now.hsm).toEqual({ 'slot.key': expect.any(String) });
+    // History: the rows as they were, and the run that made this backup, which was running in its own snapshot, succeeded.
+    expect(now.history.slice(0, atBackup.history.length)).toEqual(atBackup.history);
+    expect(now.history[atBackup.history.length]).toMatchObject({ id: backup.id, status: 'succeeded', fileName: backup.fileName, checksum: backup.checksum });
+    expect(now.history).toHaveLength(atBackup.history.length + 1);
+    expect(resolveSession(session).ok).toBe(false);
+    const rows = db().select().from(restoreRuns).all();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'succeeded', fileName: backup.fileName });
+    expect(safetyCopies()).toHaveLength(1);
+    expect(fs.readdirSync(path.join(restoreRoot(), 'safety', safetyCopies()[0]!)).sort()).toEqual(['firmware', 'system', 'webconf.db']);
+  });
+});
