@@ -100,7 +100,7 @@ async function restoreCommand(argv: string[]): Promise<void> {
       process.stdout.write(`\nDry run: nothing was changed.${plan.blockers.length ? ' The restore would be refused.' : ''}\n`);
       process.exit(plan.blockers.length ? 1 : 0);
     }
-    if (plan.blockers.length) fail('\nThe restore is refused: see above. Nothing was changed.');
+    if (plan.blockers.length) fail(`\nThe restore is refused: ${plan.blockers.join(' ')} Nothing was changed.`);
     const name = applianceIdentity().name;
     const confirm = a.confirm ?? (await ask(`\nType the appliance name (${name}) to restore: `, false));
     const result = await runRestore({ source, dms, actor, confirm });

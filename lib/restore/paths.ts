@@ -7,6 +7,7 @@ import { dataDir } from '../env';
  * Where a restore works. Everything it stages sits beside what it replaces,
  * on the same file system, so that the switch is a handful of rename(2)s:
  *
+ *   <data>/restore/owner.pid               the process running a restore right now (recovery leaves its restore alone)
  *   <data>/restore/journal.json            the switch's intent (journal.ts); absent when no restore is under way
  *   <data>/restore/incoming/               uploaded and downloaded backup files, until the restore ends
  *   <data>/restore/work-<id>/webconf.db    the backup's database, prepared for this appliance
@@ -23,6 +24,10 @@ export function restoreRoot(): string {
 
 export function journalFile(): string {
   return path.join(restoreRoot(), 'journal.json');
+}
+
+export function ownerFile(): string {
+  return path.join(restoreRoot(), 'owner.pid');
 }
 
 export function incomingDir(): string {

@@ -8,6 +8,7 @@ import { restoreRuns } from '../db/schema';
 import { log } from '../log';
 import { exists } from './durable-fs';
 import { readJournal, removeJournal } from './journal';
+import { restoreOwnerAlive } from './owner';
 import { APPLIANCE_WORK_PREFIX, restoreRoot, WORK_PREFIX } from './paths';
 import { finishCommitted } from './restore';
 import { switchBack } from './switch';
@@ -58,6 +59,8 @@ export function recoverRestoreFiles(): { state: 'old' | 'new'; journalPhase: str
 
 /** Files first, then the rows: the full start-up recovery. */
 export function recoverInterruptedRestore(): RestoreRecovery {
+  // A restore another live process is running is not interrupted: leave it alone.
+  if (restoreOwnerAlive()) return null;
   const files = recoverRestoreFiles();
   const system = { id: null, name: 'system', ip: null };
   let result: RestoreRecovery = null;

@@ -23,8 +23,9 @@ import type { StorageTarget } from '../storage/types';
 import { exists } from './durable-fs';
 import { faultPoint } from './faults';
 import { readJournal, removeJournal, writeJournal, type Journal } from './journal';
-import { applianceWorkDir, liveDatabase, RESTORED_FOLDERS, safetyRoot, workDir } from './paths';
+import { applianceWorkDir, liveDatabase, RESTORED_FOLDERS, restoreRoot, safetyRoot, workDir } from './paths';
 import { buildPlan, type RestorePlan } from './plan';
+import { claimRestore, releaseRestore } from './owner';
 import { postCheck } from './post-check';
 import { keepAsSafetyCopy } from './safety-copy';
 import { prepareStaging, stagingSink, syncStaging } from './stage';
@@ -221,6 +222,7 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
     throw err;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    removeIfEmpty(restoreRoot());
     await o.target.close().catch(() => undefined);
   }
 }
@@ -269,6 +271,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
   const o = openSource(opts.source);
   const startedAt = new Date();
   const rowId = lock(o, opts.actor);
+  claimRestore();
   progressState.current = { runId: rowId, phase: 'verifying', bytesDone: 0, bytesTotal: null, startedAt: startedAt.toISOString(), fileName: o.name, finished: null };
   opts.onLocked?.(rowId);
   const id = newId();
@@ -413,6 +416,8 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     audit(opts.actor, 'backup.restore', err instanceof AppError && err.code !== 'internal' ? 'denied' : 'failure', { target: o.label, detail: { reason } });
     throw err instanceof AppError ? err : new AppError('internal', `The restore failed: ${reason}. Nothing was changed.`);
   } finally {
+    releaseRestore();
+    removeIfEmpty(restoreRoot());
     await o.target.close().catch(() => undefined);
     if (opts.source.kind === 'file' && opts.source.removeAfter) fs.rmSync(opts.source.path, { force: true });
   }
@@ -421,6 +426,16 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
 function cleanupWork(id: string): void {
   fs.rmSync(workDir(id), { recursive: true, force: true });
   fs.rmSync(applianceWorkDir(id), { recursive: true, force: true });
+  removeIfEmpty(restoreRoot());
+}
+
+/** A refused restore leaves the data folder as it found it: not even an empty restore folder. */
+function removeIfEmpty(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // not empty, or not there
+  }
 }
 
 /** After the commit: the old state becomes a safety copy, the work folders and the journal go. */
