@@ -9,7 +9,7 @@ import { log } from '../log';
 import { exists } from './durable-fs';
 import { readJournal, removeJournal } from './journal';
 import { restoreOwnerAlive } from './owner';
-import { APPLIANCE_WORK_PREFIX, restoreRoot, WORK_PREFIX } from './paths';
+import { APPLIANCE_WORK_PREFIX, ownerFile, restoreRoot, WORK_PREFIX } from './paths';
 import { finishCommitted } from './restore';
 import { switchBack } from './switch';
 
@@ -61,6 +61,7 @@ export function recoverRestoreFiles(): { state: 'old' | 'new'; journalPhase: str
 export function recoverInterruptedRestore(): RestoreRecovery {
   // A restore another live process is running is not interrupted: leave it alone.
   if (restoreOwnerAlive()) return null;
+  fs.rmSync(ownerFile(), { force: true });
   const files = recoverRestoreFiles();
   const system = { id: null, name: 'system', ip: null };
   let result: RestoreRecovery = null;

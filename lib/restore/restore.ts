@@ -204,7 +204,7 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     let checksum: string;
     try {
-      const { sink } = stagingSink({ applianceNew: path.join(dir, 'unused'), database: dbFile });
+      const { sink } = stagingSink({ applianceNew: path.join(dir, 'unused'), database: dbFile }, { faults: false });
       const verified = await verifyBackupFile(o.target, o.name, opening.dms, {
         signal: opts.signal,
         sink: async (m) => (m.kind === 'database' ? sink(m) : null),

@@ -43,7 +43,7 @@ export function prepareStaging(dirs: { applianceNew: string; database: string })
 }
 
 /** A sink for verifyBackupFile that writes each member to its staged place, with backpressure. */
-export function stagingSink(dirs: { applianceNew: string; database: string }) {
+export function stagingSink(dirs: { applianceNew: string; database: string }, opts: { faults?: boolean } = {}) {
   const written: string[] = [];
   const sink = async (member: ManifestMember): Promise<Writable> => {
     const file = stagedPathOf(member.path, dirs);
@@ -54,7 +54,7 @@ export function stagingSink(dirs: { applianceNew: string; database: string }) {
     return new Writable({
       highWaterMark: 1 << 20,
       write(chunk: Buffer, _enc, cb) {
-        faultPoint('stage-write');
+        if (opts.faults !== false) faultPoint('stage-write');
         fs.write(fd, chunk, 0, chunk.length, position, (err, n) => {
           if (!err) position += n;
           if (!err && n !== chunk.length) return cb(new Error(`short write to ${file}`));
