@@ -25,8 +25,9 @@
  * Prints, for each data size, wall seconds and CPU seconds (user + system)
  * of each, with ratios against webconf (other / webconf: above 1, webconf
  * takes less; for wall time this is webconf's throughput over the other's,
- * the ratio printed before), throughput, and the backup's peak RSS (it must
- * not grow with the data). webconf's times are read in its process over the
+ * the ratio printed before), throughput, the bytes each left on the disk
+ * (file or repository: with nothing to deduplicate or compress, all about
+ * the data's size) and the backup's peak RSS (it must not grow with the data). webconf's times are read in its process over the
  * backup alone, as in the console, which is already running; the others'
  * are the command's (process start included) with everything it waited
  * for (the children times of /proc/self/stat).
@@ -59,7 +60,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Configuration-like data: a few large files, many small ones, incompressible. */
+/**
+ * Configuration-like data: a few large files, many small ones, incompressible
+ * and with nothing to deduplicate (every file random of its own, as
+ * configuration files do not repeat each other), so that restic and borg
+ * store all of it as the others do.
+ */
 function makeData(root: string, totalMiB: number) {
   const sys = path.join(root, 'appliance', 'system');
   const fw = path.join(root, 'appliance', 'firmware');
@@ -71,12 +77,10 @@ function makeData(root: string, totalMiB: number) {
     fs.writeFileSync(path.join(fw, `setting-${i}.conf`), b);
     left -= b.length;
   }
-  const chunk = crypto.randomBytes(16 * MiB);
+  const chunk = Buffer.alloc(16 * MiB);
   for (let i = 0; left > 0; i++) {
     const n = Math.min(left, 16 * MiB);
-    fs.writeFileSync(path.join(sys, `part-${String(i).padStart(3, '0')}.bin`), chunk.subarray(0, n));
-    // Each file differs from the others.
-    chunk.writeUInt32LE(i, 0);
+    fs.writeFileSync(path.join(sys, `part-${String(i).padStart(3, '0')}.bin`), crypto.randomFillSync(chunk).subarray(0, n));
     left -= n;
   }
 }
@@ -89,6 +93,8 @@ function settle(): void {
 
 /** Wall and CPU (user + system) milliseconds of one measured run. */
 type Cost = { wallMs: number; cpuMs: number };
+/** A run's cost and the bytes it left on the target (file or repository). */
+type Outcome = Cost & { storedBytes: number };
 type RunOptions = { cwd?: string; env?: NodeJS.ProcessEnv };
 
 const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
@@ -111,7 +117,7 @@ function run(cmd: string, args: string[], opts: RunOptions = {}): void {
 }
 
 /** One measured run of a command, after settle(): its cost and its output. */
-function measure(cmd: string, args: string[], opts: RunOptions = {}): Cost & { stdout: string } {
+function measure(cmd: string, args: string[], opts: RunOptions = {}): { cost: Cost; stdout: string } {
   settle();
   const cpu0 = childrenCpuMs();
   const t0 = performance.now();
@@ -119,7 +125,12 @@ function measure(cmd: string, args: string[], opts: RunOptions = {}): Cost & { s
   const wallMs = performance.now() - t0;
   const cpuMs = childrenCpuMs() - cpu0;
   if (res.status !== 0) throw new Error(`${path.basename(cmd)} ${args[0]} failed (${res.status ?? res.signal}): ${res.stderr}`);
-  return { wallMs, cpuMs, stdout: res.stdout };
+  return { cost: { wallMs, cpuMs }, stdout: res.stdout };
+}
+
+/** Bytes a file or folder takes (apparent sizes, as `du -sb` counts them). */
+function bytesAt(p: string): number {
+  return Number(execFileSync('du', ['-sb', p], { encoding: 'utf8' }).split('\t')[0]);
 }
 
 /** What each one backs up, relative to the data folder: what the console's backup takes. */
@@ -129,19 +140,20 @@ const PASSWORD = 'benchmark password';
 /** Where one run writes: the console's target folder, and a scratch folder on the same file system. */
 type Place = { dataRoot: string; target: string; scratch: string };
 
-function baseline({ dataRoot, target }: Place): Cost {
+function baseline({ dataRoot, target }: Place): Outcome {
   const out = path.join(target, 'baseline.tar.enc');
-  const cost = measure('bash', ['-c', `tar -cf - -C '${dataRoot}' ${SOURCES.join(' ')} | openssl enc -aes-256-ctr -pbkdf2 -pass pass:benchmark > '${out}'`]);
+  const { cost } = measure('bash', ['-c', `tar -cf - -C '${dataRoot}' ${SOURCES.join(' ')} | openssl enc -aes-256-ctr -pbkdf2 -pass pass:benchmark > '${out}'`]);
+  const storedBytes = bytesAt(out);
   fs.rmSync(out);
-  return cost;
+  return { ...cost, storedBytes };
 }
 
-function baselinePlus({ dataRoot, target }: Place): Cost {
+function baselinePlus({ dataRoot, target }: Place): Outcome {
   const out = path.join(target, 'baseline-plus.tar.enc');
   // The hash reads the tar stream through a FIFO, as a child of the shell that waits for it, so that
   // its CPU time is counted (a process substitution, >(…), is left to init to reap).
   const fifo = path.join(target, 'tar-stream.fifo');
-  const cost = measure('bash', [
+  const { cost } = measure('bash', [
     '-c',
     `set -e; mkfifo '${fifo}'; sha256sum < '${fifo}' > /dev/null &
      tar -cf - -C '${dataRoot}' ${SOURCES.join(' ')} | tee '${fifo}' | openssl enc -aes-256-ctr -pbkdf2 -pass pass:benchmark > '${out}'
@@ -149,22 +161,25 @@ function baselinePlus({ dataRoot, target }: Place): Cost {
      sync '${out}'
      openssl enc -d -aes-256-ctr -pbkdf2 -pass pass:benchmark -in '${out}' > /dev/null & sha256sum '${out}' > /dev/null; wait`,
   ]);
+  const storedBytes = bytesAt(out);
   fs.rmSync(out);
-  return cost;
+  return { ...cost, storedBytes };
 }
 
-function restic({ dataRoot, scratch }: Place): Cost {
+function restic({ dataRoot, scratch }: Place): Outcome {
   const dir = fs.mkdtempSync(path.join(scratch, 'restic-'));
-  const env = { ...process.env, RESTIC_REPOSITORY: path.join(dir, 'repo'), RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(dir, 'cache') };
+  const repo = path.join(dir, 'repo');
+  const env = { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(dir, 'cache') };
   try {
     run('restic', ['init', '--repository-version', '2'], { env });
-    return measure('restic', ['backup', '--quiet', '--host', 'bench', ...SOURCES], { cwd: dataRoot, env });
+    const { cost } = measure('restic', ['backup', '--quiet', '--host', 'bench', ...SOURCES], { cwd: dataRoot, env });
+    return { ...cost, storedBytes: bytesAt(repo) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function borg({ dataRoot, scratch }: Place): Cost {
+function borg({ dataRoot, scratch }: Place): Outcome {
   const dir = fs.mkdtempSync(path.join(scratch, 'borg-'));
   const repo = path.join(dir, 'repo');
   const env = {
@@ -179,28 +194,29 @@ function borg({ dataRoot, scratch }: Place): Cost {
   };
   try {
     run('borg', ['init', '--encryption=repokey-blake2', repo], { env });
-    return measure('borg', ['create', `${repo}::first`, ...SOURCES], { cwd: dataRoot, env });
+    const { cost } = measure('borg', ['create', `${repo}::first`, ...SOURCES], { cwd: dataRoot, env });
+    return { ...cost, storedBytes: bytesAt(repo) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 let peakRssMiB = 0;
-function webconf({ dataRoot, target }: Place): Cost {
-  const res = measure(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'backup-child.ts')], {
+function webconf({ dataRoot, target }: Place): Outcome {
+  const { stdout } = measure(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'backup-child.ts')], {
     cwd: ROOT,
     env: { ...process.env, WEBCONF_DATA_DIR: dataRoot, BENCH_TARGET: target, WEBCONF_LOG_LEVEL: 'silent' },
   });
-  const r = JSON.parse(res.stdout.trim().split('\n').pop()!) as { ms: number; cpuMs: number; maxRssMiB: number };
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as { ms: number; cpuMs: number; fileBytes: number; maxRssMiB: number };
   for (const f of fs.readdirSync(target)) fs.rmSync(path.join(target, f));
   peakRssMiB = Math.max(peakRssMiB, r.maxRssMiB);
-  return { wallMs: r.ms, cpuMs: r.cpuMs };
+  return { wallMs: r.ms, cpuMs: r.cpuMs, storedBytes: r.fileBytes };
 }
 
 /** "restic 0.14.0", "borg 1.2.4": the first two words of what the tool says. */
 const version = (cmd: string, flag: string) => execFileSync(cmd, [flag], { encoding: 'utf8' }).split('\n')[0]!.split(' ').slice(0, 2).join(' ');
 execFileSync('bash', [path.join(ROOT, 'scripts', 'install-debs.sh'), 'restic', 'borgbackup'], { stdio: 'inherit' });
-const RUNS: { name: string; run: (p: Place) => Cost }[] = [
+const RUNS: { name: string; run: (p: Place) => Outcome }[] = [
   { name: 'webconf backup', run: webconf },
   { name: 'baseline tar|openssl', run: baseline },
   { name: 'baseline+', run: baselinePlus },
@@ -223,19 +239,20 @@ for (const mib of sizes) {
     // Warm the page cache for all alike.
     execFileSync('bash', ['-c', `cat '${place.dataRoot}'/appliance/*/* > /dev/null`]);
     peakRssMiB = 0;
-    const costs = RUNS.map(() => [] as Cost[]);
+    const outcomes = RUNS.map(() => [] as Outcome[]);
     for (let r = 0; r < rounds; r++) {
       const order = RUNS.map((_, i) => i);
       if (r % 2 === 1) order.reverse();
-      for (const i of order) costs[i]!.push(RUNS[i]!.run(place));
+      for (const i of order) outcomes[i]!.push(RUNS[i]!.run(place));
     }
-    const wall = costs.map((c) => median(c.map((x) => x.wallMs)));
-    const cpu = costs.map((c) => median(c.map((x) => x.cpuMs)));
+    const wall = outcomes.map((o) => median(o.map((x) => x.wallMs)));
+    const cpu = outcomes.map((o) => median(o.map((x) => x.cpuMs)));
+    const stored = outcomes.map((o) => median(o.map((x) => x.storedBytes)));
     const lines = [
-      `${mib} MiB${''.padEnd(23 - String(mib).length)}wall s  ratio   CPU s  ratio   MiB/s`,
+      `${mib} MiB${''.padEnd(23 - String(mib).length)}wall s  ratio   CPU s  ratio   MiB/s  stored MiB`,
       ...RUNS.map(
         ({ name }, i) =>
-          `  ${name.padEnd(24)}${seconds(wall[i]!)} ${ratio(wall[i]!, wall[0]!)} ${seconds(cpu[i]!)} ${ratio(cpu[i]!, cpu[0]!)} ${(mib / (wall[i]! / 1000)).toFixed(0).padStart(7)}`,
+          `  ${name.padEnd(24)}${seconds(wall[i]!)} ${ratio(wall[i]!, wall[0]!)} ${seconds(cpu[i]!)} ${ratio(cpu[i]!, cpu[0]!)} ${(mib / (wall[i]! / 1000)).toFixed(0).padStart(7)} ${(stored[i]! / MiB).toFixed(0).padStart(11)}`,
       ),
       `  webconf peak RSS ${peakRssMiB.toFixed(0)} MiB`,
     ];
