@@ -14,16 +14,7 @@ cd "$(dirname "$0")/.."
 # GPT disk images (gdisk: sgdisk), exFAT (exfatprogs: mkfs.exfat; exfat-fuse
 # where the kernel has no exFAT driver), losetup, partx, blkid, mount (util-linux, mount).
 DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount)
-missing=()
-for p in "${DEBS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash scripts/install-debs.sh "${DEBS[@]}"
 
 stamp=node_modules/.webconf-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
