@@ -3,7 +3,8 @@ import { abortedError, SourceError } from './errors';
 import { normalizeFingerprint } from './host-key';
 import { pinnedHostKey } from './known-hosts';
 import { normalizeHost } from './remote-url';
-import { privateKeyProblem, type RemoteSource } from './schemas';
+import { isKeyProblem, usablePrivateKey } from './private-key';
+import type { RemoteSource } from './schemas';
 import { scpDownload, type DownloadContext } from './scp-download';
 import { sftpDownload } from './sftp-download';
 import { openSession, readHostKey, where, type ExpectedHostKey } from './ssh-session';
@@ -74,12 +75,14 @@ export async function fetchRemoteFile(source: RemoteSource, opts: FetchRemoteOpt
   const { signal } = opts;
   if (signal?.aborted) throw abortedError();
   const ep = { host: normalizeHost(source.host), port: source.port };
-  if ('privateKey' in source.credentials) {
-    const problem = privateKeyProblem(source.credentials.privateKey, source.credentials.passphrase);
-    if (problem) throw new SourceError('bad_private_key', problem.message, { field: problem.field });
+  let credentials = source.credentials;
+  if ('privateKey' in credentials) {
+    const usable = usablePrivateKey(credentials.privateKey, credentials.passphrase);
+    if (isKeyProblem(usable)) throw new SourceError('bad_private_key', usable.message, { field: usable.field });
+    credentials = usable;
   }
   const expected = expectedKey(ep, opts.expectedFingerprint);
-  const session = await openSession({ ...ep, user: source.user, credentials: source.credentials }, expected, { signal, readyTimeoutMs: opts.readyTimeoutMs });
+  const session = await openSession({ ...ep, user: source.user, credentials }, expected, { signal, readyTimeoutMs: opts.readyTimeoutMs });
   // From here on an abort tears the connection down at once, whatever is pending on it.
   const onAbort = () => session.client.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,6 +1,6 @@
-import { utils as sshUtils } from 'ssh2';
 import { z } from 'zod';
 import { normalizeFingerprint } from './host-key';
+import { isKeyProblem, usablePrivateKey } from './private-key';
 import {
   checkHost,
   checkPath,
@@ -17,7 +17,8 @@ import {
  * the CLI) before anything connects. Messages are per field: host, port,
  * user, path, url, and for credentials: "credentials" (neither or both of a
  * password and a key), "privateKey" (not a readable private key) and
- * "passphrase" (missing or wrong for an encrypted key).
+ * "passphrase" (missing or wrong for an encrypted key). Server-only: the key
+ * check reads keys with ssh2 (client components import only its types).
  */
 
 export const hostSchema = z
@@ -87,7 +88,10 @@ const credentialFields = {
 
 type CredentialFields = { password?: string; privateKey?: string; passphrase?: string };
 
-/** Exactly one of a password and a private key; a key must be readable (with its passphrase, if it has one). */
+/**
+ * Exactly one of a password and a private key; a key must be readable (with
+ * its passphrase, if it has one), and comes out in a form ssh2 reads (private-key.ts).
+ */
 function toCredentials(v: CredentialFields, ctx: z.RefinementCtx): RemoteCredentials | typeof z.NEVER {
   const password = v.password === '' ? undefined : v.password;
   const privateKey = v.privateKey?.trim() ? v.privateKey : undefined;
@@ -101,28 +105,12 @@ function toCredentials(v: CredentialFields, ctx: z.RefinementCtx): RemoteCredent
     return z.NEVER;
   }
   if (password !== undefined) return { password };
-  const problem = privateKeyProblem(privateKey!, passphrase);
-  if (problem) {
-    ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+  const usable = usablePrivateKey(privateKey!, passphrase);
+  if (isKeyProblem(usable)) {
+    ctx.addIssue({ code: 'custom', path: [usable.field], message: usable.message });
     return z.NEVER;
   }
-  return passphrase === undefined ? { privateKey: privateKey! } : { privateKey: privateKey!, passphrase };
-}
-
-/** Why ssh2 cannot use this key (null when it can), in words and at the field to fix. */
-export function privateKeyProblem(privateKey: string, passphrase?: string): { field: 'privateKey' | 'passphrase'; message: string } | null {
-  const parsed = sshUtils.parseKey(privateKey, passphrase);
-  if (parsed instanceof Error) {
-    const m = parsed.message;
-    if (/no passphrase given/i.test(m)) return { field: 'passphrase', message: 'This private key is encrypted: enter its passphrase.' };
-    if (/bad passphrase|decrypt/i.test(m)) return { field: 'passphrase', message: 'The passphrase does not open this private key.' };
-    return { field: 'privateKey', message: 'This is not a private key in PEM or OpenSSH format (it starts with -----BEGIN … PRIVATE KEY-----).' };
-  }
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key.getPrivatePEM() === null) {
-    return { field: 'privateKey', message: 'This is a public key; paste the private key (-----BEGIN … PRIVATE KEY-----).' };
-  }
-  return null;
+  return usable;
 }
 
 /** A remote file given field by field (the console's form, the API). */
@@ -142,7 +130,7 @@ export const remoteSourceSchema = z
 
 export type RemoteSourceInput = z.input<typeof remoteSourceSchema>;
 
-/** sftp://user@host[:port]/path or scp://… (see remote-url.ts); errors at the field the part belongs to, under "url". */
+/** sftp://user@host[:port]/path or scp://… (see remote-url.ts); the issue's params.part names the part that is wrong. */
 export const remoteUrlSchema = z
   .string({ error: 'Enter the address of the backup file: sftp://user@host/path.' })
   .max(MAX_SECRET, 'The address is too long.')
