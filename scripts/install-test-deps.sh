@@ -12,8 +12,12 @@ cd "$(dirname "$0")/.."
 # its VFS backend, and rpcbind, which it registers with) and libnfs' command-line
 # client (libnfs-utils: nfs-ls, nfs-cp) that checks that server; for USB drives,
 # GPT disk images (gdisk: sgdisk), exFAT (exfatprogs: mkfs.exfat; exfat-fuse
-# where the kernel has no exFAT driver), losetup, partx, blkid, mount (util-linux, mount).
-DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount)
+# where the kernel has no exFAT driver), losetup, partx, blkid, mount (util-linux, mount);
+# for restore sources over SFTP/SCP, OpenSSH's sshd on loopback (openssh-server) and
+# ssh-keygen and the scp program sshd runs for the SCP tests (openssh-client). The tests
+# run their own sshd with its own config; on a machine with an init system, installing
+# openssh-server also enables Debian's sshd service, which the tests neither use nor need.
+DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount openssh-server openssh-client)
 bash scripts/install-debs.sh "${DEBS[@]}"
 
 stamp=node_modules/.webconf-lock-sha256
