@@ -7,13 +7,14 @@ const PERMISSION_WORDS: Record<Permission, string> = {
   'storage:browse': 'browse storage locations',
   'backup:run': 'start backups',
   'backup:configure': 'change backup settings',
+  'backup:restore': 'restore backups',
   'users:create': 'create user accounts',
   'users:manage': 'manage user accounts',
   'auth:configure': 'configure sign-in',
   'audit:read': 'read the audit trail',
 };
 
-const BACKUP_PERMISSIONS: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:configure'];
+const BACKUP_PERMISSIONS: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:configure', 'backup:restore'];
 
 export type AccessDecision = { allowed: true } | { allowed: false; message: string };
 

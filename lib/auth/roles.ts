@@ -9,6 +9,7 @@ export const PERMISSIONS = [
   'storage:browse', // storage browser
   'backup:run', // start a manual backup
   'backup:configure', // DMS, prefix, schedule, retention, storage target
+  'backup:restore', // dry-run and restore, upload or fetch a backup file
   'users:create',
   'users:manage', // list, delete, remove the OTP user
   'auth:configure', // OpenID Connect provider

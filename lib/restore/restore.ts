@@ -419,7 +419,10 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     releaseRestore();
     removeIfEmpty(restoreRoot());
     await o.target.close().catch(() => undefined);
-    if (opts.source.kind === 'file' && opts.source.removeAfter) fs.rmSync(opts.source.path, { force: true });
+    if (opts.source.kind === 'file' && opts.source.removeAfter) {
+      fs.rmSync(opts.source.path, { force: true });
+      fs.rmSync(`${opts.source.path}.json`, { force: true });
+    }
   }
 }
 
