@@ -2,7 +2,8 @@
  * The appliance's command line, next to `npm start`, for when the console
  * cannot start (or is stopped on purpose):
  *
- *   webconf restore FILE [--dry-run] [--dms-file F] [--confirm NAME]
+ *   webconf restore FILE|sftp://user@host[:port]/path|scp://… [--dry-run] [--dms-file F] [--confirm NAME]
+ *                   [--password-file F | --identity KEY [--passphrase-file F]] [--fingerprint SHA256:…]
  *
  * It shares the Backup page's implementation (lib/restore). Secrets never go
  * on the command line (other users can read it in ps): the DMS comes from a
@@ -16,15 +17,23 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AppError } from '../lib/errors';
 import { runningConsole } from '../lib/restore/console-lock';
+import { discardIncoming, fetchIncoming, forgetEmptyRestoreFolders, incomingSource } from '../lib/restore/incoming';
+import { formatRemoteUrl } from '../lib/sources';
+import { fingerprintSchema, remoteUrlSourceSchema } from '../lib/sources/schemas';
 import { planText } from '../lib/restore/plan-text';
 import { recoverInterruptedRestore } from '../lib/restore/recovery';
 import { planRestore, runRestore, type RestoreSource } from '../lib/restore/restore';
 import { applianceIdentity } from '../lib/backup/appliance';
 
 const USAGE = `Usage:
-  webconf restore FILE [--dry-run] [--dms-file FILE|-] [--confirm APPLIANCE-NAME]
+  webconf restore FILE|sftp://USER@HOST[:PORT]/PATH|scp://… [--dry-run] [--dms-file FILE|-] [--confirm APPLIANCE-NAME]
+                  [--password-file FILE|- | --identity KEYFILE [--passphrase-file FILE]] [--fingerprint SHA256:…]
 
   FILE            a backup file (.tar.age) on this machine
+  sftp://, scp:// a backup file on another host, fetched over SSH first; its host key must be
+                  pinned (Backup page) or given with --fingerprint (as ssh-keygen -lf prints it)
+  --password-file the SSH password from a file ("-": standard input)
+  --identity      an SSH private key file (PEM or OpenSSH), --passphrase-file for its passphrase
   --dry-run       verify the backup and show what a restore would do; change nothing
   --dms-file F    read the Domain Master Secret from file F ("-": standard input);
                   without it, this appliance's own DMS is used, or you are asked
@@ -36,6 +45,10 @@ export const restoreArgsSchema = z.object({
   dryRun: z.boolean().default(false),
   dmsFile: z.string().min(1).optional(),
   confirm: z.string().min(1).optional(),
+  passwordFile: z.string().min(1).optional(),
+  identity: z.string().min(1).optional(),
+  passphraseFile: z.string().min(1).optional(),
+  fingerprint: fingerprintSchema.optional(),
 });
 
 function fail(message: string, code = 1): never {
@@ -69,7 +82,16 @@ async function restoreCommand(argv: string[]): Promise<void> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { 'dry-run': { type: 'boolean' }, 'dms-file': { type: 'string' }, confirm: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'dry-run': { type: 'boolean' },
+        'dms-file': { type: 'string' },
+        confirm: { type: 'string' },
+        'password-file': { type: 'string' },
+        identity: { type: 'string' },
+        'passphrase-file': { type: 'string' },
+        fingerprint: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     fail(`${(err as Error).message}\n\n${USAGE}`, 2);
@@ -78,34 +100,73 @@ async function restoreCommand(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const args = restoreArgsSchema.safeParse({ source: parsed.positionals[0], dryRun: parsed.values['dry-run'], dmsFile: parsed.values['dms-file'], confirm: parsed.values.confirm });
+  const v = parsed.values;
+  const args = restoreArgsSchema.safeParse({
+    source: parsed.positionals[0],
+    dryRun: v['dry-run'],
+    dmsFile: v['dms-file'],
+    confirm: v.confirm,
+    passwordFile: v['password-file'],
+    identity: v.identity,
+    passphraseFile: v['passphrase-file'],
+    fingerprint: v.fingerprint,
+  });
   if (!args.success) fail(`${args.error.issues.map((i) => i.message).join('\n')}\n\n${USAGE}`, 2);
   const a = args.data;
-  const file = path.resolve(a.source);
-  if (!fs.existsSync(file)) fail(`${a.source} does not exist.`);
-  if (!fs.statSync(file).isFile()) fail(`${a.source} is not a file.`);
+  const remote = /^(sftp|scp):\/\//i.test(a.source);
+  if (!remote) {
+    const file = path.resolve(a.source);
+    if (!fs.existsSync(file)) fail(`${a.source} does not exist.`);
+    if (!fs.statSync(file).isFile()) fail(`${a.source} is not a file.`);
+  }
 
   const consolePid = runningConsole();
   if (consolePid && !a.dryRun) fail(`The console is running (process ${consolePid}) and has the database open. Restore from its Backup page, or stop it first and run this again.`);
   const recovered = recoverInterruptedRestore();
   if (recovered) process.stderr.write(`${recovered.message}\n`);
 
-  const source: RestoreSource = { kind: 'file', path: file, origin: 'file', label: `file ${file}` };
   const actor = { id: null, name: `command line (${process.env.SUDO_USER ?? process.env.USER ?? 'root'})`, ip: null };
   const dms = a.dmsFile ? readSecretFile(a.dmsFile) : undefined;
+  let source: RestoreSource;
+  try {
+    if (remote) {
+      const remoteSource = remoteUrlSourceSchema.safeParse({
+        url: a.source,
+        password: a.passwordFile ? readSecretFile(a.passwordFile) : undefined,
+        privateKey: a.identity ? fs.readFileSync(a.identity, 'utf8') : undefined,
+        passphrase: a.passphraseFile ? readSecretFile(a.passphraseFile) : undefined,
+      });
+      if (!remoteSource.success) fail(remoteSource.error.issues.map((i) => i.message).join('\n'), 2);
+      process.stderr.write(`Fetching ${formatRemoteUrl(remoteSource.data)} …\n`);
+      const got = await fetchIncoming(actor, remoteSource.data, { expectedFingerprint: a.fingerprint });
+      source = incomingSource(got.id, { removeAfter: true });
+    } else {
+      const file = path.resolve(a.source);
+      source = { kind: 'file', path: file, origin: 'file', label: `file ${file}` };
+    }
+  } catch (err) {
+    if (err instanceof AppError) fail(`${err.message} Nothing was changed.`);
+    throw err;
+  }
   try {
     const plan = await planRestore({ source, dms, actor });
     process.stdout.write(`${planText(plan)}\n`);
     if (a.dryRun) {
+      if (source.kind === 'file' && source.removeAfter) discardIncoming(path.basename(source.path));
+      forgetEmptyRestoreFolders();
       process.stdout.write(`\nDry run: nothing was changed.${plan.blockers.length ? ' The restore would be refused.' : ''}\n`);
       process.exit(plan.blockers.length ? 1 : 0);
     }
+    if (plan.blockers.length && source.kind === 'file' && source.removeAfter) discardIncoming(path.basename(source.path));
     if (plan.blockers.length) fail(`\nThe restore is refused: ${plan.blockers.join(' ')} Nothing was changed.`);
     const name = applianceIdentity().name;
     const confirm = a.confirm ?? (await ask(`\nType the appliance name (${name}) to restore: `, false));
     const result = await runRestore({ source, dms, actor, confirm });
     process.stdout.write(`\n${result.outcome}\nThe state from before the restore is kept in ${result.safetyCopy}.\n`);
   } catch (err) {
+    // A fetched file the restore did not take goes now (the restore removes the one it took).
+    if (source.kind === 'file' && source.removeAfter) fs.rmSync(source.path, { force: true }), fs.rmSync(`${source.path}.json`, { force: true });
+    forgetEmptyRestoreFolders();
     if (err instanceof AppError) fail(err.message);
     fail(`The restore failed: ${(err as Error).message}`);
   }

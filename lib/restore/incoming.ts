@@ -6,7 +6,7 @@ import { audit } from '../audit/audit';
 import { AppError } from '../errors';
 import { fetchRemoteFile, formatRemoteUrl, receiveUpload, type RemoteSource, type UploadBody } from '../sources';
 import { exists } from './durable-fs';
-import { incomingDir } from './paths';
+import { incomingDir, restoreRoot } from './paths';
 import type { RestoreSource } from './restore';
 
 /**
@@ -44,6 +44,7 @@ export async function acceptUpload(actor: Actor, body: UploadBody, o: { fileName
     return remember(got.path, meta);
   } catch (err) {
     audit(actor, 'backup.restore.upload', 'failure', { target: o.fileName, detail: { reason: (err as Error).message } });
+    forgetEmptyRestoreFolders();
     throw err;
   }
 }
@@ -58,7 +59,19 @@ export async function fetchIncoming(actor: Actor, source: RemoteSource, o: { sig
     return remember(got.path, meta);
   } catch (err) {
     audit(actor, 'backup.restore.fetch', 'failure', { target: label, detail: { reason: (err as Error).message } });
+    forgetEmptyRestoreFolders();
     throw err;
+  }
+}
+
+/** A refused upload or fetch leaves the data folder as it found it: no empty folders behind. */
+export function forgetEmptyRestoreFolders(): void {
+  for (const dir of [incomingDir(), restoreRoot()]) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // not empty, or not there
+    }
   }
 }
 
