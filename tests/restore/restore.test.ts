@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applianceIdentity, applianceRoot } from '@/lib/backup/appliance';
 import { createSession, resolveSession } from '@/lib/auth/sessions';
 import { db } from '@/lib/db/client';
-import { restoreRuns, users } from '@/lib/db/schema';
+import { desc } from 'drizzle-orm';
+import { auditEvents, restoreRuns, users } from '@/lib/db/schema';
 import { planRestore, runRestore } from '@/lib/restore/restore';
 import { safetyCopies } from '@/lib/restore/safety-copy';
 import { restoreRoot } from '@/lib/restore/paths';
@@ -45,8 +46,8 @@ describe('restore on the appliance that made the backup', () => {
     expect(plan.confirmWith).toBe(applianceIdentity().name);
     const after = dumpState();
     expect(after).toEqual(before);
-    // The dry-run's temporary copy of the backup's database is gone.
-    expect(fs.readdirSync(restoreRoot()).filter((n) => n.startsWith('work-'))).toEqual([]);
+    // The dry-run's temporary copy of the backup's database is gone, and so is the (empty) restore folder.
+    expect(fs.existsSync(restoreRoot())).toBe(false);
   });
 
   it('refuses without the appliance name typed, changing nothing', async () => {
@@ -79,5 +80,35 @@ describe('restore on the appliance that made the backup', () => {
     expect(rows[0]).toMatchObject({ status: 'succeeded', fileName: backup.fileName });
     expect(safetyCopies()).toHaveLength(1);
     expect(fs.readdirSync(path.join(restoreRoot(), 'safety', safetyCopies()[0]!)).sort()).toEqual(['firmware', 'system', 'webconf.db']);
+  });
+});
+
+describe('restore refusals through runRestore (the page and the command share it)', () => {
+  it('a wrong DMS and a tampered file are refused in words; no lock row, no work folder, nothing live changed', async () => {
+    const before = dumpState();
+    const name = applianceIdentity().name;
+    await expect(runRestore({ source: { kind: 'storage', fileName: backup.fileName }, actor: ACTOR, confirm: name, dms: 'not it' })).rejects.toThrow(
+      /The Domain Master Secret you entered does not open this backup/,
+    );
+    const tampered = `tampered-${backup.fileName}`;
+    const bytes = fs.readFileSync(path.join(storageDir, backup.fileName));
+    bytes[bytes.length - 100]! ^= 1;
+    fs.writeFileSync(path.join(storageDir, tampered), bytes);
+    await expect(runRestore({ source: { kind: 'storage', fileName: tampered }, actor: ACTOR, confirm: name })).rejects.toThrow(/failed verification.*Nothing was changed/);
+    expect(dumpState()).toEqual(before);
+    expect(db().select().from(restoreRuns).all().filter((r) => r.status === 'running')).toEqual([]);
+    expect(fs.readdirSync(restoreRoot()).filter((n) => n.startsWith('work-'))).toEqual([]); // safety/ from the restore above stays
+    expect(fs.readdirSync(applianceRoot()).filter((n) => n.startsWith('.restore-'))).toEqual([]);
+    const trail = db().select().from(auditEvents).orderBy(desc(auditEvents.id)).limit(2).all();
+    expect(trail.map((e) => `${e.action}:${e.outcome}`)).toEqual(['backup.restore:denied', 'backup.restore:denied']);
+    expect(JSON.parse(trail[0]!.detail!).reason).toMatch(/failed verification/);
+    // The audit trail holds the reason, never the secret that was typed.
+    expect(JSON.stringify(trail)).not.toContain('not it');
+  });
+
+  it('the restored audit trail records who restored which backup from where', () => {
+    const entry = db().select().from(auditEvents).all().find((e) => e.action === 'backup.restore' && e.outcome === 'success')!;
+    expect(entry).toMatchObject({ actorName: ACTOR.name, target: expect.stringContaining(backup.fileName) });
+    expect(JSON.parse(entry.detail!)).toMatchObject({ file: backup.fileName, dms: 'this appliance' });
   });
 });
