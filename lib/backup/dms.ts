@@ -3,7 +3,7 @@ import { audit, type Actor } from '../audit/audit';
 import { hashPassword, verifyPassword } from '../auth/password';
 import { seal, unseal } from '../crypto/seal';
 import { db } from '../db/client';
-import { isConstraintViolation } from '../db/errors';
+import { exclusiveOperationRefusal, isConstraintViolation, RESTORE_IN_PROGRESS } from '../db/errors';
 import { domainMasterSecret } from '../db/schema';
 import { AppError } from '../errors';
 
@@ -39,6 +39,10 @@ export async function setDms(actor: Actor, secret: string): Promise<void> {
       .values({ id: 1, verifier, sealed: seal(secret, SEAL_PURPOSE), setAt: new Date(), setBy: actor.name })
       .run();
   } catch (err) {
+    if (exclusiveOperationRefusal(err) === 'restore') {
+      audit(actor, 'backup.dms.set', 'denied', { detail: { reason: 'restore in progress' } });
+      throw new AppError('conflict', RESTORE_IN_PROGRESS);
+    }
     // A concurrent request won the race: the primary key (id = 1) refused this one.
     if (isConstraintViolation(err)) {
       audit(actor, 'backup.dms.set', 'denied', { detail: { reason: 'already set' } });
