@@ -126,7 +126,7 @@ async function restoreCommand(argv: string[]): Promise<void> {
   if (recovered) process.stderr.write(`${recovered.message}\n`);
 
   const actor = { id: null, name: `command line (${process.env.SUDO_USER ?? process.env.USER ?? 'root'})`, ip: null };
-  const dms = a.dmsFile ? readSecretFile(a.dmsFile) : undefined;
+  let dms = a.dmsFile ? readSecretFile(a.dmsFile) : undefined;
   let source: RestoreSource;
   try {
     if (remote) {
@@ -149,7 +149,16 @@ async function restoreCommand(argv: string[]): Promise<void> {
     throw err;
   }
   try {
-    const plan = await planRestore({ source, dms, actor });
+    let plan;
+    try {
+      plan = await planRestore({ source, dms, actor });
+    } catch (err) {
+      // This appliance's own DMS does not open the file (or it has none): ask for the backup's, once.
+      if (!(err instanceof AppError && err.field === 'dms' && !dms && process.stdin.isTTY)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      dms = await ask('Domain Master Secret of the backup: ', true);
+      plan = await planRestore({ source, dms, actor });
+    }
     process.stdout.write(`${planText(plan)}\n`);
     if (a.dryRun) {
       if (source.kind === 'file' && source.removeAfter) discardIncoming(path.basename(source.path));
