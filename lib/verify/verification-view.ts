@@ -1,0 +1,62 @@
+import type { BackupVerification } from '../db/schema';
+import { log } from '../log';
+import { verificationResultSchema, type VerificationResult } from './schemas';
+
+/** How far a running verification is, kept in memory by the process that runs it (verify-backup.ts). */
+export type VerificationProgress = {
+  phase: 'reading' | 'decrypting' | 'database';
+  /** Full: member bytes decrypted and hashed so far, of the manifest's total. */
+  bytesDone: number;
+  bytesTotal: number | null;
+};
+
+/** A verification as routes and pages show it: times as ISO strings, the result parsed, the progress while it runs. */
+export type VerificationView = Omit<BackupVerification, 'startedAt' | 'finishedAt' | 'result'> & {
+  startedAt: string;
+  finishedAt: string | null;
+  result: VerificationResult | null;
+  /** Failed without a verdict on the file: the console stopped, or a backup started during a scheduled verification. */
+  interrupted: boolean;
+  progress: VerificationProgress | null;
+};
+
+/**
+ * What the console shows for one backup file: the latest verification (it
+ * may be running or interrupted) and the latest with a verdict (passed or
+ * failed), which is the file's state.
+ */
+export type FileVerifications = { latest: VerificationView | null; verdict: VerificationView | null };
+
+function parseResult(row: BackupVerification): VerificationResult | null {
+  if (!row.result) return null;
+  try {
+    const parsed = verificationResultSchema.safeParse(JSON.parse(row.result));
+    if (parsed.success) return parsed.data;
+  } catch {
+    /* below */
+  }
+  log.error({ event: 'verify.result-invalid', verification: row.id }, 'stored verification result does not match its schema');
+  return null;
+}
+
+export function toVerificationView(row: BackupVerification, progress: VerificationProgress | null = null): VerificationView {
+  const result = parseResult(row);
+  return {
+    ...row,
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    result,
+    interrupted: row.status === 'failed' && result?.interrupted === true,
+    progress: row.status === 'running' ? progress : null,
+  };
+}
+
+/** A verdict on the file: passed, or failed for a reason found in the file (not interrupted). */
+export function isVerdict(v: Pick<VerificationView, 'status' | 'interrupted'>): boolean {
+  return v.status === 'passed' || (v.status === 'failed' && !v.interrupted);
+}
+
+/** Latest and verdict of a file's verifications, newest first. */
+export function summarize(newestFirst: VerificationView[]): FileVerifications {
+  return { latest: newestFirst[0] ?? null, verdict: newestFirst.find(isVerdict) ?? null };
+}
