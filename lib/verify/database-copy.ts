@@ -119,7 +119,7 @@ try {
 `;
 
 export function integrityCheck(file: string, signal?: AbortSignal): Promise<IntegrityResult> {
-  signal?.throwIfAborted();
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     // Evaluated from source, so that no bundler needs to know about a worker file; better-sqlite3 resolves from the app's folder.
     const worker = new Worker(CHECK_SOURCE, { eval: true, workerData: { file } });

@@ -85,7 +85,7 @@ async function waitReason(): Promise<string | null> {
  * One pass: verifies the due backups one after another until none is due
  * or the verifier must wait. Returns the ids of the verifications it ran.
  */
-export async function runDueVerifications(opts: { now?: () => Date } = {}): Promise<number[]> {
+export async function runDueVerifications(opts: { now?: () => Date; /** How often a running verification looks for a backup that started (tests). */ watchMs?: number } = {}): Promise<number[]> {
   const now = opts.now ?? (() => new Date());
   const ran: number[] = [];
   const tried = new Set<number>();
@@ -102,7 +102,7 @@ export async function runDueVerifications(opts: { now?: () => Date } = {}): Prom
     const yieldTo = new AbortController();
     const watch = setInterval(() => {
       if (runningBackup()) yieldTo.abort(new Error(YIELD_MESSAGE));
-    }, WATCH_MS);
+    }, opts.watchMs ?? WATCH_MS);
     watch.unref();
     try {
       const v = await startVerification({ fileName: run.fileName!, backupRunId: run.id, level: 'full', trigger: 'scheduled', actor: SCHEDULER, signal: yieldTo.signal });

@@ -28,7 +28,7 @@ async function encrypt(plain: Buffer, passphrase: string): Promise<Buffer> {
 async function tarOf(entries: { name: string; data: Buffer }[]): Promise<Buffer> {
   const pack = tar.pack();
   const parts: Buffer[] = [];
-  pack.on('data', (c: Buffer) => parts.push(c));
+  pack.on('data', (c) => parts.push(c as Buffer));
   const ended = new Promise<void>((resolve, reject) => {
     pack.on('end', resolve);
     pack.on('error', reject);
