@@ -1,4 +1,5 @@
 import { AppError } from '../errors';
+import { resolveLocation } from '../storage/browser';
 import { getStorageConfig, openStorage, storageUrl } from '../storage/config';
 import { locationUrl, parseLocationUrl } from '../storage/location';
 
@@ -34,4 +35,15 @@ export function splitFileUrl(url: string): { folder: string; fileName: string } 
   const fileName = loc.parts.at(-1);
   if (!fileName) throw new AppError('unprocessable', 'Name a backup file, not the root of the location.', { field: 'url' });
   return { folder: locationUrl(loc, loc.parts.slice(0, -1)), fileName };
+}
+
+/**
+ * A folder URL as verifications record it, the drive of a usb:// URL
+ * resolved from its label to its UUID (the drive must be attached), so the
+ * storage browser's URL finds what a verification of the same file recorded.
+ */
+export async function recordedFolderUrl(folder: string): Promise<string> {
+  const loc = parseLocationUrl(folder);
+  if (loc.type !== 'usb') return locationUrl(loc);
+  return locationUrl((await resolveLocation(folder)).loc);
 }

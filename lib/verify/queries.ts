@@ -1,10 +1,38 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { db } from '../db/client';
 import { backupVerifications, type BackupVerification } from '../db/schema';
+import { log } from '../log';
+import { recordedFolderUrl, splitFileUrl } from './locations';
 import { registry } from './registry';
-import { summarize, toVerificationView, type FileVerifications, type VerificationView } from './verification-view';
+import { verificationResultSchema, type VerificationResult } from './schemas';
+import { summarize, type FileVerifications, type VerificationProgress, type VerificationView } from './verification-view';
 
 /** Reads of backup_verifications, as views (with the progress of a running one). */
+
+/** The stored result, parsed with its schema; one that does not parse is reported and shown as none. */
+function parseResult(row: BackupVerification): VerificationResult | null {
+  if (!row.result) return null;
+  try {
+    const parsed = verificationResultSchema.safeParse(JSON.parse(row.result));
+    if (parsed.success) return parsed.data;
+  } catch {
+    /* below */
+  }
+  log.error({ event: 'verify.result-invalid', verification: row.id }, 'stored verification result does not match its schema');
+  return null;
+}
+
+export function toVerificationView(row: BackupVerification, progress: VerificationProgress | null = null): VerificationView {
+  const result = parseResult(row);
+  return {
+    ...row,
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    result,
+    interrupted: row.status === 'failed' && result?.interrupted === true,
+    progress: row.status === 'running' ? progress : null,
+  };
+}
 
 const view = (row: BackupVerification): VerificationView => toVerificationView(row, registry().progress.get(row.id) ?? null);
 
@@ -60,4 +88,19 @@ export function fullVerificationsOfRuns(runIds: number[]): VerificationView[] {
     .orderBy(desc(backupVerifications.id))
     .all()
     .map(view);
+}
+
+/** What the console shows of one file: its latest verification, its verdict, and its history. */
+export type FileVerificationHistory = FileVerifications & { history: VerificationView[] };
+
+export function fileVerificationsOfRun(runId: number, limit = 20): FileVerificationHistory {
+  const history = verificationsOfRun(runId, limit);
+  return { ...summarize(history), history };
+}
+
+/** The verifications of the file a storage browser URL names. */
+export async function fileVerificationsAt(url: string, limit = 20): Promise<FileVerificationHistory> {
+  const { folder, fileName } = splitFileUrl(url);
+  const history = verificationsOfFile(await recordedFolderUrl(folder), fileName, limit);
+  return { ...summarize(history), history };
 }

@@ -1,6 +1,7 @@
 import type { BackupVerification } from '../db/schema';
-import { log } from '../log';
-import { verificationResultSchema, type VerificationResult } from './schemas';
+import type { VerificationResult } from './schemas';
+
+/** Types and pure helpers only: the Backup page's client components use them too. */
 
 /** How far a running verification is, kept in memory by the process that runs it (verify-backup.ts). */
 export type VerificationProgress = {
@@ -26,30 +27,6 @@ export type VerificationView = Omit<BackupVerification, 'startedAt' | 'finishedA
  * failed), which is the file's state.
  */
 export type FileVerifications = { latest: VerificationView | null; verdict: VerificationView | null };
-
-function parseResult(row: BackupVerification): VerificationResult | null {
-  if (!row.result) return null;
-  try {
-    const parsed = verificationResultSchema.safeParse(JSON.parse(row.result));
-    if (parsed.success) return parsed.data;
-  } catch {
-    /* below */
-  }
-  log.error({ event: 'verify.result-invalid', verification: row.id }, 'stored verification result does not match its schema');
-  return null;
-}
-
-export function toVerificationView(row: BackupVerification, progress: VerificationProgress | null = null): VerificationView {
-  const result = parseResult(row);
-  return {
-    ...row,
-    startedAt: row.startedAt.toISOString(),
-    finishedAt: row.finishedAt?.toISOString() ?? null,
-    result,
-    interrupted: row.status === 'failed' && result?.interrupted === true,
-    progress: row.status === 'running' ? progress : null,
-  };
-}
 
 /** A verdict on the file: passed, or failed for a reason found in the file (not interrupted). */
 export function isVerdict(v: Pick<VerificationView, 'status' | 'interrupted'>): boolean {
