@@ -33,7 +33,20 @@ export function isVerdict(v: Pick<VerificationView, 'status' | 'interrupted'>): 
   return v.status === 'passed' || (v.status === 'failed' && !v.interrupted);
 }
 
-/** Latest and verdict of a file's verifications, newest first. */
+/**
+ * The verdict after a newer verification `v`: a verdict replaces the one
+ * before, except that a passed quick verification does not clear a failed
+ * full one (quick does not read the chunks that failed).
+ */
+export function nextVerdict(current: VerificationView | null, v: VerificationView): VerificationView | null {
+  if (!isVerdict(v)) return current;
+  if (v.status === 'passed' && v.level === 'quick' && current?.status === 'failed' && current.level === 'full') return current;
+  return v;
+}
+
+/** Latest and verdict of a file's verifications, newest first (the verdict as nextVerdict folds them, oldest first). */
 export function summarize(newestFirst: VerificationView[]): FileVerifications {
-  return { latest: newestFirst[0] ?? null, verdict: newestFirst.find(isVerdict) ?? null };
+  let verdict: VerificationView | null = null;
+  for (let i = newestFirst.length - 1; i >= 0; i--) verdict = nextVerdict(verdict, newestFirst[i]!);
+  return { latest: newestFirst[0] ?? null, verdict };
 }

@@ -1,7 +1,7 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { isVerdict, type FileVerifications, type VerificationView } from '@/lib/verify/verification-view';
+import { nextVerdict, type FileVerifications, type VerificationView } from '@/lib/verify/verification-view';
 import { formatBytes } from '@/app/ui/format';
 import { RelativeTime } from '@/app/ui/relative-time';
 
@@ -40,7 +40,7 @@ async function answer<T>(res: Response): Promise<T> {
 function merge(known: Known, v: VerificationView): Known {
   if (known.latest && known.latest.id > v.id) return known;
   const history = known.history ? [v, ...known.history.filter((h) => h.id !== v.id)] : undefined;
-  return { latest: v, verdict: isVerdict(v) ? v : known.verdict, history };
+  return { latest: v, verdict: nextVerdict(known.verdict, v), history };
 }
 
 /** The file's state in one line: its verdict (green or red), an interrupted last attempt (amber), or none yet. */
@@ -132,11 +132,11 @@ export function VerifyControl({
     [key],
   );
 
-  // A server render after a verification ended brings the newer state.
+  // A server render after a verification ended brings the newer state (the server's verdict, from the whole history).
   useEffect(() => {
-    if (initial?.latest) apply(initial.latest, false);
-    if (initial?.verdict) setKnown((k) => (k.verdict && k.verdict.id >= initial.verdict!.id ? k : { ...k, verdict: initial.verdict }));
-  }, [initial, apply]);
+    if (!initial) return;
+    setKnown((k) => (!k.latest || (initial.latest && initial.latest.id >= k.latest.id) ? { ...initial, history: k.history } : k));
+  }, [initial]);
 
   // The panel reads the file's history (and the newest state) itself.
   useEffect(() => {
