@@ -34,6 +34,8 @@ import {
  * stays on screen.
  */
 const DMS = 'verify e2e domain master secret';
+/** Set to a folder to keep PNGs of the page at each step. */
+const SCREENSHOTS = process.env.WEBCONF_E2E_SCREENSHOTS;
 const CHUNK = 65536 + 16;
 
 describe('Verify a backup from the history and the storage browser', () => {
@@ -48,6 +50,10 @@ describe('Verify a backup from the history and the storage browser', () => {
   const db = () => consoleDb(server.dataDir);
   const row = () => page.getByTestId(`run-${run.id}`);
   const cell = () => page.getByTestId(`run-${run.id}-verification`);
+
+  async function screenshot(name: string): Promise<void> {
+    if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `verify-${name}.png`), fullPage: true });
+  }
 
   async function signInAs(who: { username: string; password: string }) {
     const ctx = await browser.newContext();
@@ -98,6 +104,7 @@ describe('Verify a backup from the history and the storage browser', () => {
     const result = cell().getByTestId('verify-result');
     await expect.poll(() => result.textContent(), { timeout: 60_000 }).toBe('Verified (full) just now');
     expect(await cell().getByRole('progressbar').count()).toBe(0);
+    await screenshot('2-verified-full');
     const title = await result.locator('time').getAttribute('title');
     expect(title).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     const [v] = db().query<{ status: string; level: string; requested_by: string; finished_at: number }>('select status, level, requested_by, finished_at from backup_verifications');
@@ -113,6 +120,7 @@ describe('Verify a backup from the history and the storage browser', () => {
     await panel.getByRole('button', { name: `Quick verify of ${run.fileName}` }).click();
     await expect.poll(() => panel.getByTestId('verify-result').textContent(), { timeout: 30_000 }).toBe('Verified (quick) just now');
     expect(await panel.getByTestId('verify-history').locator('summary').textContent()).toBe('Earlier verifications (2)');
+    await screenshot('3-details-dialog');
     await dialog.getByRole('button', { name: 'Close', exact: true }).click();
     await expect.poll(() => cell().getByTestId('verify-result').textContent()).toBe('Verified (quick) just now');
   });
@@ -130,6 +138,7 @@ describe('Verify a backup from the history and the storage browser', () => {
     const banner = page.getByTestId('verify-failures');
     await banner.waitFor();
     expect(await banner.getAttribute('role')).toBe('alert');
+    await screenshot('4-verify-failed');
     expect(await banner.textContent()).toMatch(new RegExp(`A backup failed verification\\..*Backup #${run.id} \\(${run.fileName!.replace(/\./g, '\\.')}\\), full verification just now: The backup file is damaged: chunk \\d+ failed authentication\\.`));
   });
 
@@ -145,6 +154,7 @@ describe('Verify a backup from the history and the storage browser', () => {
     await expect.poll(() => panel.getByTestId('verify-history').locator('summary').textContent(), { timeout: 30_000 }).toBe('Earlier verifications (4)');
     expect(await panel.getByTestId('verify-history').locator('li').first().textContent()).toMatch(/quick, by otto: passed$/);
     expect(await panel.getByTestId('verify-result').textContent()).toMatch(/^Verify failed: /);
+    await screenshot('5-storage-browser');
     await b.dialog.getByRole('button', { name: 'Close', exact: true }).first().click();
   });
 
@@ -173,6 +183,7 @@ describe('Verify a backup from the history and the storage browser', () => {
     await form.getByRole('checkbox', { name: 'Verify the backups on the storage location automatically' }).uncheck();
     await submitForm(page, 'Save Verification Schedule');
     await expect.poll(() => db().setting('verifySchedule')?.value).toEqual({ enabled: false, everyDays: 14 });
+    await screenshot('7-schedule-form');
   });
 
   it('8. at 390 px: the history row with its verification, the details dialog and the schedule form stay on screen', async () => {
@@ -181,11 +192,13 @@ describe('Verify a backup from the history and the storage browser', () => {
     const main = await controlsOutside(page, 390);
     expect(main.outside).toEqual([]);
     expect(main.checked).toBeGreaterThan(10);
+    await screenshot('8-narrow');
     await row().getByRole('button', { name: `Backup Details of ${run.fileName}` }).click();
     const dialog = page.getByRole('dialog', { name: `Backup Details: backup #${run.id}` });
     await dialog.getByTestId('verify-panel').getByTestId('verify-result').waitFor();
     const inDialog = await controlsOutside(page, 390, '[data-testid="run-details"]');
     expect(inDialog.outside).toEqual([]);
     expect(inDialog.checked).toBeGreaterThan(2);
+    await screenshot('8-narrow-dialog');
   });
 });
