@@ -255,6 +255,7 @@ async function execute(row: BackupVerification, source: Source, dms: string, sig
   const result: VerificationResult = { level: row.level, passed: [] };
   const { target, name } = source;
   const copy: { file: DatabaseCopy | null; error: Error | null } = { file: null, error: null };
+  let outcome: { status: 'passed' | 'failed'; error: string | null };
   try {
     // ── Quick: header, signed manifest, exact length, last chunk ──
     const d = await readBackupDetails(target, name, dms, { signal, fresh: true, checkEnd: true });
@@ -326,26 +327,26 @@ async function execute(row: BackupVerification, source: Source, dms: string, sig
         throw new VerifyFailure('Its manifest says it holds the internal database, but no database member was found.');
       }
     }
-    result.durationMs = Math.round(performance.now() - began);
-    db().update(backupVerifications).set({ status: 'passed', finishedAt: new Date(), result: JSON.stringify(result), error: null }).where(eq(backupVerifications.id, row.id)).run();
-    log.info({ event: 'verify.passed', verification: row.id, file: row.fileName, level: row.level, ms: result.durationMs }, 'verification passed');
-    audit({ id: null, name: row.requestedBy, ip: null }, 'backup.verify.finish', 'success', { target: row.fileName, detail: { verification: row.id, level: row.level } });
+    outcome = { status: 'passed', error: null };
   } catch (err) {
     const interrupted = signal.aborted;
-    const message = interrupted ? sentence((signal.reason as Error | undefined)?.message || STOPPED) : failureWords(err, row.id);
     if (interrupted) result.interrupted = true;
-    result.durationMs = Math.round(performance.now() - began);
-    safely(() =>
-      db().update(backupVerifications).set({ status: 'failed', finishedAt: new Date(), result: JSON.stringify(result), error: message }).where(eq(backupVerifications.id, row.id)).run(),
-    );
-    log.warn({ event: interrupted ? 'verify.interrupted' : 'verify.failed', verification: row.id, file: row.fileName, level: row.level, reason: message }, 'verification did not pass');
-    safely(() =>
-      audit({ id: null, name: row.requestedBy, ip: null }, 'backup.verify.finish', 'failure', { target: row.fileName, detail: { verification: row.id, level: row.level, interrupted, reason: message } }),
-    );
-  } finally {
-    await copy.file?.remove().catch((err) => log.error({ event: 'verify.copy-not-removed', verification: row.id, err: (err as Error).message }, 'could not remove the database copy'));
-    await target.close().catch(() => undefined);
+    outcome = { status: 'failed', error: interrupted ? sentence((signal.reason as Error | undefined)?.message || STOPPED) : failureWords(err, row.id) };
   }
+  // The plaintext copy goes before the record is final: whoever reads 'passed' or 'failed' finds no copy left.
+  await copy.file?.remove().catch((err) => log.error({ event: 'verify.copy-not-removed', verification: row.id, err: (err as Error).message }, 'could not remove the database copy'));
+  await target.close().catch(() => undefined);
+  result.durationMs = Math.round(performance.now() - began);
+  const { status, error } = outcome;
+  safely(() => db().update(backupVerifications).set({ status, finishedAt: new Date(), result: JSON.stringify(result), error }).where(eq(backupVerifications.id, row.id)).run());
+  if (status === 'passed') log.info({ event: 'verify.passed', verification: row.id, file: row.fileName, level: row.level, ms: result.durationMs }, 'verification passed');
+  else log.warn({ event: result.interrupted ? 'verify.interrupted' : 'verify.failed', verification: row.id, file: row.fileName, level: row.level, reason: error }, 'verification did not pass');
+  safely(() =>
+    audit({ id: null, name: row.requestedBy, ip: null }, 'backup.verify.finish', status === 'passed' ? 'success' : 'failure', {
+      target: row.fileName,
+      detail: status === 'passed' ? { verification: row.id, level: row.level } : { verification: row.id, level: row.level, interrupted: result.interrupted === true, reason: error },
+    }),
+  );
 }
 
 function safely(step: () => void): void {
