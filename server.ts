@@ -22,6 +22,9 @@ import { recoverInterruptedRestore } from './lib/restore/recovery';
 import { certificateNames, dataDir, env } from './lib/env';
 import { log } from './lib/log';
 import { loadOrCreateCertificate } from './lib/tls/certificate';
+import { recoverInterruptedVerifications } from './lib/verify/recovery';
+import { abortRunningVerifications } from './lib/verify/registry';
+import { startVerifyScheduler } from './lib/verify/scheduler';
 
 async function main() {
   const dev = process.argv.includes('--dev');
@@ -43,6 +46,11 @@ async function main() {
   ensureApplianceFolders();
   const interrupted = await recoverInterruptedBackups();
   if (interrupted) log.warn({ event: 'backup.recovered', runs: interrupted }, 'marked interrupted backups and removed their partial files');
+  // Verifications a killed process left running, and the database copies (plaintext) it left in the data folder.
+  const verifications = recoverInterruptedVerifications();
+  if (verifications.verifications || verifications.copiesRemoved) {
+    log.warn({ event: 'verify.recovered', ...verifications }, 'marked interrupted verifications and removed their database copies');
+  }
 
   const httpsOn = e.WEBCONF_HTTPS === 'on';
   if (!httpsOn && !e.WEBCONF_HTTP_PORT) {
@@ -107,6 +115,7 @@ async function main() {
     log.info({ event: 'server.listen', protocol: 'http', address: '127.0.0.1', port: e.WEBCONF_HTTP_PORT }, 'serving plain HTTP on loopback');
   }
   const stopScheduler = startScheduler();
+  const stopVerifyScheduler = startVerifyScheduler();
   log.info({ event: 'server.ready', url: process.env.NEXTAUTH_URL }, 'Webconf is ready');
 
   let stopping = false;
@@ -115,10 +124,15 @@ async function main() {
     stopping = true;
     log.info({ event: 'server.stop', signal }, 'shutting down');
     stopScheduler();
+    stopVerifyScheduler();
     for (const s of servers) s.close();
     setTimeout(() => process.exit(0), 10_000).unref();
     // A running backup is aborted cleanly: partial file removed, the run recorded as aborted with the reason.
-    await abortRunningBackups('The console was shut down during the backup. Start it again once the console is back.');
+    await Promise.all([
+      abortRunningBackups('The console was shut down during the backup. Start it again once the console is back.'),
+      // A running verification stops and says so (no verdict on the file); its database copy is removed.
+      abortRunningVerifications('The console was shut down during the verification; it did not finish.'),
+    ]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -6,6 +6,7 @@ const PERMISSION_WORDS: Record<Permission, string> = {
   'backup:read': 'read backup status and history',
   'storage:browse': 'browse storage locations',
   'backup:run': 'start backups',
+  'backup:verify': 'verify backups',
   'backup:configure': 'change backup settings',
   'backup:restore': 'restore backups',
   'users:create': 'create user accounts',
@@ -14,7 +15,7 @@ const PERMISSION_WORDS: Record<Permission, string> = {
   'audit:read': 'read the audit trail',
 };
 
-const BACKUP_PERMISSIONS: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:configure', 'backup:restore'];
+const BACKUP_PERMISSIONS: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:verify', 'backup:configure', 'backup:restore'];
 
 export type AccessDecision = { allowed: true } | { allowed: false; message: string };
 

@@ -8,6 +8,7 @@ export const PERMISSIONS = [
   'backup:read', // status, history, backup details
   'storage:browse', // storage browser
   'backup:run', // start a manual backup
+  'backup:verify', // verify a backup file (quick or full); reading results is backup:read
   'backup:configure', // DMS, prefix, schedule, retention, storage target
   'backup:restore', // dry-run and restore, upload or fetch a backup file
   'users:create',
@@ -23,7 +24,7 @@ const READ: Permission[] = ['backup:read', 'storage:browse'];
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   otp: ['users:create'],
   support: READ,
-  operator: [...READ, 'backup:run'],
+  operator: [...READ, 'backup:run', 'backup:verify'],
   admin: PERMISSIONS,
 };
 

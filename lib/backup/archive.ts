@@ -150,6 +150,23 @@ export async function planArchive(manifestSize: number, mtime: Date, members: So
   return { size: at, pieces, memberRanges };
 }
 
+/**
+ * The size of the archive planArchive lays out for a manifest member of
+ * `manifestSize` bytes and these members, from names and sizes alone: what
+ * a reader of the manifest (Quick verify) expects the file to be. A tar
+ * header's length depends on the name (a pax header comes first for a name
+ * ustar cannot hold) and the size, not on the mode or time; a plain ASCII
+ * name of at most 100 bytes always fits one 512-byte block.
+ */
+export async function archiveSizeFor(manifestSize: number, members: readonly { path: string; size: number }[]): Promise<number> {
+  // ustar's size field holds 11 octal digits: below 8 GiB, no extension is needed.
+  const headerLength = async (name: string, size: number) =>
+    /^[\x20-\x7e]{1,100}$/.test(name) && size < 8 ** 11 ? TAR_BLOCK : (await tarHeader({ name, size, mode: 0o600, mtime: new Date(0) })).length;
+  let at = (await headerLength(MANIFEST_NAME, manifestSize)) + block(manifestSize);
+  for (const m of members) at += (await headerLength(m.path, m.size)) + block(m.size);
+  return at + 2 * TAR_BLOCK;
+}
+
 /** Size of the manifest member's data so that its header and data fill whole chunks of `chunk` bytes. */
 export function reservedManifestSize(manifestJsonBytes: number, chunk: number): number {
   return Math.ceil((TAR_BLOCK + manifestJsonBytes) / chunk) * chunk - TAR_BLOCK;

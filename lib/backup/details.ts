@@ -5,7 +5,7 @@ import { CHUNK_SIZE, DEFAULT_LOG_N, ENCRYPTED_CHUNK_SIZE, MAX_HEADER_SIZE, PAYLO
 import { parseHeader, verifyHeaderMac } from './age/header';
 import { unwrapFileKey } from './age/scrypt';
 import { derivePayloadKey, openChunk } from './age/stream';
-import { TAR_BLOCK } from './archive';
+import { TAR_BLOCK, archiveSizeFor } from './archive';
 import { MANIFEST_NAME, manifestSchema, verifyManifestSignature, type Manifest, type ManifestMember } from './manifest';
 import { StorageError } from '../storage/errors';
 import type { StorageTarget } from '../storage/types';
@@ -36,6 +36,14 @@ import type { StorageTarget } from '../storage/types';
  * manifest are not read, so damage there is not seen here (verify reads
  * the whole file); nor is the file's SHA-256 computed — the backup history
  * holds the one recorded when it was written.
+ *
+ * The file's exact length is not checked against anything here, but it is
+ * computed: `expectedSizeBytes` is the size of the age file of the archive
+ * the manifest describes (its members' tar headers and data, then the
+ * encryption's 16 bytes per chunk), which a complete file has exactly
+ * (Quick verify compares them). With `checkEnd` the last chunk of a file
+ * of that length is also read and authenticated as the last one (64 KiB
+ * more): a damaged end is seen without reading what lies between.
  *
  * The DMS unwraps the file key (scrypt), the header MAC is checked, the
  * manifest is parsed with manifestSchema and its signature checked with the
@@ -99,6 +107,8 @@ export type BackupDetails =
       };
       /** The manifest's HMAC under the DMS: 'invalid' means it was altered or signed with another key. */
       signature: 'verified' | 'invalid';
+      /** The size a complete file of this manifest has (the age file of the archive it describes); `sizeBytes` differs when the file was cut short or had data added. */
+      expectedSizeBytes: number;
     })
   | (FileFacts & {
       /** The file is an age passphrase file this DMS does not open: made with another Domain Master Secret. */
@@ -258,7 +268,18 @@ function parseTarHeader(block: Buffer): { name: string; size: number; type: numb
  * DMS; rejects with BackupDetailsError (not_found, not_a_backup, damaged,
  * unreadable), or with the signal's reason when aborted.
  */
-export async function readBackupDetails(target: StorageTarget, name: string, dms: string, opts: { signal?: AbortSignal } = {}): Promise<BackupDetails> {
+export async function readBackupDetails(
+  target: StorageTarget,
+  name: string,
+  dms: string,
+  opts: {
+    signal?: AbortSignal;
+    /** Read the file again even if a result for it is kept (a verification looks at the bytes now). */
+    fresh?: boolean;
+    /** Also read the last chunk and authenticate it as the file's last (see above). */
+    checkEnd?: boolean;
+  } = {},
+): Promise<BackupDetails> {
   const { signal } = opts;
   signal?.throwIfAborted();
   let entry;
@@ -274,7 +295,7 @@ export async function readBackupDetails(target: StorageTarget, name: string, dms
   if (size === 0) throw notABackup(name, 'the file is empty');
 
   const key = cacheKey(target, name, size, facts.modifiedAt, dms);
-  const hit = cached(key);
+  const hit = opts.fresh || opts.checkEnd ? null : cached(key);
   if (hit) return hit;
 
   // 1. The header (parsed before any scrypt work, so a file that is no age file fails at once).
@@ -379,6 +400,20 @@ export async function readBackupDetails(target: StorageTarget, name: string, dms
   const manifest = result.data;
   signal?.throwIfAborted();
   const signature = (await verifyManifestSignature(manifest, dms)) ? 'verified' : 'invalid';
+  const archiveBytes = await archiveSizeFor(tarHeader.size, manifest.members);
+  const expectedSizeBytes = payloadStart + archiveBytes + Math.max(1, Math.ceil(archiveBytes / CHUNK_SIZE)) * TAG_SIZE;
+
+  // 7. The last chunk, on its own (when asked, not already read with the manifest, and where the manifest says the file ends:
+  //    a file of another length is cut short or extended, which its length already says).
+  if (opts.checkEnd && plain.length < chunkCount && size === expectedSizeBytes) {
+    const last = chunkCount - 1;
+    const [from, to] = chunkRange(last);
+    const bytes = await readRange(target, name, from, to, signal);
+    if (bytes.length < to - from) throw new BackupDetailsError('unreadable', `${name} changed while it was read; try again.`);
+    const opened = openChunk(payloadKey, last, true, bytes);
+    if (opened === null) throw damaged(name, `its last chunk (${last}) failed authentication — the file may be cut short`);
+    if (opened.length === 0) throw damaged(name, `its last chunk (${last}) is empty`);
+  }
 
   const details: BackupDetails = {
     ...facts,
@@ -398,6 +433,7 @@ export async function readBackupDetails(target: StorageTarget, name: string, dms
       excluded: [...manifest.contents.excluded],
     },
     signature,
+    expectedSizeBytes,
   };
   remember(key, details);
   return details;

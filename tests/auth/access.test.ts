@@ -8,18 +8,18 @@ import type { Role } from '@/lib/db/schema';
 const EXPECTED: Record<Role, Permission[]> = {
   otp: ['users:create'],
   support: ['backup:read', 'storage:browse'],
-  operator: ['backup:read', 'storage:browse', 'backup:run'],
-  admin: ['backup:read', 'storage:browse', 'backup:run', 'backup:configure', 'users:create', 'users:manage', 'auth:configure', 'audit:read'],
+  operator: ['backup:read', 'storage:browse', 'backup:run', 'backup:verify'],
+  admin: ['backup:read', 'storage:browse', 'backup:run', 'backup:verify', 'backup:configure', 'backup:restore', 'users:create', 'users:manage', 'auth:configure', 'audit:read'],
 };
 const ROLES = Object.keys(EXPECTED) as Role[];
-const BACKUP: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:configure'];
+const BACKUP: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:verify', 'backup:configure', 'backup:restore'];
 
 function userWith(role: Role): CurrentUser {
   return { id: 1, username: `${role}-user`, displayName: null, kind: role === 'otp' ? 'otp' : 'local', role, sessionId: 'sid' };
 }
 
 describe('roles', () => {
-  it('knows exactly the eight permissions', () => {
+  it('knows exactly the ten permissions', () => {
     expect([...PERMISSIONS].sort()).toEqual([...EXPECTED.admin].sort());
   });
 
@@ -66,9 +66,11 @@ describe('decide', () => {
 
   it.each([
     ['support', 'backup:run', 'The Support role cannot start backups.'],
+    ['support', 'backup:verify', 'The Support role cannot verify backups.'],
     ['support', 'backup:configure', 'The Support role cannot change backup settings.'],
     ['support', 'users:create', 'The Support role cannot create user accounts.'],
     ['operator', 'backup:configure', 'The Operator role cannot change backup settings.'],
+    ['operator', 'backup:restore', 'The Operator role cannot restore backups.'],
     ['operator', 'auth:configure', 'The Operator role cannot configure sign-in.'],
     ['operator', 'users:manage', 'The Operator role cannot manage user accounts.'],
   ] as const)('%s refused %s names the role', (role, permission, message) => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
-import { ArchiveReader, planArchive, type SourceMember } from '@/lib/backup/archive';
+import { ArchiveReader, archiveSizeFor, planArchive, type SourceMember } from '@/lib/backup/archive';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webconf-tar-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +55,14 @@ describe('planArchive and ArchiveReader', () => {
     expect(layout.size).toBe(want.length);
     for (const step of [1 << 20, 65536, 4096, 1000, 511]) {
       expect((await readAll(new ArchiveReader(layout, members), layout.size, step)).equals(want)).toBe(true);
+    }
+  });
+
+  it("archiveSizeFor: the layout's size from names and sizes alone (what Quick verify expects of a file), for every kind of name", async () => {
+    for (const list of [members, [], members.slice(2, 5), [member('system/c.conf', 512), member(`system/${'ü'.repeat(40)}`, 0)]]) {
+      for (const manifestSize of [65024, 1, 130560]) {
+        expect(await archiveSizeFor(manifestSize, list)).toBe((await planArchive(manifestSize, mtime, list)).size);
+      }
     }
   });
 

@@ -164,6 +164,32 @@ describe('backup details', () => {
     expect(c.reads.every((r) => r.end !== undefined && r.end <= 256 * 1024)).toBe(true);
   });
 
+  it("say the size a complete file has (from the manifest): the file's own for a good one, not for one cut short or extended after the manifest", async () => {
+    const good = await readBackupDetails(target, 'good.tar.age', DMS);
+    expect(good.dms === 'this' && good.expectedSizeBytes).toBe(original.length);
+    for (const [name, bytes] of [
+      ['cut.tar.age', original.subarray(0, original.length - 2 * CHUNK - 7)],
+      ['longer.tar.age', Buffer.concat([original, Buffer.alloc(CHUNK)])],
+    ] as const) {
+      const d = await readBackupDetails(target, put(name, bytes), DMS);
+      expect(d.dms === 'this' && d.signature).toBe('verified');
+      expect(d.sizeBytes).toBe(bytes.length);
+      expect(d.dms === 'this' && d.expectedSizeBytes).toBe(original.length);
+    }
+  });
+
+  it('with checkEnd: the last chunk is read too and must authenticate as the last (64 KiB more); without it, damage there is not seen', async () => {
+    const name = put('end-damage.tar.age', flip(original.length - 20));
+    expect((await readBackupDetails(target, name, DMS)).dms).toBe('this');
+    const e = await failure(readBackupDetails(target, name, DMS, { checkEnd: true }));
+    expect(e.code).toBe('damaged');
+    expect(e.message).toMatch(/its last chunk \(\d+\) failed authentication/);
+    const c = counting(target);
+    await readBackupDetails(c.target, 'good.tar.age', DMS, { checkEnd: true });
+    expect(c.bytes()).toBeLessThan(MiB);
+    expect(c.reads.at(-1)).toEqual({ start: original.length - (((original.length - payloadStart) % CHUNK) || CHUNK), end: original.length });
+  });
+
   it('caches a result for the same file and DMS (no read the second time), not across DMSs', async () => {
     const c = counting(target);
     const first = await readBackupDetails(c.target, 'good.tar.age', DMS);

@@ -118,6 +118,8 @@ const SCHEDULE_FIELD = 'name="retention"';
 const SCHEDULE_READONLY = 'data-testid="schedule-readonly"';
 const STORAGE_FIELD = 'name="type"';
 const STORAGE_READONLY = 'data-testid="storage-readonly"';
+const VERIFY_SCHEDULE_FIELD = 'name="everyDays"';
+const VERIFY_SCHEDULE_READONLY = 'data-testid="verify-schedule-readonly"';
 
 const PAGES: Record<string, PageRow> = {
   // Everyone signed in reaches /backup; what they see follows the role.
@@ -127,17 +129,20 @@ const PAGES: Record<string, PageRow> = {
     {
       otp: {
         contains: [OTP_GUIDANCE, esc(OTP_BACKUP_GUIDANCE)],
-        lacks: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, SCHEDULE_READONLY, STORAGE_FIELD, STORAGE_READONLY],
+        lacks: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, SCHEDULE_READONLY, STORAGE_FIELD, STORAGE_READONLY, VERIFY_SCHEDULE_FIELD, VERIFY_SCHEDULE_READONLY],
       },
       support: {
-        contains: [STATUS_SECTION, PREFIX_READONLY, SCHEDULE_READONLY, STORAGE_READONLY],
-        lacks: [PREFIX_FIELD, OTP_GUIDANCE, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, STORAGE_FIELD],
+        contains: [STATUS_SECTION, PREFIX_READONLY, SCHEDULE_READONLY, STORAGE_READONLY, VERIFY_SCHEDULE_READONLY],
+        lacks: [PREFIX_FIELD, OTP_GUIDANCE, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, STORAGE_FIELD, VERIFY_SCHEDULE_FIELD],
       },
       operator: {
-        contains: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, SCHEDULE_READONLY, STORAGE_READONLY],
-        lacks: [PREFIX_FIELD, OTP_GUIDANCE, DMS_FIELD, SCHEDULE_FIELD, STORAGE_FIELD],
+        contains: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, SCHEDULE_READONLY, STORAGE_READONLY, VERIFY_SCHEDULE_READONLY],
+        lacks: [PREFIX_FIELD, OTP_GUIDANCE, DMS_FIELD, SCHEDULE_FIELD, STORAGE_FIELD, VERIFY_SCHEDULE_FIELD],
       },
-      admin: { contains: [STATUS_SECTION, PREFIX_FIELD, BACKUP_NOW, SCHEDULE_FIELD, STORAGE_FIELD], lacks: [OTP_GUIDANCE, SCHEDULE_READONLY, STORAGE_READONLY] },
+      admin: {
+        contains: [STATUS_SECTION, PREFIX_FIELD, BACKUP_NOW, SCHEDULE_FIELD, STORAGE_FIELD, VERIFY_SCHEDULE_FIELD],
+        lacks: [OTP_GUIDANCE, SCHEDULE_READONLY, STORAGE_READONLY, VERIFY_SCHEDULE_READONLY],
+      },
     },
   ),
   '/users': guardedPage(
@@ -172,6 +177,7 @@ const AUDIT_READ: Rule = { allow: ['admin'], cannot: 'read the audit trail' };
 const BACKUP_READ: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'read backup status and history', backup: true };
 const BACKUP_CONFIGURE: Rule = { allow: ['admin'], cannot: 'change backup settings', backup: true };
 const BACKUP_RUN: Rule = { allow: ['operator', 'admin'], cannot: 'start backups', backup: true };
+const BACKUP_VERIFY: Rule = { allow: ['operator', 'admin'], cannot: 'verify backups', backup: true };
 const STORAGE_BROWSE: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'browse storage locations', backup: true };
 const USERS_MANAGE: Rule = { allow: ['admin'], cannot: 'manage user accounts' };
 const USERS_CREATE: Rule = { allow: ['otp', 'admin'], cannot: 'create user accounts' };
@@ -188,6 +194,9 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/backup/dms': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
   '/api/backup/storage': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
   '/api/backup/schedule': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
+  '/api/backup/verify-schedule': { GET: BACKUP_READ, HEAD: BACKUP_READ, PUT: BACKUP_CONFIGURE, OPTIONS: 'options' },
+  '/api/verifications': { GET: BACKUP_READ, HEAD: BACKUP_READ, POST: BACKUP_VERIFY, OPTIONS: 'options' },
+  '/api/verifications/[id]': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
   '/api/backups': { GET: BACKUP_READ, HEAD: BACKUP_READ, POST: BACKUP_RUN, OPTIONS: 'options' },
   '/api/backups/[id]': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
   '/api/backups/[id]/details': { GET: BACKUP_READ, HEAD: BACKUP_READ, OPTIONS: 'options' },
@@ -210,6 +219,9 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/backup/dms': '/api/backup/dms',
   '/api/backup/storage': '/api/backup/storage',
   '/api/backup/schedule': '/api/backup/schedule',
+  '/api/backup/verify-schedule': '/api/backup/verify-schedule',
+  '/api/verifications': '/api/verifications',
+  '/api/verifications/[id]': '/api/verifications/1',
   '/api/backups': '/api/backups',
   '/api/backups/[id]': '/api/backups/1',
   '/api/backups/[id]/details': '/api/backups/1/details',
@@ -230,6 +242,7 @@ const ACTIONS: Record<string, Rule> = {
   // Write-once: walked in its own order, see "the Domain Master Secret" below.
   'app/(console)/backup/actions.ts#setDmsAction': BACKUP_CONFIGURE,
   'app/(console)/backup/actions.ts#saveScheduleAction': BACKUP_CONFIGURE,
+  'app/(console)/backup/actions.ts#saveVerifyScheduleAction': BACKUP_CONFIGURE,
   'app/(console)/backup/actions.ts#saveStorageAction': BACKUP_CONFIGURE,
   'app/(console)/backup/actions.ts#backupNowAction': BACKUP_RUN,
   'app/(console)/settings/sign-in/actions.ts#saveOidcAction': AUTH_CONFIGURE,
@@ -824,6 +837,56 @@ const scheduleProbe = {
   },
 };
 
+type VerifySchedule = { enabled: boolean; everyDays: number };
+const verifyScheduleNow = async () => (await adminJson<{ schedule: VerifySchedule }>('/api/backup/verify-schedule')).schedule;
+let verifyScheduleSeq = 0;
+/** A setting unlike any before it; always off, so no scheduled verification gets in the way of the probes. */
+const newVerifySchedule = (): VerifySchedule => ({ enabled: false, everyDays: 1 + (++verifyScheduleSeq % 365) });
+const verifyScheduleProbe = {
+  prepare: async () => ({ before: await verifyScheduleNow(), value: newVerifySchedule() }),
+  effect: async (ctx: Record<string, unknown>) => {
+    const now = await verifyScheduleNow();
+    const changed = JSON.stringify(now) === JSON.stringify(ctx.value);
+    if (!changed) expect(now).toEqual(ctx.before);
+    return changed;
+  },
+};
+
+type VerificationView = { id: number; status: string; level: string; requestedBy: string; backupRunId: number | null };
+const recentVerifications = async () => (await adminJson<{ verifications: VerificationView[] }>('/api/verifications')).verifications;
+/** Waits until no verification runs (a second one is a 409 by design). */
+async function waitVerifyIdle(): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await recentVerifications()).some((v) => v.status === 'running')) {
+    if (Date.now() > deadline) throw new Error('a verification is still running after 60 s');
+    await sleep(100);
+  }
+}
+/** Some verification to read (a quick one of a backup on the current storage is made when there is none). */
+async function someVerificationId(): Promise<number> {
+  const [latest] = await recentVerifications();
+  if (latest) return latest.id;
+  const run = await runOnCurrentStorage();
+  const r = await admin().json<{ verification: VerificationView }>('/api/verifications', 'POST', { level: 'quick', runId: run.id });
+  if (r.status !== 202) throw new Error(`admin could not start a verification: ${r.status}`);
+  await waitVerifyIdle();
+  return r.body.verification.id;
+}
+const latestVerificationId = async () => Math.max(0, ...(await recentVerifications()).map((v) => v.id));
+/**
+ * Did an attempt start a verification? Waits for it to end, then: exactly
+ * one new one, quick, manual, by this principal, of the run, passed.
+ */
+async function verificationStarted(ctx: Record<string, unknown>, p: Principal): Promise<boolean> {
+  await waitVerifyIdle();
+  const fresh = (await recentVerifications()).filter((v) => v.id > (ctx.before as number));
+  if (fresh.length && isRole(p)) {
+    expect(fresh, `${p}: one verification per start`).toHaveLength(1);
+    expect(fresh[0], `${p}: the verification`).toMatchObject({ level: 'quick', requestedBy: usernameOf(p), backupRunId: (ctx.run as RunView).id, status: 'passed' });
+  }
+  return fresh.length > 0;
+}
+
 const backupStartProbe = {
   prepare: async () => {
     await ensureBackupReady();
@@ -959,6 +1022,51 @@ const PROBES: Record<string, Probe> = {
     data: (b, _p, ctx) => expect(b).toMatchObject(ctx.value as ScheduleView),
   },
   'OPTIONS /api/backup/schedule': { request: () => ({ path: '/api/backup/schedule' }) },
+  'GET /api/backup/verify-schedule': {
+    request: () => ({ path: '/api/backup/verify-schedule' }),
+    data: (b) => expect((b as { schedule: VerifySchedule }).schedule).toEqual({ enabled: expect.any(Boolean), everyDays: expect.any(Number) }),
+  },
+  'HEAD /api/backup/verify-schedule': { request: () => ({ path: '/api/backup/verify-schedule' }) },
+  'PUT /api/backup/verify-schedule': {
+    ...verifyScheduleProbe,
+    request: (ctx) => ({ path: '/api/backup/verify-schedule', ...json(ctx.value) }),
+    data: (b, _p, ctx) => expect((b as { schedule: unknown }).schedule).toEqual(ctx.value),
+  },
+  'OPTIONS /api/backup/verify-schedule': { request: () => ({ path: '/api/backup/verify-schedule' }) },
+  'GET /api/verifications': {
+    prepare: async () => ({ run: await runOnCurrentStorage() }),
+    request: (ctx) => ({ path: `/api/verifications?runId=${(ctx.run as RunView).id}` }),
+    data: (b) => {
+      expect(Array.isArray((b as { history: unknown }).history)).toBe(true);
+      expect(b).toHaveProperty('latest');
+      expect(b).toHaveProperty('verdict');
+    },
+  },
+  'HEAD /api/verifications': { request: () => ({ path: '/api/verifications' }) },
+  // Verify (quick) a backup of the history: 202 and a verification that ends before the next attempt.
+  'POST /api/verifications': {
+    prepare: async () => {
+      const run = await runOnCurrentStorage();
+      await waitVerifyIdle();
+      return { run, before: await latestVerificationId() };
+    },
+    okStatus: 202,
+    request: (ctx) => ({ path: '/api/verifications', ...json({ level: 'quick', runId: (ctx.run as RunView).id }) }),
+    effect: verificationStarted,
+    data: (b, p, ctx) => {
+      const v = (b as { verification: VerificationView }).verification;
+      expect(v).toMatchObject({ status: 'running', level: 'quick', requestedBy: usernameOf(p as Role), backupRunId: (ctx.run as RunView).id });
+      expect(v.id).toBeGreaterThan(ctx.before as number);
+    },
+  },
+  'OPTIONS /api/verifications': { request: () => ({ path: '/api/verifications' }) },
+  'GET /api/verifications/[id]': {
+    prepare: async () => ({ id: await someVerificationId() }),
+    request: (ctx) => ({ path: `/api/verifications/${ctx.id}` }),
+    data: (b, _p, ctx) => expect((b as { verification: VerificationView }).verification.id).toBe(ctx.id),
+  },
+  'HEAD /api/verifications/[id]': { prepare: async () => ({ id: await someVerificationId() }), request: (ctx) => ({ path: `/api/verifications/${ctx.id}` }) },
+  'OPTIONS /api/verifications/[id]': { request: () => ({ path: '/api/verifications/1' }) },
   'GET /api/backups': {
     request: () => ({ path: '/api/backups' }),
     data: (b) => {
@@ -1201,6 +1309,11 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
       return { preset: 'custom', cron: v.schedule.cron, timezone: v.schedule.timezone, retention: String(v.retention) };
     },
   },
+  'app/(console)/backup/actions.ts#saveVerifyScheduleAction': {
+    ...verifyScheduleProbe,
+    // "verifyEnabled" left out: the checkbox unticked.
+    fields: (ctx) => ({ everyDays: String((ctx.value as VerifySchedule).everyDays) }),
+  },
   'app/(console)/backup/actions.ts#saveStorageAction': {
     ...storageProbe,
     fields: (ctx) => ({ type: 'local', location: (ctx.value as { path: string }).path }),
@@ -1398,6 +1511,40 @@ describe('cross-site writes are refused even for admin', () => {
     expect(await backupStarted({ before }, 'admin')).toBe(false);
   });
 
+  it('PUT /api/backup/verify-schedule', async () => {
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const before = await verifyScheduleNow();
+        const res = await admin().fetch('/api/backup/verify-schedule', {
+          method: 'PUT',
+          headers: { ...withOrigin(c.headers), ...v.headers, 'content-type': 'application/json' },
+          body: JSON.stringify(newVerifySchedule()),
+        });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+        expect(await verifyScheduleNow()).toEqual(before);
+      }
+    }
+  });
+
+  it('POST /api/verifications', async () => {
+    const run = await runOnCurrentStorage();
+    await waitVerifyIdle();
+    const before = await latestVerificationId();
+    for (const c of CROSS) {
+      for (const v of VARIANTS) {
+        const res = await admin().fetch('/api/verifications', {
+          method: 'POST',
+          headers: { ...withOrigin(c.headers), ...v.headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ level: 'quick', runId: run.id }),
+        });
+        requests++;
+        expect(res.status, `${c.name} (${v.name})`).toBe(403);
+      }
+    }
+    expect(await latestVerificationId()).toBe(before);
+  });
+
   it('Backup now (server action) with a cross-site Origin does not run', async () => {
     await ensureBackupReady();
     const before = await latestRunId();
@@ -1424,6 +1571,7 @@ describe('cross-site writes are refused even for admin', () => {
   it('a JSON GET without a cookie is 401', async () => {
     const paths = ['/api/me', '/api/users', '/api/backup/settings', '/api/audit'];
     paths.push('/api/backup/status', '/api/backup/dms', '/api/backup/storage', '/api/backup/schedule', '/api/backups', '/api/backups/1');
+    paths.push('/api/backup/verify-schedule', '/api/verifications', '/api/verifications/1');
     for (const v of VARIANTS) {
       for (const pathname of paths) {
         const r = await new ConsoleClient(server.url).json<{ error: { code: string } }>(pathname, 'GET', undefined, { accept: 'application/json', ...v.headers });

@@ -8,6 +8,8 @@ import { backupSettingsFormSchema, dmsFormSchema, scheduleFormSchema } from '@/l
 import { saveBackupSettings } from '@/lib/backup/settings';
 import { saveStorageConfig } from '@/lib/storage/config';
 import { storageLocationFormSchema } from '@/lib/storage/schemas';
+import { verifyScheduleFormSchema } from '@/lib/verify/schemas';
+import { saveVerifySchedule } from '@/lib/verify/settings';
 
 /** The Backup page's actions: each one line through validatedAction (session, permission, input, errors in words). */
 export const saveBackupSettingsAction = validatedAction(
@@ -41,6 +43,20 @@ export const saveScheduleAction = validatedAction(
     return { ok: true, message: 'Automated backup schedule saved.' };
   },
   { name: 'backup.schedule.save' },
+);
+
+export const saveVerifyScheduleAction = validatedAction(
+  'backup:configure',
+  verifyScheduleFormSchema,
+  async (data, { actor }) => {
+    saveVerifySchedule(actor, data);
+    revalidatePath('/backup');
+    return {
+      ok: true,
+      message: data.enabled ? `Scheduled verification saved: each backup is fully verified again after ${data.everyDays} day${data.everyDays === 1 ? '' : 's'}.` : 'Scheduled verification turned off.',
+    };
+  },
+  { name: 'backup.verify.schedule.save' },
 );
 
 export const saveStorageAction = validatedAction(

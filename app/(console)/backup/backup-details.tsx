@@ -49,6 +49,15 @@ export function BackupDetailsTable({ details: d }: { details: BackupDetailsView 
       <tbody>
         {row('File name', d.fileName, 'details-file')}
         {row('Size', formatSize(d.sizeBytes), 'details-size')}
+        {d.dms === 'this' && d.sizeBytes !== d.expectedSizeBytes
+          ? row(
+              'Length',
+              <span className="text-red-800">
+                Wrong: the manifest describes a file of {d.expectedSizeBytes} bytes, this one has {d.sizeBytes} ({d.sizeBytes < d.expectedSizeBytes ? 'cut short' : 'data added'}). It cannot be restored as it is.
+              </span>,
+              'details-length',
+            )
+          : null}
         {d.dms === 'other' ? (
           row('Domain Master Secret', <span className="text-amber-900">{d.message}</span>, 'details-dms')
         ) : (

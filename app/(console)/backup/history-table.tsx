@@ -2,7 +2,10 @@
 import { useEffect, useRef, useState } from 'react';
 import type { BackupDetailsView } from '@/lib/backup/backup-details-view';
 import type { RunView } from '@/lib/backup/run-view';
+import type { FileVerifications } from '@/lib/verify/verification-view';
+import { Banner } from '@/app/ui/banner';
 import { BackupDetailsTable } from './backup-details';
+import { VerifyControl } from './verify-control';
 import { RelativeTime } from '@/app/ui/relative-time';
 import { formatBytes } from '@/app/ui/format';
 
@@ -15,7 +18,7 @@ const STATUS_STYLE: Record<string, string> = {
 };
 
 /** The Backup Details of one run, read from its file on the configured storage (header and manifest only). */
-function DetailsDialog({ run, onClose }: { run: RunView; onClose: () => void }) {
+function DetailsDialog({ run, onClose, canVerify, verifications }: { run: RunView; onClose: () => void; canVerify: boolean; verifications?: FileVerifications }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [details, setDetails] = useState<BackupDetailsView | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -53,13 +56,49 @@ function DetailsDialog({ run, onClose }: { run: RunView; onClose: () => void }) 
         ) : (
           <div role="progressbar" aria-label="Reading the backup's header and manifest" className="h-2 w-full animate-pulse rounded bg-sky-200" />
         )}
+        <div className="mt-4 border-t border-slate-200 pt-3">
+          <VerifyControl subject={{ runId: run.id }} fileName={run.fileName ?? `backup #${run.id}`} initial={verifications} canVerify={canVerify} panel />
+        </div>
       </div>
     </dialog>
   );
 }
 
-/** Every run with its outcome; failures say why in words. A successful run's row opens its Backup Details. */
-export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: boolean }) {
+/** Verifications whose verdict is a failure, for the banner above the history: as visible as a failed backup. */
+function FailedVerifications({ runs, verifications }: { runs: RunView[]; verifications: Record<number, FileVerifications> }) {
+  const failed = runs.filter((r) => r.status === 'succeeded' && r.fileName && !r.prunedAt && verifications[r.id]?.verdict?.status === 'failed');
+  if (!failed.length) return null;
+  return (
+    <Banner kind="error" testId="verify-failures">
+      <p className="font-semibold">{failed.length === 1 ? 'A backup failed verification.' : `${failed.length} backups failed verification.`} It cannot be restored as it is: use another backup, and make a new one.</p>
+      <ul className="mt-1 list-disc pl-5">
+        {failed.slice(0, 3).map((r) => {
+          const v = verifications[r.id]!.verdict!;
+          return (
+            <li key={r.id} className="[overflow-wrap:anywhere]">
+              Backup #{r.id} ({r.fileName}), {v.level} verification <RelativeTime iso={v.finishedAt ?? v.startedAt} />: {v.error}
+            </li>
+          );
+        })}
+        {failed.length > 3 ? <li>and {failed.length - 3} more (see the history below).</li> : null}
+      </ul>
+    </Banner>
+  );
+}
+
+/** Every run with its outcome; failures say why in words. A successful run's row opens its Backup Details, and can be verified. */
+export function HistoryTable({
+  runs,
+  canBackup,
+  canVerify = false,
+  verifications = {},
+}: {
+  runs: RunView[];
+  canBackup: boolean;
+  canVerify?: boolean;
+  /** Each run's latest verification and verdict, by run id. */
+  verifications?: Record<number, FileVerifications>;
+}) {
   const [open, setOpen] = useState<RunView | null>(null);
   if (runs.length === 0) {
     return (
@@ -72,6 +111,7 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
   }
   return (
     <div className="sm:overflow-x-auto">
+      <FailedVerifications runs={runs} verifications={verifications} />
       <table className="w-full text-left text-sm max-sm:block" data-testid="history">
         <thead className="max-sm:hidden">
           <tr className="border-b border-slate-200 text-slate-600">
@@ -81,7 +121,8 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
             <th scope="col" className="py-2 pr-3">Status</th>
             <th scope="col" className="py-2 pr-3">File</th>
             <th scope="col" className="py-2 pr-3">Size</th>
-            <th scope="col" className="py-2">Details</th>
+            <th scope="col" className="py-2 pr-3">Details</th>
+            <th scope="col" className="py-2">Verification</th>
           </tr>
         </thead>
         <tbody className="max-sm:block">
@@ -107,17 +148,24 @@ export function HistoryTable({ runs, canBackup }: { runs: RunView[]; canBackup: 
                 {r.prunedAt ? <span className="block text-xs text-slate-500">removed by retention</span> : null}
               </td>
               <td className="py-2 pr-3">{formatBytes(r.sizeBytes)}</td>
-              <td className="py-2 text-xs text-slate-700 max-sm:col-span-2">
+              <td className="py-2 pr-3 text-xs text-slate-700 max-sm:col-span-2">
                 {r.error ? <span className="text-red-800">{r.error}</span> : null}
                 {r.checksum ? <span className="block break-all font-mono" title="SHA-256 of the file">sha256 {r.checksum.slice(0, 16)}…</span> : null}
                 {r.manifest?.signatureVerified ? <span className="block text-green-800">Verified after writing: every chunk and the signed manifest</span> : null}
+              </td>
+              <td className="py-2 max-sm:col-span-2 sm:min-w-52" data-testid={`run-${r.id}-verification`}>
+                {hasFile ? (
+                  <VerifyControl subject={{ runId: r.id }} fileName={r.fileName!} initial={verifications[r.id] ?? { latest: null, verdict: null }} canVerify={canVerify} />
+                ) : (
+                  <span className="text-xs text-slate-500">{r.status === 'succeeded' ? 'No file to verify' : '—'}</span>
+                )}
               </td>
             </tr>
             );
           })}
         </tbody>
       </table>
-      {open ? <DetailsDialog run={open} onClose={() => setOpen(null)} /> : null}
+      {open ? <DetailsDialog run={open} onClose={() => setOpen(null)} canVerify={canVerify} verifications={verifications[open.id]} /> : null}
     </div>
   );
 }

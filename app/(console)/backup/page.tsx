@@ -10,6 +10,9 @@ import { getBackupSettings } from '@/lib/backup/settings';
 import { backupStatus } from '@/lib/backup/status';
 import { describeStorage, getStorageConfig, storageUrl } from '@/lib/storage/config';
 import { formatSize } from '@/lib/storage/format-size';
+import { describeVerifySchedule } from '@/lib/verify/describe';
+import { verificationsByRun } from '@/lib/verify/queries';
+import { getVerifySchedule } from '@/lib/verify/settings';
 import { PageFlash } from '@/app/ui/page-flash';
 import { Banner } from '@/app/ui/banner';
 import { BackupNowButton } from './backup-now';
@@ -20,6 +23,7 @@ import { BackupSettingsForm } from './settings-form';
 import { StatusPanel } from './status-panel';
 import { StorageForm } from './storage-form';
 import { StorageView } from './storage-view';
+import { VerifyScheduleForm } from './verify-schedule-form';
 
 export const metadata: Metadata = { title: 'Backup' };
 export const dynamic = 'force-dynamic';
@@ -43,6 +47,9 @@ export default async function BackupPage() {
   const dms = reader ? dmsInfo() : null;
   const storage = reader ? getStorageConfig() : null;
   const runs = reader ? backupHistory(50).map(toRunView) : [];
+  const canVerify = can(user.role, 'backup:verify');
+  const verifications = reader ? Object.fromEntries(verificationsByRun(runs.map((r) => r.id))) : {};
+  const verifySchedule = reader ? getVerifySchedule() : null;
   return (
     <div className="space-y-8">
       <PageFlash />
@@ -115,6 +122,14 @@ export default async function BackupPage() {
               <dd>{settings.retention ? `Keep the ${settings.retention} most recent successful backups` : 'Keep all backups'}</dd>
             </dl>
           ) : null}
+          {verifySchedule && admin ? (
+            <VerifyScheduleForm schedule={verifySchedule} />
+          ) : verifySchedule ? (
+            <dl className="text-sm">
+              <dt className="font-medium text-slate-700">Scheduled Verification</dt>
+              <dd data-testid="verify-schedule-readonly">{describeVerifySchedule(verifySchedule)}</dd>
+            </dl>
+          ) : null}
         </div>
       </Card>
 
@@ -139,13 +154,13 @@ export default async function BackupPage() {
               ) : null}
             </div>
           ) : null}
-          {admin ? <StorageForm config={storage} configUrl={storageUrl(storage)} canSave /> : <StorageView config={storage} configUrl={storageUrl(storage)} />}
+          {admin ? <StorageForm config={storage} configUrl={storageUrl(storage)} canSave canVerify={canVerify} /> : <StorageView config={storage} configUrl={storageUrl(storage)} canVerify={canVerify} />}
         </Card>
       ) : null}
 
       {reader ? (
         <Card id="history-title" title="Backup History">
-          <HistoryTable runs={runs} canBackup={Boolean(status?.canBackup)} />
+          <HistoryTable runs={runs} canBackup={Boolean(status?.canBackup)} canVerify={canVerify} verifications={verifications} />
         </Card>
       ) : null}
     </div>

@@ -7,6 +7,7 @@ import { childUrl } from '@/lib/storage/child-url';
 import { formatSize } from '@/lib/storage/format-size';
 import { RelativeTime } from '@/app/ui/relative-time';
 import { BackupDetailsTable } from './backup-details';
+import { VerifyControl } from './verify-control';
 
 const PAGE = 100;
 
@@ -63,6 +64,7 @@ export function StorageBrowser({
   open,
   startUrl,
   canSave,
+  canVerify = false,
   onClose,
   onUse,
   saveProblem,
@@ -70,6 +72,8 @@ export function StorageBrowser({
   open: boolean;
   startUrl: string;
   canSave: boolean;
+  /** Operators and admins: Verify (Quick / Full) in a backup's details. */
+  canVerify?: boolean;
   onClose: () => void;
   onUse?: (url: string) => void;
   /** Why the last Use This Location was refused: shown in the dialog (the form behind the modal is out of reach). */
@@ -306,7 +310,12 @@ export function StorageBrowser({
                 ) : detailsProblem ? (
                   <p role="alert" className="text-red-800" data-testid="details-error">{detailsProblem}</p>
                 ) : details ? (
-                  <BackupDetailsTable details={details} />
+                  <>
+                    <BackupDetailsTable details={details} />
+                    <div className="mt-3 border-t border-slate-200 pt-3">
+                      <VerifyControl key={selected} subject={{ url: selected }} fileName={details.fileName} canVerify={canVerify} panel />
+                    </div>
+                  </>
                 ) : null}
               </>
             ) : (

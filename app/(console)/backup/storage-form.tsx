@@ -39,7 +39,7 @@ function decodeIfLocal(rest: string, kind: Kind): string {
  * Browse Storage. A typed location is checked exactly like one picked in
  * the browser (Use This Location submits this same form).
  */
-export function StorageForm({ config, configUrl, canSave }: { config: StorageConfig; configUrl: string | null; canSave: boolean }) {
+export function StorageForm({ config, configUrl, canSave, canVerify = false }: { config: StorageConfig; configUrl: string | null; canSave: boolean; canVerify?: boolean }) {
   const [state, action] = useActionState(saveStorageAction, undefined);
   const [type, setType] = useState<Kind>((state?.values?.type as Kind | undefined) ?? config.type);
   const select = useResetSafeSelect(type);
@@ -157,7 +157,7 @@ export function StorageForm({ config, configUrl, canSave }: { config: StorageCon
       ) : null}
       {canSave ? <SubmitButton>Save Storage Settings</SubmitButton> : <p className="text-xs text-slate-500">Only an admin can change the backup storage.</p>}
       {browsing ? (
-        <StorageBrowser open startUrl={browsing} canSave={canSave} saveProblem={saveProblem}
+        <StorageBrowser open startUrl={browsing} canSave={canSave} canVerify={canVerify} saveProblem={saveProblem}
           onClose={() => {
             setBrowsing(null);
             setUsing(false);

@@ -9,7 +9,7 @@ import { UsbDrives } from './usb-drives';
  * Browse Storage (read-only: no Use This Location) and, for a USB drive, the
  * attached drives. No form field: only an admin changes the location.
  */
-export function StorageView({ config, configUrl }: { config: StorageConfig; configUrl: string | null }) {
+export function StorageView({ config, configUrl, canVerify = false }: { config: StorageConfig; configUrl: string | null; canVerify?: boolean }) {
   const [browsing, setBrowsing] = useState<string | null>(null);
   return (
     <div className="text-sm">
@@ -25,7 +25,7 @@ export function StorageView({ config, configUrl }: { config: StorageConfig; conf
       ) : null}
       {config.type === 'usb' ? <UsbDrives canEject={false} onBrowse={setBrowsing} /> : null}
       <p className="text-xs text-slate-500">Only an admin can change the backup storage.</p>
-      {browsing ? <StorageBrowser open startUrl={browsing} canSave={false} onClose={() => setBrowsing(null)} /> : null}
+      {browsing ? <StorageBrowser open startUrl={browsing} canSave={false} canVerify={canVerify} onClose={() => setBrowsing(null)} /> : null}
     </div>
   );
 }
