@@ -91,11 +91,13 @@ export function HistoryTable({
   runs,
   canBackup,
   canVerify = false,
+  canRestore = false,
   verifications = {},
 }: {
   runs: RunView[];
   canBackup: boolean;
   canVerify?: boolean;
+  canRestore?: boolean;
   /** Each run's latest verification and verdict, by run id. */
   verifications?: Record<number, FileVerifications>;
 }) {
@@ -146,6 +148,9 @@ export function HistoryTable({
                   <button type="button" onClick={() => setOpen(r)} className="text-left text-sky-800 underline" aria-label={`Backup Details of ${r.fileName}`}>{r.fileName}</button>
                 ) : (r.fileName ?? '—')}
                 {r.prunedAt ? <span className="block text-xs text-slate-500">removed by retention</span> : null}
+                {hasFile && canRestore && r.status === 'succeeded' ? (
+                  <a href={`/backup?restore=${encodeURIComponent(r.fileName!)}#restore`} className="mt-1 block text-xs font-medium text-sky-800 underline" data-testid={`run-${r.id}-restore`}>Restore…</a>
+                ) : null}
               </td>
               <td className="py-2 pr-3">{formatBytes(r.sizeBytes)}</td>
               <td className="py-2 pr-3 text-xs text-slate-700 max-sm:col-span-2">

@@ -13,7 +13,10 @@ import { formatSize } from '@/lib/storage/format-size';
 import { describeVerifySchedule } from '@/lib/verify/describe';
 import { verificationsByRun } from '@/lib/verify/queries';
 import { getVerifySchedule } from '@/lib/verify/settings';
+import { applianceIdentity } from '@/lib/backup/appliance';
+import { lastRestores } from '@/lib/restore/service';
 import { PageFlash } from '@/app/ui/page-flash';
+import { RestoreSection } from './restore-section';
 import { Banner } from '@/app/ui/banner';
 import { BackupNowButton } from './backup-now';
 import { DmsForm } from './dms-form';
@@ -37,7 +40,8 @@ function Card({ id, title, children }: { id: string; title: string; children: Re
   );
 }
 
-export default async function BackupPage() {
+export default async function BackupPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const sp = await searchParams;
   const { user } = await pageAccess(null, '/backup');
   const isOtp = user.role === 'otp';
   const admin = can(user.role, 'backup:configure');
@@ -50,6 +54,8 @@ export default async function BackupPage() {
   const canVerify = can(user.role, 'backup:verify');
   const verifications = reader ? Object.fromEntries(verificationsByRun(runs.map((r) => r.id))) : {};
   const verifySchedule = reader ? getVerifySchedule() : null;
+  const canRestore = can(user.role, 'backup:restore');
+  const restoreCandidates = runs.filter((r) => r.status === 'succeeded' && r.fileName && !r.prunedAt).map((r) => ({ fileName: r.fileName!, finishedAt: r.finishedAt }));
   return (
     <div className="space-y-8">
       <PageFlash />
@@ -160,7 +166,17 @@ export default async function BackupPage() {
 
       {reader ? (
         <Card id="history-title" title="Backup History">
-          <HistoryTable runs={runs} canBackup={Boolean(status?.canBackup)} canVerify={canVerify} verifications={verifications} />
+          <HistoryTable runs={runs} canBackup={Boolean(status?.canBackup)} canVerify={canVerify} canRestore={canRestore} verifications={verifications} />
+        </Card>
+      ) : null}
+
+      {canRestore ? (
+        <Card id="restore-title" title="Restore">
+          <RestoreSection backups={restoreCandidates} applianceName={applianceIdentity().name} initialRecent={lastRestores()} preselected={typeof sp.restore === 'string' ? sp.restore : null} />
+        </Card>
+      ) : reader ? (
+        <Card id="restore-title" title="Restore">
+          <p className="text-sm text-slate-600" data-testid="restore-admins-only">Only an admin can restore a backup. Ask an admin if the appliance must go back to an earlier state.</p>
         </Card>
       ) : null}
     </div>

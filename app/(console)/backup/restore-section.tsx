@@ -202,7 +202,9 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
   const [planning, setPlanning] = useState(false);
   const [confirm, setConfirm] = useState('');
   const [problem, setProblem] = useState<Problem | null>(null);
-  const [started, setStarted] = useState(false);
+  // A restore this page started (its end signs everyone out), or one already running when the page loaded (it is watched).
+  const [started, setStarted] = useState(initialRecent[0]?.status === 'running');
+  const mine = useRef(false);
   const [progress, setProgress] = useState<Progress>(null);
   const [recent, setRecent] = useState(initialRecent);
   const sectionRef = useRef<HTMLDivElement>(null);
@@ -232,9 +234,10 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
       if (r.ok) {
         setProgress(r.body.current);
         setRecent(r.body.recent);
-        if (r.body.current?.finished) {
+        const running = r.body.recent[0]?.status === 'running';
+        if (r.body.current?.finished || !running) {
           setStarted(false);
-          if (r.body.current.finished.status === 'succeeded') window.location.assign('/login?restored=1');
+          if (mine.current && r.body.current?.finished?.status === 'succeeded') window.location.assign('/login?restored=1');
         }
       }
     };
@@ -262,8 +265,10 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
     if (!source || !plan) return;
     setProblem(null);
     const r = await call<{ runId: number }>('/api/restore', post({ source, dms: dms || undefined, confirm }));
-    if (r.ok) setStarted(true);
-    else setProblem(r.problem);
+    if (r.ok) {
+      mine.current = true;
+      setStarted(true);
+    } else setProblem(r.problem);
   };
   const onFile = async (e: React.ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0];
@@ -293,7 +298,7 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
         </div>
       ) : null}
 
-      {started || progress?.finished ? (
+      {started || (mine.current && progress?.finished) ? (
         <div data-testid="restore-progress" className="space-y-2">
           <p className="text-sm font-medium">{progress?.finished ? (progress.finished.status === 'succeeded' ? 'Restored.' : progress.finished.outcome) : PHASES[progress?.phase ?? 'verifying'] ?? progress?.phase}</p>
           {!progress?.finished ? (
