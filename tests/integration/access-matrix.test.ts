@@ -178,6 +178,7 @@ const BACKUP_READ: Rule = { allow: ['support', 'operator', 'admin'], cannot: 're
 const BACKUP_CONFIGURE: Rule = { allow: ['admin'], cannot: 'change backup settings', backup: true };
 const BACKUP_RUN: Rule = { allow: ['operator', 'admin'], cannot: 'start backups', backup: true };
 const BACKUP_VERIFY: Rule = { allow: ['operator', 'admin'], cannot: 'verify backups', backup: true };
+const BACKUP_RESTORE: Rule = { allow: ['admin'], cannot: 'restore backups', backup: true };
 const STORAGE_BROWSE: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'browse storage locations', backup: true };
 const USERS_MANAGE: Rule = { allow: ['admin'], cannot: 'manage user accounts' };
 const USERS_CREATE: Rule = { allow: ['otp', 'admin'], cannot: 'create user accounts' };
@@ -206,6 +207,13 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/storage/usb/[uuid]/eject': { POST: BACKUP_CONFIGURE, OPTIONS: 'options' },
   '/api/users': { GET: USERS_MANAGE, HEAD: USERS_MANAGE, POST: USERS_CREATE, OPTIONS: 'options' },
   '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
+  '/api/restore': { GET: BACKUP_RESTORE, HEAD: BACKUP_RESTORE, POST: BACKUP_RESTORE, OPTIONS: 'options' },
+  '/api/restore/plan': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
+  '/api/restore/upload': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
+  '/api/restore/incoming/[id]': { DELETE: BACKUP_RESTORE, OPTIONS: 'options' },
+  '/api/restore/remote/probe': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
+  '/api/restore/remote/pin': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
+  '/api/restore/remote/fetch': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
 };
 
 /** A concrete URL for each pattern (dynamic segments filled in). */
@@ -229,6 +237,13 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/storage/details': '/api/storage/details',
   '/api/storage/usb': '/api/storage/usb',
   '/api/storage/usb/[uuid]/eject': '/api/storage/usb/00000000-0000-0000-0000-000000000000/eject',
+  '/api/restore': '/api/restore',
+  '/api/restore/plan': '/api/restore/plan',
+  '/api/restore/upload': '/api/restore/upload',
+  '/api/restore/incoming/[id]': '/api/restore/incoming/upload-00000000.part',
+  '/api/restore/remote/probe': '/api/restore/remote/probe',
+  '/api/restore/remote/pin': '/api/restore/remote/pin',
+  '/api/restore/remote/fetch': '/api/restore/remote/fetch',
   '/api/users': '/api/users',
   '/api/users/[id]': '/api/users/1',
 };
@@ -813,6 +828,12 @@ type Probe = {
   okStatus?: number;
   /** Write-once (the DMS): walked in its own order, see "the Domain Master Secret" below. */
   writeOnce?: true;
+  /**
+   * For allowed principals: the refusal past the role check that proves the request reached the
+   * handler (a restore that would replace this console's own state under the test, a host that does
+   * not listen), instead of a success. Refused principals get the role's refusal before it.
+   */
+  allowedAnswer?: { status: number; code: string; message: RegExp };
 };
 
 const json = (body: unknown) => ({ body: JSON.stringify(body), contentType: 'application/json' });
@@ -1164,6 +1185,58 @@ const PROBES: Record<string, Probe> = {
     effect: async (ctx) => !(await userExists((ctx.victim as ListedUser).username)),
   },
   'OPTIONS /api/users/[id]': { request: () => ({ path: '/api/users/1' }) },
+  'GET /api/restore': {
+    request: () => ({ path: '/api/restore' }),
+    data: (b) => {
+      expect(b).toHaveProperty('current');
+      expect(Array.isArray((b as { recent: unknown }).recent)).toBe(true);
+    },
+  },
+  'HEAD /api/restore': { request: () => ({ path: '/api/restore' }) },
+  // A real restore would replace this console's accounts under the test: the allowed answer is the confirmation's refusal, past the role check.
+  'POST /api/restore': {
+    prepare: async () => ({ run: await runOnCurrentStorage() }),
+    request: (ctx) => ({ path: '/api/restore', ...json({ source: { kind: 'storage', fileName: (ctx.run as RunView).fileName }, confirm: 'not-this-appliance' }) }),
+    allowedAnswer: { status: 422, code: 'unprocessable', message: /^Check the highlighted fields\.$|Type the appliance name/ },
+  },
+  'OPTIONS /api/restore': { request: () => ({ path: '/api/restore' }) },
+  'POST /api/restore/plan': {
+    prepare: async () => ({ run: await runOnCurrentStorage() }),
+    request: (ctx) => ({ path: '/api/restore/plan', ...json({ source: { kind: 'storage', fileName: (ctx.run as RunView).fileName } }) }),
+    data: (b, _p, ctx) => expect((b as { plan: { file: { name: string } } }).plan.file.name).toBe((ctx.run as RunView).fileName),
+  },
+  'OPTIONS /api/restore/plan': { request: () => ({ path: '/api/restore/plan' }) },
+  'POST /api/restore/upload': {
+    okStatus: 201,
+    request: () => ({ path: '/api/restore/upload', body: 'age-encryption.org/v1\n-> scrypt matrix\n', contentType: 'application/octet-stream' }),
+    data: (b) => expect((b as { file: { id: string } }).file.id).toMatch(/^upload-[0-9a-f]+\.part$/),
+  },
+  'OPTIONS /api/restore/upload': { request: () => ({ path: '/api/restore/upload' }) },
+  'DELETE /api/restore/incoming/[id]': {
+    prepare: async () => {
+      const up = await admin().fetch('/api/restore/upload', { method: 'POST', headers: { origin: server.url, 'content-type': 'application/octet-stream' }, body: 'age-encryption.org/v1\n' });
+      return { id: ((await up.json()) as { file: { id: string } }).file.id };
+    },
+    request: (ctx) => ({ path: `/api/restore/incoming/${ctx.id}` }),
+    effect: async (ctx) => !fs.existsSync(path.join(server.dataDir, 'restore', 'incoming', String(ctx.id))),
+  },
+  'OPTIONS /api/restore/incoming/[id]': { request: () => ({ path: '/api/restore/incoming/upload-00000000.part' }) },
+  'POST /api/restore/remote/probe': {
+    request: () => ({ path: '/api/restore/remote/probe', ...json({ host: '127.0.0.1', port: 1 }) }),
+    allowedAnswer: { status: 422, code: 'unprocessable', message: /refused/i },
+  },
+  'OPTIONS /api/restore/remote/probe': { request: () => ({ path: '/api/restore/remote/probe' }) },
+  'POST /api/restore/remote/pin': {
+    prepare: async () => ({ port: 20_000 + Math.floor(Math.random() * 20_000) }),
+    request: (ctx) => ({ path: '/api/restore/remote/pin', ...json({ host: 'matrix.example.test', port: ctx.port, keyType: 'ssh-ed25519', fingerprint: 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' }) }),
+    data: (b, _p, ctx) => expect((b as { pinned: { port: number } }).pinned.port).toBe(ctx.port),
+  },
+  'OPTIONS /api/restore/remote/pin': { request: () => ({ path: '/api/restore/remote/pin' }) },
+  'POST /api/restore/remote/fetch': {
+    request: () => ({ path: '/api/restore/remote/fetch', ...json({ host: '127.0.0.1', port: 1, user: 'backup', path: '/srv/x.tar.age', password: 'matrix' }) }),
+    allowedAnswer: { status: 422, code: 'unprocessable', message: /refused|host key/i },
+  },
+  'OPTIONS /api/restore/remote/fetch': { request: () => ({ path: '/api/restore/remote/fetch' }) },
 };
 
 function expectApi(rule: RouteRule, p: Principal, okStatus = 200): { status: number; code?: string; message?: string } {
@@ -1216,13 +1289,16 @@ describe('route handlers', () => {
       it(key, async () => {
         const probe = PROBES[key]!;
         await walk(key, async (p, v, where) => {
-          const want = expectApi(rule, p, probe.okStatus);
           const allowed = isAllowed(rule, p);
+          const want = expectApi(rule, p, allowed && probe.allowedAnswer ? probe.allowedAnswer.status : probe.okStatus);
           const ctx = probe.prepare ? await probe.prepare() : {};
           const got = await apiAttempt(method, probe, ctx, p, v);
           checkApi(where, method, want, got);
           const answered = allowed || (typeof rule === 'object' && 'public' in rule && want.status === 200);
-          if (answered && method !== 'HEAD') {
+          if (allowed && probe.allowedAnswer) {
+            expect(got.seen.code, where).toBe(probe.allowedAnswer.code);
+            expect(got.seen.message ?? '', where).toMatch(probe.allowedAnswer.message);
+          } else if (answered && method !== 'HEAD') {
             expect(got.error, where).toBeUndefined();
             probe.data?.(got.body, p, ctx);
           }
