@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { CHUNK_SIZE } from './age/format';
-import { STREAM_WORKER_SOURCE } from './age/worker-stream';
+import { CHUNK_SIZE } from '../age/format';
+import { STREAM_WORKER_SOURCE } from '../age/worker-stream';
 
 /**
  * The backup's heavy work, off the main thread, on two worker threads (the

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { Writable } from 'node:stream';
 import type { StorageTarget } from '../storage/types';
-import { decryptWithPassphrase } from './age';
+import { decryptWithPassphrase } from '../age';
 import type { ManifestMember } from './manifest';
 import { verifyArchive, type VerifiedBackup } from './verify-archive';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/backup/age';
+import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/age';
 import { BackupWorkers } from '@/lib/backup/backup-workers';
 import { readBackFile } from '@/lib/backup/read-back';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/backup/age';
+import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/age';
 import { BackupWorkers, ReadBackError } from '@/lib/backup/backup-workers';
 import { WINDOW, readBackFile, type ReadBackResult } from '@/lib/backup/read-back';
 import { canMount, mountRamfs } from '../helpers/ramfs';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgeError } from '@/lib/backup/age';
+import { AgeError } from '@/lib/age';
 import { applianceRoot } from '@/lib/backup/appliance';
 import { setDms } from '@/lib/backup/dms';
 import { startBackup, waitForBackup } from '@/lib/backup/engine';
