@@ -4,7 +4,8 @@ import { AgeHeaderError, AgeMacError, AgeNoMatchError, type Header } from '../ag
 import { CHUNK_SIZE, DEFAULT_LOG_N, ENCRYPTED_CHUNK_SIZE, MAX_HEADER_SIZE, PAYLOAD_NONCE_SIZE, SCRYPT_TYPE, TAG_SIZE } from '../age/format';
 import { parseHeader, verifyHeaderMac } from '../age/header';
 import { unwrapFileKey } from '../age/scrypt';
-import { derivePayloadKey, openChunk } from '../age/stream';
+import { openChunk } from '../age/chunks';
+import { derivePayloadKey } from '../age/stream';
 import { TAR_BLOCK } from './archive';
 import { MANIFEST_NAME, manifestSchema, verifyManifestSignature, type Manifest, type ManifestMember } from './manifest';
 import { StorageError } from '../storage/errors';
