@@ -24,13 +24,12 @@
  * BENCH_SIZES_MIB (default "256,1024"), BENCH_ROUNDS (default 3) and
  * BENCH_SETTLE_S tune it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeData, runBackupChild } from './make-backup';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const sizes = (process.env.BENCH_SIZES_MIB ?? '256,1024').split(',').map(Number);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const settleSeconds = Number(process.env.BENCH_SETTLE_S ?? 3);
@@ -39,28 +38,6 @@ const MiB = 1 << 20;
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-/** Configuration-like data: a few large files, many small ones, incompressible. */
-function makeData(root: string, totalMiB: number) {
-  const sys = path.join(root, 'appliance', 'system');
-  const fw = path.join(root, 'appliance', 'firmware');
-  fs.mkdirSync(sys, { recursive: true });
-  fs.mkdirSync(fw, { recursive: true });
-  let left = totalMiB * MiB;
-  for (let i = 0; i < 200; i++) {
-    const b = crypto.randomBytes(4096);
-    fs.writeFileSync(path.join(fw, `setting-${i}.conf`), b);
-    left -= b.length;
-  }
-  const chunk = crypto.randomBytes(16 * MiB);
-  for (let i = 0; left > 0; i++) {
-    const n = Math.min(left, 16 * MiB);
-    fs.writeFileSync(path.join(sys, `part-${String(i).padStart(3, '0')}.bin`), chunk.subarray(0, n));
-    // Each file differs from the others.
-    chunk.writeUInt32LE(i, 0);
-    left -= n;
-  }
 }
 
 /** Dirty pages written out and freed memory settled, before every measured run alike. */
@@ -96,13 +73,7 @@ function baselinePlus(dataRoot: string, target: string): number {
 
 function webconf(dataRoot: string, target: string): { ms: number; maxRssMiB: number; fileBytes: number } {
   settle();
-  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'backup-child.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, WEBCONF_DATA_DIR: dataRoot, BENCH_TARGET: target, WEBCONF_LOG_LEVEL: 'silent' },
-    encoding: 'utf8',
-  });
-  if (res.status !== 0) throw new Error(`backup failed: ${res.stderr}`);
-  const r = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  const r = runBackupChild(dataRoot, target);
   for (const f of fs.readdirSync(target)) fs.rmSync(path.join(target, f));
   return r;
 }

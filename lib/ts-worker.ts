@@ -13,16 +13,18 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
  *
  * Both files are found from the current folder, the project's root, as
  * lib/db/client.ts finds its migrations: inside Next's server bundle
- * __dirname and import.meta.url do not point at the sources. The worker gets
+ * __dirname and import.meta.url do not point at the sources (and the
+ * bundler is told not to follow these paths: it would bundle tsx and
+ * esbuild's binary into the server). The worker gets
  * no execArgv of ours (a parent's --import tsx would only slow its start).
  */
 const BOOT = path.join('lib', 'ts-worker-boot.cjs');
 
 /** `tsModule`: the module's path from the project's root, e.g. "lib/backup/worker-thread.ts". */
 export function startTsWorker(tsModule: string, options: Omit<WorkerOptions, 'eval' | 'execArgv' | 'workerData'> = {}): Worker {
-  const root = process.cwd();
-  const boot = path.join(root, BOOT);
-  const file = path.join(root, tsModule);
+  // Not for the bundler to follow: these files run in the worker, under tsx, as they are.
+  const boot = path.join(/*turbopackIgnore: true*/ process.cwd(), BOOT);
+  const file = path.join(/*turbopackIgnore: true*/ process.cwd(), tsModule);
   for (const f of [boot, file]) {
     if (!fs.existsSync(f)) throw new Error(`Cannot start a worker thread: ${f} is missing (the console starts from its own folder).`);
   }
