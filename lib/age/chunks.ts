@@ -67,21 +67,104 @@ export function sealChunksInto(payloadKey: Buffer, src: Buffer, dst: Buffer, at:
   return o - at;
 }
 
+/**
+ * Opens chunk `index` of a payload of `count` chunks (the last one carries
+ * the last-chunk flag) into out[outAt..] when given; answers its plaintext
+ * length. A failure is an AgePayloadError naming the chunk, with the reasons
+ * the streaming reader (stream.ts, DecryptStream) gives for the same file:
+ * an inner chunk that opens as a final one has data after it
+ * ('trailing-data'), a full last chunk that opens as an inner one was cut at
+ * a chunk boundary ('truncated'), an empty final chunk after others is
+ * refused. `nonce` is scratch space of CHUNK_NONCE_SIZE bytes.
+ */
+function openChunkChecked(payloadKey: Buffer, nonce: Buffer, index: number, count: number, chunk: Buffer, out: Buffer | undefined, outAt: number): number {
+  const last = index === count - 1;
+  if (chunk.length < TAG_SIZE) throw new AgePayloadError('truncated', index);
+  const plain = openSealed(payloadKey, setChunkNonce(nonce, index, last), chunk);
+  if (plain === null) {
+    if (!last && openSealed(payloadKey, setChunkNonce(nonce, index, true), chunk) !== null) throw new AgePayloadError('trailing-data', index);
+    if (last && chunk.length === ENCRYPTED_CHUNK_SIZE && openSealed(payloadKey, setChunkNonce(nonce, index, false), chunk) !== null) {
+      throw new AgePayloadError('truncated', index + 1);
+    }
+    throw new AgePayloadError('auth-failed', index);
+  }
+  if (last && plain.length === 0 && index > 0) throw new AgePayloadError('empty-final-chunk', index);
+  if (out) plain.copy(out, outAt);
+  return plain.length;
+}
+
+/** Where the chunks of a whole file are: chunk i starts at payloadOffset + i · 65552; the last one ends the file. */
+export class ChunkLayout {
+  readonly count: number;
+  private readonly total: number;
+
+  constructor(
+    readonly payloadOffset: number,
+    readonly fileSize: number,
+  ) {
+    this.total = fileSize - payloadOffset;
+    this.count = Math.max(1, Math.ceil(this.total / ENCRYPTED_CHUNK_SIZE));
+    // A payload shorter than a tag holds no chunk at all.
+    if (this.total < TAG_SIZE) throw new AgePayloadError('truncated', 0);
+  }
+
+  start(i: number): number {
+    return this.payloadOffset + i * ENCRYPTED_CHUNK_SIZE;
+  }
+
+  length(i: number): number {
+    return Math.min(ENCRYPTED_CHUNK_SIZE, this.total - i * ENCRYPTED_CHUNK_SIZE);
+  }
+
+  /** The chunks that start in the file's bytes [at, at + length): [first, end). */
+  startingIn(at: number, length: number): [number, number] {
+    const first = Math.max(0, Math.ceil((at - this.payloadOffset) / ENCRYPTED_CHUNK_SIZE));
+    const end = Math.min(this.count, Math.max(0, Math.ceil((at + length - this.payloadOffset) / ENCRYPTED_CHUNK_SIZE)));
+    return [first, Math.max(first, end)];
+  }
+}
+
+/**
+ * Opens, each on its own, the chunks of a whole file (`layout`) that start in
+ * its bytes [at, at + length), so that pieces of one file can be opened on
+ * several threads at once: `bytes` holds the file from offset `at`, and on
+ * past `length` far enough for the last of those chunks to be whole (at
+ * most 65551 bytes more). Their plaintext goes to `out` from `outAt`, in
+ * chunk order. Answers the plaintext bytes and the number of chunks opened.
+ * Fails as openChunkChecked does.
+ */
+export function openChunksStartingIn(
+  payloadKey: Buffer,
+  layout: ChunkLayout,
+  bytes: Buffer,
+  at: number,
+  length: number,
+  out?: Buffer,
+  outAt = 0,
+): { plainBytes: number; chunks: number } {
+  const [first, end] = layout.startingIn(at, length);
+  const nonce = Buffer.alloc(CHUNK_NONCE_SIZE);
+  let written = 0;
+  for (let i = first; i < end; i++) {
+    const from = layout.start(i) - at;
+    const chunk = bytes.subarray(from, from + layout.length(i));
+    // Bytes missing past the end of what was read: the file is shorter than its size said.
+    if (chunk.length !== layout.length(i)) throw new AgePayloadError('truncated', i);
+    written += openChunkChecked(payloadKey, nonce, i, layout.count, chunk, out, outAt + written);
+  }
+  return { plainBytes: written, chunks: end - first };
+}
+
 export type ChunkReaderTotals = { plainBytes: number; chunks: number };
 
 /**
  * Reads the payload of a whole age file of `fileSize` bytes whose chunk 0
  * starts at `payloadOffset`, from pieces of the file fed in file order (any
- * sizes, from any offset at or before what was fed last): every chunk is
- * authenticated, the last one as the last, and its plaintext written to
- * `out` when the caller wants it. Bytes before the payload are skipped. A
- * chunk cut by a piece's end waits in a carry buffer for the next piece.
- *
- * A failure is an AgePayloadError naming the chunk, with the reasons the
- * streaming reader (stream.ts, DecryptStream) gives for the same file: an
- * inner chunk that opens as a final one has data after it ('trailing-data'),
- * a full last chunk that opens as an inner one was cut at a chunk boundary
- * ('truncated'), an empty final chunk after others is refused.
+ * sizes, from any offset at or before what was fed last), on one thread:
+ * every chunk is authenticated, the last one as the last, and its plaintext
+ * written to `out` when the caller wants it. Bytes before the payload are
+ * skipped. A chunk cut by a piece's end waits in a carry buffer for the next
+ * piece. Failures as openChunkChecked.
  */
 export class ChunkReader {
   private readonly count: number;
@@ -116,22 +199,10 @@ export class ChunkReader {
 
   /** Authenticates chunk `this.index`; writes its plaintext to out[outAt..] if given; answers its plaintext length. */
   private open(chunk: Buffer, out: Buffer | undefined, outAt: number): number {
-    const i = this.index;
-    const last = i === this.count - 1;
-    if (chunk.length < TAG_SIZE) throw new AgePayloadError('truncated', i);
-    const plain = openSealed(this.payloadKey, setChunkNonce(this.nonce, i, last), chunk);
-    if (plain === null) {
-      if (!last && openSealed(this.payloadKey, setChunkNonce(this.nonce, i, true), chunk) !== null) throw new AgePayloadError('trailing-data', i);
-      if (last && chunk.length === ENCRYPTED_CHUNK_SIZE && openSealed(this.payloadKey, setChunkNonce(this.nonce, i, false), chunk) !== null) {
-        throw new AgePayloadError('truncated', i + 1);
-      }
-      throw new AgePayloadError('auth-failed', i);
-    }
-    if (last && plain.length === 0 && i > 0) throw new AgePayloadError('empty-final-chunk', i);
-    if (out) plain.copy(out, outAt);
-    this.plainBytes += plain.length;
+    const n = openChunkChecked(this.payloadKey, this.nonce, this.index, this.count, chunk, out, outAt);
+    this.plainBytes += n;
     this.index++;
-    return plain.length;
+    return n;
   }
 
   /**

@@ -15,12 +15,13 @@ import type { MemberSpan, WorkerReply, WorkerRequest, WorkerValue } from './work
  * lib/age/chunks.ts) into the matching output slot; the main thread only
  * reads and writes files.
  *
- * Reading a local backup file back (read-back.ts) or verifying it
- * (verify-local.ts): the main thread reads the file once into a ring of
- * shared windows; one worker authenticates (and for verify decrypts, into a
- * second ring) every chunk, the other hashes the file and, for verify, the
- * archive's members. A remote file's stream is hashed as it passes (tap),
- * with at most MAX_IN_FLIGHT bytes queued so memory stays bounded.
+ * Reading a local backup file back (read-back.ts): the main thread reads
+ * the file once into a ring of shared windows; one worker authenticates
+ * every chunk, the other hashes the file. Verifying it (verify-local.ts):
+ * both workers decrypt windows into a second ring, one of them hashes the
+ * file, the other the archive's members. A remote file's stream is hashed
+ * as it passes (tap), with at most MAX_IN_FLIGHT bytes queued so memory
+ * stays bounded.
  */
 const WORKER_MODULE = 'lib/backup/worker-thread.ts';
 
@@ -138,15 +139,15 @@ export class BackupWorkers {
   }
 
   /**
-   * Shares a read's ring of windows (read-back.ts, verify-local.ts) with
-   * every worker, and for a verify the plain ring its chunks are decrypted
-   * into (slot i of `plain` holds the plaintext of window i; plainSlotSize ≥
-   * windowSize + 64 KiB).
+   * Shares a read's ring of windows (read-back.ts, verify-local.ts: slot i
+   * at i · slotSize) with every worker, and for a verify the plain ring its
+   * chunks are decrypted into (slot i of `plain` holds the plaintext of
+   * window i; its slotSize ≥ the window + 64 KiB).
    */
-  attachReadBack(ring: SharedArrayBuffer, windowSize: number, plain?: { ring: SharedArrayBuffer; slotSize: number }): void {
+  attachReadBack(ring: SharedArrayBuffer, slotSize: number, plain?: { ring: SharedArrayBuffer; slotSize: number }): void {
     if (this.readBackActive) throw new Error('one read-back at a time per BackupWorkers');
     this.readBackActive = true;
-    for (let w = 0; w < this.workers.length; w++) this.post(w, { op: 'rbAttach', ring, windowSize, plain: plain?.ring, plainSlotSize: plain?.slotSize });
+    for (let w = 0; w < this.workers.length; w++) this.post(w, { op: 'rbAttach', ring, slotSize, plain: plain?.ring, plainSlotSize: plain?.slotSize });
   }
 
   /** The read-back's ring is no longer used: another read-back may attach its own. */
@@ -170,17 +171,36 @@ export class BackupWorkers {
 
   /**
    * Every age chunk of a file of `size` bytes, chunk 0 at `offset`, from the
-   * attached ring's windows in file order: authenticated under `key` (and
-   * with `decrypt`, its plaintext written to the plain slot of the window's
-   * index; window() answers its length). end() answers the totals. A failed
-   * chunk rejects with an AgePayloadError naming it.
+   * attached ring's windows in file order: authenticated under `key`.
+   * end() answers the totals. A failed chunk rejects with an AgePayloadError
+   * naming it.
    */
-  chunkCheck(worker: number, o: { size: number; offset: number; key: Buffer; decrypt?: boolean }) {
+  chunkCheck(worker: number, o: { size: number; offset: number; key: Buffer }) {
     const session = this.nextId++;
-    this.post(worker, { op: 'rbBegin', session, kind: o.decrypt ? 'decrypt' : 'verify', size: o.size, offset: o.offset, key: o.key });
+    this.post(worker, { op: 'rbBegin', session, kind: 'verify', size: o.size, offset: o.offset, key: o.key });
     return {
-      window: this.window<number | undefined>(worker, session),
+      window: this.window<undefined>(worker, session),
       end: () => this.call<{ plainBytes: number; chunks: number }>(worker, { op: 'rbEnd', id: this.nextId++, session }),
+    };
+  }
+
+  /**
+   * Decrypts a file of `size` bytes, chunk 0 at `offset`, window by window
+   * on any worker (each window on its own, so both can work on one file):
+   * window(worker, slot, at, length, available) opens every chunk that
+   * starts in the file's bytes [at, at + length), which the ring's slot
+   * holds from its start on, `available` bytes of them (the window, then
+   * the next window's head, so that the last chunk is whole); the plaintext
+   * goes to the plain slot of the same index. Answers its bytes and chunks.
+   * A failed chunk rejects with an AgePayloadError naming it.
+   */
+  chunkWindows(o: { size: number; offset: number; key: Buffer }) {
+    const session = this.nextId++;
+    for (let w = 0; w < this.workers.length; w++) this.post(w, { op: 'rbBegin', session, kind: 'chunks', size: o.size, offset: o.offset, key: o.key });
+    return {
+      window: (worker: number, slot: number, at: number, length: number, available: number) =>
+        this.call<{ plainBytes: number; chunks: number }>(worker, { op: 'rbChunks', id: this.nextId++, session, slot, at, length, available }),
+      end: () => Promise.all(this.workers.map((_, w) => this.call<undefined>(w, { op: 'rbEnd', id: this.nextId++, session }))).then(() => undefined),
     };
   }
 

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { ChunkReader, sealChunksInto } from '../age/chunks';
+import { ChunkLayout, ChunkReader, openChunksStartingIn, sealChunksInto } from '../age/chunks';
 import { AgePayloadError } from '../age/errors';
 import { CHUNK_SIZE } from '../age/format';
 import type { MemberSpan, SessionKind, WorkerFailure, WorkerReply, WorkerRequest, WorkerValue } from './worker-protocol';
@@ -78,7 +78,8 @@ export class FileHash {
 
 type ReadSession =
   | { kind: 'hash'; hash: FileHash }
-  | { kind: 'verify' | 'decrypt'; reader: ChunkReader }
+  | { kind: 'verify'; reader: ChunkReader }
+  | { kind: 'chunks'; key: Buffer; layout: ChunkLayout }
   | { kind: 'members'; spans: SpanHash }
   /** A session that could not start (a file shorter than its header): it fails at its first job. */
   | { kind: SessionKind; error: unknown };
@@ -92,10 +93,10 @@ function failure(err: unknown): WorkerFailure {
 export class WorkerJobs {
   private input: Buffer | null = null;
   private output: Buffer | null = null;
-  private slotSize = 0;
+  private inSlotSize = 0;
   private outSlotSize = 0;
   private ring: Buffer | null = null;
-  private windowSize = 0;
+  private slotSize = 0;
   private plain: Buffer | null = null;
   private plainSlotSize = 0;
   private readonly memberHashes = new Map<number, MemberRangesHash>();
@@ -109,7 +110,7 @@ export class WorkerJobs {
       case 'attach':
         this.input = Buffer.from(m.input);
         this.output = Buffer.from(m.output);
-        this.slotSize = m.slotSize;
+        this.inSlotSize = m.slotSize;
         this.outSlotSize = m.outSlotSize;
         return null;
       case 'hashBegin':
@@ -137,7 +138,7 @@ export class WorkerJobs {
         return null;
       case 'rbAttach':
         this.ring = Buffer.from(m.ring);
-        this.windowSize = m.windowSize;
+        this.slotSize = m.slotSize;
         this.plain = m.plain ? Buffer.from(m.plain) : null;
         this.plainSlotSize = m.plainSlotSize ?? 0;
         return null;
@@ -146,6 +147,16 @@ export class WorkerJobs {
         return null;
       case 'rbWindow':
         return this.answer(m.id, () => this.readWindow(this.session(this.reads, m.session), m.slot, m.at, m.length));
+      case 'rbChunks':
+        return this.answer(m.id, () => {
+          const r = this.session(this.reads, m.session);
+          if ('error' in r) throw r.error;
+          if (r.kind !== 'chunks') throw new Error('not a chunks session');
+          if (!this.ring || !this.plain || m.available > this.slotSize || m.length > m.available) throw new Error('no such window');
+          const bytes = this.ring.subarray(m.slot * this.slotSize, m.slot * this.slotSize + m.available);
+          if (this.plainSlotSize < m.length + CHUNK_SIZE) throw new Error('plain slots too small');
+          return openChunksStartingIn(r.key, r.layout, bytes, m.at, m.length, this.plain, m.slot * this.plainSlotSize);
+        });
       case 'rbMembers':
         return this.answer(m.id, () => {
           const r = this.session(this.reads, m.session);
@@ -160,7 +171,7 @@ export class WorkerJobs {
           if (!r) throw new Error('no such session');
           if ('error' in r) throw r.error;
           if (r.kind === 'hash') return r.hash.end();
-          if (r.kind === 'members') return undefined;
+          if (r.kind === 'members' || r.kind === 'chunks') return undefined;
           return r.reader.end();
         });
       }
@@ -193,8 +204,8 @@ export class WorkerJobs {
   }
 
   private inputSlot(slot: number, length: number): Buffer {
-    if (!this.input || length > this.slotSize) throw new Error('no such input slot');
-    return this.input.subarray(slot * this.slotSize, slot * this.slotSize + length);
+    if (!this.input || length > this.inSlotSize) throw new Error('no such input slot');
+    return this.input.subarray(slot * this.inSlotSize, slot * this.inSlotSize + length);
   }
 
   private readSession(m: Extract<WorkerRequest, { op: 'rbBegin' }>): ReadSession {
@@ -205,18 +216,19 @@ export class WorkerJobs {
         case 'members':
           return { kind: 'members', spans: new SpanHash() };
         case 'verify':
-        case 'decrypt':
-          return { kind: m.kind, reader: new ChunkReader(m.offset ?? 0, asBuffer(m.key ?? new Uint8Array(32)), m.size ?? 0) };
+          return { kind: 'verify', reader: new ChunkReader(m.offset ?? 0, asBuffer(m.key ?? new Uint8Array(32)), m.size ?? 0) };
+        case 'chunks':
+          return { kind: 'chunks', key: asBuffer(m.key ?? new Uint8Array(32)), layout: new ChunkLayout(m.offset ?? 0, m.size ?? 0) };
       }
     } catch (error) {
       return { kind: m.kind, error };
     }
   }
 
-  private readWindow(r: ReadSession, slot: number, at: number, length: number): number | undefined {
+  private readWindow(r: ReadSession, slot: number, at: number, length: number): undefined {
     if ('error' in r) throw r.error;
-    if (!this.ring || length > this.windowSize) throw new Error('no such window');
-    const piece = this.ring.subarray(slot * this.windowSize, slot * this.windowSize + length);
+    if (!this.ring || length > this.slotSize) throw new Error('no such window');
+    const piece = this.ring.subarray(slot * this.slotSize, slot * this.slotSize + length);
     switch (r.kind) {
       case 'hash':
         r.hash.feed(piece, at);
@@ -224,11 +236,9 @@ export class WorkerJobs {
       case 'verify':
         r.reader.feed(piece, at);
         return undefined;
-      case 'decrypt':
-        if (!this.plain || this.plainSlotSize < length + CHUNK_SIZE) throw new Error('no plain ring attached');
-        return r.reader.feed(piece, at, this.plain, slot * this.plainSlotSize);
       case 'members':
-        throw new Error('a members session takes spans');
+      case 'chunks':
+        throw new Error(`a ${r.kind} session takes other jobs`);
     }
   }
 

@@ -14,11 +14,14 @@
  *   read      rbAttach(ring[, plain]) then sessions rbBegin/rbWindow/rbEnd:
  *               hash     SHA-256 of the file, windows from offset 0
  *               verify   every age chunk authenticated (the read-back)
- *               decrypt  the same, plaintext into the plain ring's slot of the same index
+ *               chunks   decrypts the chunks that start in one window (rbChunks), each
+ *                        on its own, so both workers decrypt windows of one file; the
+ *                        slot holds the window and, past it, the next window's head;
+ *                        plaintext into the plain ring's slot of the same index
  *               members  SHA-256 of each member, spans of plain slots (rbMembers)
  *   stream    open/update/digest
  */
-export type SessionKind = 'hash' | 'verify' | 'decrypt' | 'members';
+export type SessionKind = 'hash' | 'verify' | 'chunks' | 'members';
 
 /** A member's bytes within a plain slot: [start, end) in the slot, and whether the member ends there. */
 export type MemberSpan = [start: number, end: number, ends: boolean];
@@ -31,16 +34,17 @@ export type WorkerRequest =
   | { op: 'encryptBegin'; session: number; key: Uint8Array; lastChunk: number }
   | { op: 'encryptSlot'; id: number; session: number; slot: number; at: number; length: number }
   | { op: 'end'; session: number }
-  | { op: 'rbAttach'; ring: SharedArrayBuffer; windowSize: number; plain?: SharedArrayBuffer; plainSlotSize?: number }
+  | { op: 'rbAttach'; ring: SharedArrayBuffer; slotSize: number; plain?: SharedArrayBuffer; plainSlotSize?: number }
   | { op: 'rbBegin'; session: number; kind: SessionKind; size?: number; offset?: number; key?: Uint8Array }
   | { op: 'rbWindow'; id: number; session: number; slot: number; at: number; length: number }
+  | { op: 'rbChunks'; id: number; session: number; slot: number; at: number; length: number; available: number }
   | { op: 'rbMembers'; id: number; session: number; slot: number; spans: MemberSpan[] }
   | { op: 'rbEnd'; id: number; session: number }
   | { op: 'open'; id: number }
   | { op: 'update'; id: number; data: Uint8Array }
   | { op: 'digest'; id: number };
 
-/** What a job answers: encryptSlot the sealed bytes; rbWindow of 'decrypt' the plaintext bytes; rbEnd of 'verify'/'decrypt' the totals. */
+/** What a job answers: encryptSlot the sealed bytes; rbChunks and rbEnd of 'verify' the totals; hashes their hex digests. */
 export type WorkerValue = string | number | string[] | { plainBytes: number; chunks: number } | undefined;
 
 /** A failure: `payload` when an age chunk failed (lib/age AgePayloadError), so the main thread can raise the same error. */

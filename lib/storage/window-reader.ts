@@ -19,13 +19,21 @@ import { O_DIRECT, alignedMemory } from './direct-file';
  * file). A file system that takes the flag at open but refuses the read is
  * read through the page cache from then on.
  */
-export type WindowRing = { memory: SharedArrayBuffer; windowSize: number; windows: number; aligned: boolean };
+export type WindowRing = {
+  memory: SharedArrayBuffer;
+  windowSize: number;
+  /** Slot i starts at i · stride; stride - windowSize bytes after each window are the caller's (a verify copies the next window's head there). */
+  stride: number;
+  windows: number;
+  aligned: boolean;
+};
 
-/** A ring of `windows` windows of `windowSize` bytes (a multiple of 4 KiB), page-aligned where possible. */
-export function windowRing(windowSize: number, windows: number): WindowRing {
+/** A ring of `windows` windows of `windowSize` bytes (a multiple of 4 KiB), each followed by `tail` spare bytes, page-aligned where possible. */
+export function windowRing(windowSize: number, windows: number, tail = 0): WindowRing {
   if (windowSize % 4096 !== 0) throw new RangeError('windows are whole 4 KiB blocks');
-  const aligned = alignedMemory(windows * windowSize, true) as SharedArrayBuffer | null;
-  return { memory: aligned ?? new SharedArrayBuffer(windows * windowSize), windowSize, windows, aligned: aligned !== null };
+  const stride = windowSize + Math.ceil(tail / 4096) * 4096;
+  const aligned = alignedMemory(windows * stride, true) as SharedArrayBuffer | null;
+  return { memory: aligned ?? new SharedArrayBuffer(windows * stride), windowSize, stride, windows, aligned: aligned !== null };
 }
 
 export class WindowReader {
@@ -60,7 +68,7 @@ export class WindowReader {
 
   /** Fills window `slot` from file offset `at`; answers the bytes read (short only at end of file). */
   private async fill(slot: number, at: number, changed: () => Error): Promise<number> {
-    const { memory, windowSize } = this.ring;
+    const { memory, windowSize, stride } = this.ring;
     const want = Math.min(windowSize, this.size - at);
     // A direct read asks for whole blocks; the file's end cuts it short.
     const ask = () => (this.direct ? Math.ceil(want / 4096) * 4096 : want);
@@ -69,7 +77,7 @@ export class WindowReader {
       let n: number;
       const usedDirect = this.direct;
       try {
-        ({ bytesRead: n } = await this.handle.read(Buffer.from(memory, slot * windowSize, windowSize), got, ask() - got, at + got));
+        ({ bytesRead: n } = await this.handle.read(Buffer.from(memory, slot * stride, windowSize), got, ask() - got, at + got));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || !usedDirect) throw err;
         // The file system took the flag but not the read: on through the
@@ -104,6 +112,8 @@ export class WindowReader {
     changed: () => Error;
     readsInFlight?: number;
     signal?: AbortSignal;
+    /** Called once, at the first failure, before the windows in hand settle (so that the caller can release what waits on windows that will not come). */
+    onFailure?: (error: unknown) => void;
   }): Promise<void> {
     const { windowSize, windows } = this.ring;
     const readsInFlight = o.readsInFlight ?? 2;
@@ -116,7 +126,10 @@ export class WindowReader {
     };
     let failure: { error: unknown } | null = null;
     const fail = (error: unknown) => {
-      failure ??= { error };
+      if (!failure) {
+        failure = { error };
+        o.onFailure?.(error);
+      }
       wake();
     };
     // Windows go to the caller in file order, whatever order their reads finish in.

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AgePayloadError, createDecryptStream, createEncryptStream } from '@/lib/age';
-import { ChunkReader, openChunk, sealChunksInto } from '@/lib/age/chunks';
+import { ChunkLayout, ChunkReader, openChunk, openChunksStartingIn, sealChunksInto } from '@/lib/age/chunks';
 import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PAYLOAD_NONCE_SIZE } from '@/lib/age/format';
 import { derivePayloadKey } from '@/lib/age/stream';
 import { through } from './helpers';
@@ -129,5 +129,35 @@ describe('ChunkReader', () => {
     const streamedError = (await through(createDecryptStream(fileKey), payload)).error as AgePayloadError;
     expect(streamedError.reason).toBe('empty-final-chunk');
     expect(() => new ChunkReader(PAYLOAD_NONCE_SIZE, key, payload.length).feed(payload, 0)).toThrow(/chunk 1 is an empty final chunk/);
+  });
+});
+
+describe('openChunksStartingIn', () => {
+  it.each([1000, ENCRYPTED_CHUNK_SIZE - 1, ENCRYPTED_CHUNK_SIZE, 3 * ENCRYPTED_CHUNK_SIZE + 5])('opens every chunk exactly once from windows of %i bytes, each with the next window\'s head behind it', async (window) => {
+    const plain = crypto.randomBytes(7 * CHUNK_SIZE + 99);
+    const file = Buffer.concat([crypto.randomBytes(100), await streamed(plain)]);
+    const layout = new ChunkLayout(100 + PAYLOAD_NONCE_SIZE, file.length);
+    const out: Buffer[] = [];
+    let chunks = 0;
+    // Windows in any order: each opens on its own.
+    const starts = Array.from({ length: Math.ceil(file.length / window) }, (_, i) => i * window).reverse();
+    const pieces = new Map<number, Buffer>();
+    for (const at of starts) {
+      const into = Buffer.alloc(window + CHUNK_SIZE);
+      const r = openChunksStartingIn(key, layout, file.subarray(at, at + window + ENCRYPTED_CHUNK_SIZE - 1), at, Math.min(window, file.length - at), into);
+      chunks += r.chunks;
+      pieces.set(at, into.subarray(0, r.plainBytes));
+    }
+    for (const at of [...starts].reverse()) out.push(pieces.get(at)!);
+    expect(chunks).toBe(layout.count);
+    expect(Buffer.concat(out).equals(plain)).toBe(true);
+  });
+
+  it('refuses damage with the reason and chunk ChunkReader gives, and a chunk cut by the end of what was read', async () => {
+    const payload = Buffer.from(await streamed(crypto.randomBytes(3 * CHUNK_SIZE + 77)));
+    payload[PAYLOAD_NONCE_SIZE + 2 * ENCRYPTED_CHUNK_SIZE + 9]! ^= 1;
+    const layout = new ChunkLayout(PAYLOAD_NONCE_SIZE, payload.length);
+    expect(() => openChunksStartingIn(key, layout, payload, 0, payload.length)).toThrow(/chunk 2 failed authentication/);
+    expect(() => openChunksStartingIn(key, layout, payload.subarray(0, 100_000), 0, 100_000)).toThrow(/truncated/);
   });
 });

@@ -39,6 +39,8 @@ describe('hashSlot', () => {
 
 describe('WorkerJobs, a verify', () => {
   const WINDOW = 4 * ENCRYPTED_CHUNK_SIZE;
+  /** A slot holds its window, then the next window's head (as verify-local.ts copies it there). */
+  const SLOT = WINDOW + ENCRYPTED_CHUNK_SIZE;
   const PLAIN_SLOT = WINDOW + CHUNK_SIZE;
   const key = crypto.randomBytes(32);
   const plain = crypto.randomBytes(9 * CHUNK_SIZE + 1234);
@@ -48,32 +50,39 @@ describe('WorkerJobs, a verify', () => {
   header.copy(file);
   sealChunksInto(key, plain, file, header.length, 0, lastChunk);
 
-  /** Reads `bytes` through a two-window ring: decrypt on one WorkerJobs, members and the file's hash on another. */
+  /** Reads `bytes` through a two-slot ring: windows decrypted on both WorkerJobs in turn, members and the file's hash on the second. */
   function verify(bytes: Buffer, members: [number, number][]) {
-    const ring = new SharedArrayBuffer(2 * WINDOW);
+    const ring = new SharedArrayBuffer(2 * SLOT);
     const plainRing = new SharedArrayBuffer(2 * PLAIN_SLOT);
-    const [a, b] = [new WorkerJobs(), new WorkerJobs()];
+    const jobs = [new WorkerJobs(), new WorkerJobs()];
+    const b = jobs[1]!;
     let id = 1;
     const ok = (r: WorkerReply | null) => {
       expect(r && 'error' in r ? r.error : undefined).toBeUndefined();
       return (r as { value: unknown }).value;
     };
-    for (const w of [a, b]) expect(w.handle({ op: 'rbAttach', ring, windowSize: WINDOW, plain: plainRing, plainSlotSize: PLAIN_SLOT })).toBeNull();
-    a.handle({ op: 'rbBegin', session: 1, kind: 'decrypt', size: bytes.length, offset: header.length, key });
+    for (const w of jobs) {
+      expect(w.handle({ op: 'rbAttach', ring, slotSize: SLOT, plain: plainRing, plainSlotSize: PLAIN_SLOT })).toBeNull();
+      w.handle({ op: 'rbBegin', session: 1, kind: 'chunks', size: bytes.length, offset: header.length, key });
+    }
     b.handle({ op: 'rbBegin', session: 2, kind: 'hash' });
     b.handle({ op: 'rbBegin', session: 3, kind: 'members' });
     const digests: string[] = [];
     const out: Buffer[] = [];
     let plainAt = 0;
-    for (let at = 0, slot = 0; at < bytes.length; at += WINDOW, slot ^= 1) {
+    let chunks = 0;
+    for (let at = 0, k = 0; at < bytes.length; at += WINDOW, k++) {
+      const slot = k % 2;
       const length = Math.min(WINDOW, bytes.length - at);
-      bytes.copy(Buffer.from(ring, slot * WINDOW, WINDOW), 0, at, at + length);
-      const reply = a.handle({ op: 'rbWindow', id: id++, session: 1, slot, at, length })!;
+      const available = Math.min(SLOT, bytes.length - at);
+      bytes.copy(Buffer.from(ring, slot * SLOT, SLOT), 0, at, at + available);
+      const reply = jobs[k % 2]!.handle({ op: 'rbChunks', id: id++, session: 1, slot, at, length, available })!;
       if ('error' in reply && reply.error !== undefined) return { reply };
-      const n = ok(reply) as number;
+      const opened = ok(reply) as { plainBytes: number; chunks: number };
+      chunks += opened.chunks;
       ok(b.handle({ op: 'rbWindow', id: id++, session: 2, slot, at, length }));
-      const got = Buffer.from(plainRing, slot * PLAIN_SLOT, n);
-      out.push(Buffer.from(got));
+      const n = opened.plainBytes;
+      out.push(Buffer.from(Buffer.from(plainRing, slot * PLAIN_SLOT, n)));
       // Spans of the members in this slot's plaintext [plainAt, plainAt + n).
       const spans = members
         .filter(([s, e]) => e > plainAt && s < plainAt + n)
@@ -81,15 +90,10 @@ describe('WorkerJobs, a verify', () => {
       digests.push(...(ok(b.handle({ op: 'rbMembers', id: id++, session: 3, slot, spans })) as string[]));
       plainAt += n;
     }
-    return {
-      plain: Buffer.concat(out),
-      totals: ok(a.handle({ op: 'rbEnd', id: id++, session: 1 })),
-      sha256: ok(b.handle({ op: 'rbEnd', id: id++, session: 2 })),
-      digests,
-    };
+    return { plain: Buffer.concat(out), chunks, sha256: ok(b.handle({ op: 'rbEnd', id: id++, session: 2 })), digests };
   }
 
-  it('decrypts every chunk into the plain ring and hashes the file and the members', () => {
+  it('decrypts every chunk into the plain ring, windows on either worker, and hashes the file and the members', () => {
     const members: [number, number][] = [
       [0, 70_000],
       [70_000, 300_000],
@@ -97,7 +101,7 @@ describe('WorkerJobs, a verify', () => {
     ];
     const r = verify(file, members);
     expect(r.plain!.equals(plain)).toBe(true);
-    expect(r.totals).toEqual({ plainBytes: plain.length, chunks: lastChunk + 1 });
+    expect(r.chunks).toBe(lastChunk + 1);
     expect(r.sha256).toBe(sha(file));
     expect(r.digests).toEqual(members.map(([s, e]) => sha(plain.subarray(s, e))));
   });
