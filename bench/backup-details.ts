@@ -17,8 +17,7 @@
  * BENCH_ROUNDS (default 5), BENCH_DROP_CACHES (default 1 when root) and
  * BENCH_DETAILS_VERIFY (default 1) tune it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,10 +27,8 @@ import { clearBackupDetailsCache, readBackupDetails } from '../lib/backup/detail
 import { verifyBackupFile } from '../lib/backup/verify-file';
 import { LocalFolderTarget } from '../lib/storage/local-folder';
 import type { ReadRange, StorageTarget } from '../lib/storage/types';
+import { DMS, makeBackup } from './make-backup';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-/** The DMS bench/backup-child.ts sets. */
-const DMS = 'benchmark domain master secret';
 const MiB = 1 << 20;
 const sizes = (process.env.BENCH_DETAILS_SIZES_MIB ?? '1,1024').split(',').map(Number);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -49,43 +46,6 @@ const fullVerify = (process.env.BENCH_DETAILS_VERIFY ?? '1') === '1';
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-/** Configuration-like data as in backup-throughput.ts: 200 small files, the rest in 16 MiB files, incompressible. */
-function makeData(root: string, totalMiB: number): void {
-  const sys = path.join(root, 'appliance', 'system');
-  const fw = path.join(root, 'appliance', 'firmware');
-  fs.mkdirSync(sys, { recursive: true });
-  fs.mkdirSync(fw, { recursive: true });
-  let left = totalMiB * MiB;
-  for (let i = 0; i < 200 && left > 0; i++) {
-    const b = crypto.randomBytes(Math.min(4096, left));
-    fs.writeFileSync(path.join(fw, `setting-${i}.conf`), b);
-    left -= b.length;
-  }
-  const chunk = crypto.randomBytes(16 * MiB);
-  for (let i = 0; left > 0; i++) {
-    const n = Math.min(left, 16 * MiB);
-    fs.writeFileSync(path.join(sys, `part-${String(i).padStart(3, '0')}.bin`), chunk.subarray(0, n));
-    chunk.writeUInt32LE(i, 0);
-    left -= n;
-  }
-}
-
-/** One engine backup of `mib` MiB into `target`: its file name and size. */
-function makeBackup(work: string, mib: number, target: string): { fileName: string; fileBytes: number } {
-  const dataRoot = path.join(work, 'data');
-  makeData(dataRoot, mib);
-  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'backup-child.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, WEBCONF_DATA_DIR: dataRoot, BENCH_TARGET: target, WEBCONF_LOG_LEVEL: 'silent' },
-    encoding: 'utf8',
-  });
-  if (res.status !== 0) throw new Error(`backup failed: ${res.stderr}`);
-  const r = JSON.parse(res.stdout.trim().split('\n').pop()!) as { fileName: string; fileBytes: number };
-  // The configuration is not needed any more; the backup stays.
-  fs.rmSync(dataRoot, { recursive: true, force: true });
-  return r;
 }
 
 /** The target with the bytes its read streams hand out counted. */

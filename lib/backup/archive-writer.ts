@@ -1,4 +1,4 @@
-import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE } from './age/format';
+import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE } from '../age/format';
 import type { ArchiveLayout, ArchiveReader } from './archive';
 import type { BackupWorkers } from './backup-workers';
 import type { StorageWriter } from '../storage/types';

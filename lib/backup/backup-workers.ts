@@ -1,132 +1,29 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { Worker } from 'node:worker_threads';
-import { CHUNK_SIZE } from './age/format';
-import { STREAM_WORKER_SOURCE } from './age/worker-stream';
+import type { Worker } from 'node:worker_threads';
+import { AgePayloadError, type AgePayloadReason } from '../age/errors';
+import { startTsWorker } from '../ts-worker';
+import type { MemberSpan, WorkerReply, WorkerRequest, WorkerValue } from './worker-protocol';
 
 /**
  * The backup's heavy work, off the main thread, on two worker threads (the
- * appliance has two cores). While writing, the archive passes through shared
- * memory slots (see archive-writer.ts): one worker hashes each member's bytes
- * for the manifest, the other seals the slot's 64 KiB chunks (age STREAM,
- * age/worker-stream.ts) into the matching output slot; the main thread only reads and writes files.
- * For the read-back, one worker authenticates every chunk of the stored file
- * and the other hashes it, from windows the main thread reads once into
- * shared memory (local files, read-back.ts), or a stream is hashed
- * as it passes (remote files), with at most MAX_IN_FLIGHT bytes queued so
- * memory stays bounded. The worker is evaluated from source so that no
- * bundler needs to know about it.
+ * appliance has two cores), each running worker-thread.ts (the jobs are in
+ * worker-jobs.ts, the messages in worker-protocol.ts).
+ *
+ * While writing, the archive passes through shared memory slots (see
+ * archive-writer.ts): one worker hashes each member's bytes for the
+ * manifest, the other seals the slot's 64 KiB chunks (age STREAM,
+ * lib/age/chunks.ts) into the matching output slot; the main thread only
+ * reads and writes files.
+ *
+ * Reading a local backup file back (read-back.ts): the main thread reads
+ * the file once into a ring of shared windows; one worker authenticates
+ * every chunk, the other hashes the file. Verifying it (verify-local.ts):
+ * both workers decrypt windows into a second ring, one of them hashes the
+ * file, the other the archive's members. A remote file's stream is hashed
+ * as it passes (tap), with at most MAX_IN_FLIGHT bytes queued so memory
+ * stays bounded.
  */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const crypto = require('node:crypto');
-${STREAM_WORKER_SOURCE}
-const streams = new Map();
-const sessions = new Map();
-let input = null;
-let output = null;
-let slotSize = 0;
-let outSlotSize = 0;
-let ring = null;
-let windowSize = 0;
-
-/** Member hashes over a slot [at, at + length): ranges are [start, end) in archive offsets, in order. */
-function hashSlot(h, m) {
-  const end = m.at + m.length;
-  const base = m.slot * slotSize;
-  if (m.at !== h.upTo) throw new Error('slots out of order');
-  while (h.next < h.ranges.length) {
-    const [s, e] = h.ranges[h.next];
-    if (s > end || (e > s && s >= end)) break;
-    h.hash ??= crypto.createHash('sha256');
-    const from = Math.max(s, m.at);
-    const to = Math.min(e, end);
-    if (to > from) h.hash.update(input.subarray(base + from - m.at, base + to - m.at));
-    if (e > end) break;
-    h.digests.push(h.hash.digest('hex'));
-    h.hash = null;
-    h.next++;
-  }
-  h.upTo = end;
-}
-
-/** Runs a job and posts its answer; a failed check of the stored file (err.verify) reaches the caller as a ReadBackError. */
-function answer(m, run) {
-  try {
-    parentPort.postMessage({ id: m.id, hex: String(run() ?? '') });
-  } catch (e) {
-    parentPort.postMessage({ id: m.id, error: e.message, code: e.code, kind: e.verify ? 'verify' : undefined });
-  }
-}
-
-parentPort.on('message', (m) => {
-  if (m.op === 'attach') {
-    input = Buffer.from(m.input);
-    output = Buffer.from(m.output);
-    slotSize = m.slotSize;
-    outSlotSize = m.outSlotSize;
-  } else if (m.op === 'hashBegin') {
-    sessions.set(m.session, { ranges: m.ranges, next: 0, hash: null, digests: [], upTo: m.from });
-  } else if (m.op === 'hashSlot') {
-    answer(m, () => hashSlot(sessions.get(m.session), m));
-  } else if (m.op === 'hashEnd') {
-    answer(m, () => {
-      const h = sessions.get(m.session);
-      sessions.delete(m.session);
-      if (h.next !== h.ranges.length) throw new Error('the archive ended before every member was hashed');
-      return JSON.stringify(h.digests);
-    });
-  } else if (m.op === 'encryptBegin') {
-    sessions.set(m.session, { key: m.key, lastChunk: m.lastChunk });
-  } else if (m.op === 'encryptSlot') {
-    answer(m, () => {
-      const e = sessions.get(m.session);
-      const src = input.subarray(m.slot * slotSize, m.slot * slotSize + m.length);
-      return sealChunks(e.key, src, output, m.slot * outSlotSize, m.at / ${CHUNK_SIZE}, e.lastChunk);
-    });
-  } else if (m.op === 'end') {
-    sessions.delete(m.session);
-  } else if (m.op === 'rbAttach') {
-    ring = Buffer.from(m.ring);
-    windowSize = m.windowSize;
-  } else if (m.op === 'rbBegin') {
-    // A verifier that cannot even start (file shorter than its header) reports at the first window or at the end.
-    let state;
-    try {
-      state = m.kind === 'hash' ? { hash: crypto.createHash('sha256'), upTo: 0 } : { verifier: chunkVerifier(m.offset, m.key, m.size) };
-    } catch (e) {
-      state = { error: e };
-    }
-    sessions.set(m.session, state);
-  } else if (m.op === 'rbWindow') {
-    const r = sessions.get(m.session);
-    answer(m, () => {
-      if (r.error) throw r.error;
-      const piece = ring.subarray(m.slot * windowSize, m.slot * windowSize + m.length);
-      if (r.hash) {
-        if (m.at !== r.upTo) throw new Error('read-back out of order');
-        r.hash.update(piece);
-        r.upTo += piece.length;
-      } else r.verifier.feed(piece, m.at);
-    });
-  } else if (m.op === 'rbEnd') {
-    const r = sessions.get(m.session);
-    sessions.delete(m.session);
-    answer(m, () => {
-      if (r.error) throw r.error;
-      return r.hash ? r.hash.digest('hex') : JSON.stringify(r.verifier.end());
-    });
-  } else if (m.op === 'open') {
-    streams.set(m.id, crypto.createHash('sha256'));
-  } else if (m.op === 'update') {
-    streams.get(m.id).update(m.data);
-    parentPort.postMessage({ id: m.id, ack: m.data.length });
-  } else if (m.op === 'digest') {
-    const h = streams.get(m.id);
-    streams.delete(m.id);
-    parentPort.postMessage({ id: m.id, hex: h.digest('hex') });
-  }
-});
-`;
+const WORKER_MODULE = 'lib/backup/worker-thread.ts';
 
 const MAX_IN_FLIGHT = 16 << 20;
 
@@ -138,8 +35,13 @@ export class ReadBackError extends Error {
   }
 }
 
-type Pending = { resolve: (hex: string) => void; reject: (err: Error) => void; onAck?: (n: number) => void };
-type Reply = { id: number; hex?: string; ack?: number; error?: string; code?: string; kind?: 'verify' };
+type Pending = { resolve: (value: WorkerValue) => void; reject: (err: Error) => void; onAck?: (n: number) => void };
+
+/** The error a worker reported, raised again here: an age chunk's failure as the AgePayloadError it was. */
+function workerError(m: Extract<WorkerReply, { error: string }>): Error {
+  if (m.payload) return new AgePayloadError(m.payload.reason as AgePayloadReason, m.payload.chunk);
+  return Object.assign(new Error(m.error), { code: m.code });
+}
 
 export class BackupWorkers {
   private readonly workers: Worker[];
@@ -151,14 +53,14 @@ export class BackupWorkers {
 
   constructor(size = 2) {
     this.workers = Array.from({ length: size }, () => {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.on('message', (m: Reply) => {
+      const w = startTsWorker(WORKER_MODULE);
+      w.on('message', (m: WorkerReply) => {
         const p = this.pending.get(m.id);
         if (!p) return;
-        if (m.ack !== undefined) return p.onAck?.(m.ack);
+        if ('ack' in m) return p.onAck?.(m.ack);
         this.pending.delete(m.id);
-        if (m.error) p.reject(m.kind === 'verify' ? new ReadBackError(m.error) : Object.assign(new Error(m.error), { code: m.code }));
-        else p.resolve(m.hex!);
+        if (m.error !== undefined) p.reject(workerError(m));
+        else p.resolve(m.value);
       });
       w.on('error', (err) => this.fail(err));
       w.on('exit', (code) => {
@@ -190,17 +92,21 @@ export class BackupWorkers {
     return true;
   }
 
-  /** Posts a job to one worker; resolves with its answer. */
-  private call(worker: number, message: Record<string, unknown>): Promise<string> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      if (this.job(id, { resolve, reject })) this.workers[worker % this.workers.length]!.postMessage({ ...message, id });
+  /** Posts a message that is not answered. */
+  private post(worker: number, message: WorkerRequest): void {
+    this.workers[worker % this.workers.length]!.postMessage(message);
+  }
+
+  /** Posts a job to one worker; resolves with its answer (of the type the job answers, see worker-jobs.ts). */
+  private call<T extends WorkerValue>(worker: number, message: WorkerRequest & { id: number }): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.job(message.id, { resolve: resolve as (v: WorkerValue) => void, reject })) this.post(worker, message);
     });
   }
 
   /** Shares the archive pipeline's slots with every worker: `input` holds plaintext slots, `output` the sealed ones. */
   attach(input: SharedArrayBuffer, output: SharedArrayBuffer, slotSize: number, outSlotSize: number): void {
-    for (const w of this.workers) w.postMessage({ op: 'attach', input, output, slotSize, outSlotSize });
+    for (let w = 0; w < this.workers.length; w++) this.post(w, { op: 'attach', input, output, slotSize, outSlotSize });
   }
 
   /**
@@ -210,10 +116,10 @@ export class BackupWorkers {
    */
   hashMembers(ranges: [number, number][], from: number, worker = 1) {
     const session = this.nextId++;
-    this.workers[worker % this.workers.length]!.postMessage({ op: 'hashBegin', session, ranges, from });
+    this.post(worker, { op: 'hashBegin', session, ranges, from });
     return {
-      slot: (slot: number, at: number, length: number) => this.call(worker, { op: 'hashSlot', session, slot, at, length }).then(() => undefined),
-      end: () => this.call(worker, { op: 'hashEnd', session }).then((json) => JSON.parse(json) as string[]),
+      slot: (slot: number, at: number, length: number) => this.call<undefined>(worker, { op: 'hashSlot', id: this.nextId++, session, slot, at, length }),
+      end: () => this.call<string[]>(worker, { op: 'hashEnd', id: this.nextId++, session }),
     };
   }
 
@@ -225,19 +131,23 @@ export class BackupWorkers {
    */
   encryptChunks(key: Buffer, lastChunk: number, worker = 0) {
     const session = this.nextId++;
-    const w = this.workers[worker % this.workers.length]!;
-    w.postMessage({ op: 'encryptBegin', session, key, lastChunk });
+    this.post(worker, { op: 'encryptBegin', session, key, lastChunk });
     return {
-      slot: (slot: number, at: number, length: number) => this.call(worker, { op: 'encryptSlot', session, slot, at, length }).then(Number),
-      end: () => w.postMessage({ op: 'end', session }),
+      slot: (slot: number, at: number, length: number) => this.call<number>(worker, { op: 'encryptSlot', id: this.nextId++, session, slot, at, length }),
+      end: () => this.post(worker, { op: 'end', session }),
     };
   }
 
-  /** Shares the read-back's ring of windows (read-back.ts) with every worker. */
-  attachReadBack(ring: SharedArrayBuffer, windowSize: number): void {
+  /**
+   * Shares a read's ring of windows (read-back.ts, verify-local.ts: slot i
+   * at i · slotSize) with every worker, and for a verify the plain ring its
+   * chunks are decrypted into (slot i of `plain` holds the plaintext of
+   * window i; its slotSize ≥ the window + 64 KiB).
+   */
+  attachReadBack(ring: SharedArrayBuffer, slotSize: number, plain?: { ring: SharedArrayBuffer; slotSize: number }): void {
     if (this.readBackActive) throw new Error('one read-back at a time per BackupWorkers');
     this.readBackActive = true;
-    for (const w of this.workers) w.postMessage({ op: 'rbAttach', ring, windowSize });
+    for (let w = 0; w < this.workers.length; w++) this.post(w, { op: 'rbAttach', ring, slotSize, plain: plain?.ring, plainSlotSize: plain?.slotSize });
   }
 
   /** The read-back's ring is no longer used: another read-back may attach its own. */
@@ -247,19 +157,60 @@ export class BackupWorkers {
 
   private readBackActive = false;
 
-  /**
-   * One check of a file being read back, on one worker, fed the ring's
-   * windows in file order: 'hash' answers the SHA-256 of the file (from
-   * offset 0), 'verify' authenticates every age chunk from `offset` (the
-   * last chunk ends at `size`) and answers { plainBytes, chunks } as JSON.
-   * A failed check rejects with a ReadBackError naming the chunk.
-   */
-  readBackSession(worker: number, o: { kind: 'hash' | 'verify'; size: number; offset?: number; key?: Buffer }) {
+  /** Windows of the attached ring must reach a session in file order. */
+  private window<T extends WorkerValue>(worker: number, session: number) {
+    return (slot: number, at: number, length: number) => this.call<T>(worker, { op: 'rbWindow', id: this.nextId++, session, slot, at, length });
+  }
+
+  /** The SHA-256 of the file read into the attached ring, fed its windows from offset 0. */
+  fileHash(worker: number) {
     const session = this.nextId++;
-    this.workers[worker % this.workers.length]!.postMessage({ op: 'rbBegin', session, ...o });
+    this.post(worker, { op: 'rbBegin', session, kind: 'hash' });
+    return { window: this.window<undefined>(worker, session), end: () => this.call<string>(worker, { op: 'rbEnd', id: this.nextId++, session }) };
+  }
+
+  /**
+   * Every age chunk of a file of `size` bytes, chunk 0 at `offset`, from the
+   * attached ring's windows in file order: authenticated under `key`.
+   * end() answers the totals. A failed chunk rejects with an AgePayloadError
+   * naming it.
+   */
+  chunkCheck(worker: number, o: { size: number; offset: number; key: Buffer }) {
+    const session = this.nextId++;
+    this.post(worker, { op: 'rbBegin', session, kind: 'verify', size: o.size, offset: o.offset, key: o.key });
     return {
-      window: (slot: number, at: number, length: number) => this.call(worker, { op: 'rbWindow', session, slot, at, length }),
-      end: () => this.call(worker, { op: 'rbEnd', session }),
+      window: this.window<undefined>(worker, session),
+      end: () => this.call<{ plainBytes: number; chunks: number }>(worker, { op: 'rbEnd', id: this.nextId++, session }),
+    };
+  }
+
+  /**
+   * Decrypts a file of `size` bytes, chunk 0 at `offset`, window by window
+   * on any worker (each window on its own, so both can work on one file):
+   * window(worker, slot, at, length, available) opens every chunk that
+   * starts in the file's bytes [at, at + length), which the ring's slot
+   * holds from its start on, `available` bytes of them (the window, then
+   * the next window's head, so that the last chunk is whole); the plaintext
+   * goes to the plain slot of the same index. Answers its bytes and chunks.
+   * A failed chunk rejects with an AgePayloadError naming it.
+   */
+  chunkWindows(o: { size: number; offset: number; key: Buffer }) {
+    const session = this.nextId++;
+    for (let w = 0; w < this.workers.length; w++) this.post(w, { op: 'rbBegin', session, kind: 'chunks', size: o.size, offset: o.offset, key: o.key });
+    return {
+      window: (worker: number, slot: number, at: number, length: number, available: number) =>
+        this.call<{ plainBytes: number; chunks: number }>(worker, { op: 'rbChunks', id: this.nextId++, session, slot, at, length, available }),
+      end: () => Promise.all(this.workers.map((_, w) => this.call<undefined>(w, { op: 'rbEnd', id: this.nextId++, session }))).then(() => undefined),
+    };
+  }
+
+  /** Members' SHA-256 from spans of the plain ring's slots, in member order; slot() answers the digests of members that ended in it. */
+  memberSpans(worker: number) {
+    const session = this.nextId++;
+    this.post(worker, { op: 'rbBegin', session, kind: 'members' });
+    return {
+      slot: (slot: number, spans: MemberSpan[]) => this.call<string[]>(worker, { op: 'rbMembers', id: this.nextId++, session, slot, spans }),
+      end: () => this.call<undefined>(worker, { op: 'rbEnd', id: this.nextId++, session }),
     };
   }
 
@@ -268,6 +219,7 @@ export class BackupWorkers {
     const pool = this;
     const id = this.nextId++;
     const w = this.worker();
+    const send = (m: WorkerRequest) => w.postMessage(m);
     let inFlight = 0;
     let waiting: (() => void) | null = null;
     let resolveDigest!: (hex: string) => void;
@@ -279,7 +231,7 @@ export class BackupWorkers {
     digest.catch(() => undefined);
     let stream!: Transform;
     const registered = this.job(id, {
-      resolve: resolveDigest,
+      resolve: (v) => resolveDigest(v as string),
       reject: (err) => {
         rejectDigest(err);
         // A stalled or dead worker must not leave a piped stream waiting: it fails too.
@@ -294,17 +246,17 @@ export class BackupWorkers {
         }
       },
     });
-    if (registered) w.postMessage({ op: 'open', id });
+    if (registered) send({ op: 'open', id });
     stream = new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
         if (!registered) return cb(pool.failure ?? new Error('hashing stopped'));
         inFlight += chunk.length;
-        w.postMessage({ op: 'update', id, data: chunk });
+        send({ op: 'update', id, data: chunk });
         if (inFlight > MAX_IN_FLIGHT) waiting = () => cb(null, chunk);
         else cb(null, chunk);
       },
       flush(cb) {
-        w.postMessage({ op: 'digest', id });
+        send({ op: 'digest', id });
         cb();
       },
     });

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { AgeHeaderError, AgeMacError, AgeNoMatchError, type Header } from './age';
-import { CHUNK_SIZE, DEFAULT_LOG_N, ENCRYPTED_CHUNK_SIZE, MAX_HEADER_SIZE, PAYLOAD_NONCE_SIZE, SCRYPT_TYPE, TAG_SIZE } from './age/format';
-import { parseHeader, verifyHeaderMac } from './age/header';
-import { unwrapFileKey } from './age/scrypt';
-import { derivePayloadKey, openChunk } from './age/stream';
+import { AgeHeaderError, AgeMacError, AgeNoMatchError, type Header } from '../age';
+import { CHUNK_SIZE, DEFAULT_LOG_N, ENCRYPTED_CHUNK_SIZE, MAX_HEADER_SIZE, PAYLOAD_NONCE_SIZE, SCRYPT_TYPE, TAG_SIZE } from '../age/format';
+import { parseHeader, verifyHeaderMac } from '../age/header';
+import { unwrapFileKey } from '../age/scrypt';
+import { openChunk } from '../age/chunks';
+import { derivePayloadKey } from '../age/stream';
 import { TAR_BLOCK, archiveSizeFor } from './archive';
 import { MANIFEST_NAME, manifestSchema, verifyManifestSignature, type Manifest, type ManifestMember } from './manifest';
 import { StorageError } from '../storage/errors';

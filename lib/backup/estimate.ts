@@ -2,8 +2,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { dataDir } from '../env';
 import { processState } from '../process-state';
-import { CHUNK_SIZE } from './age/format';
-import { encryptedSize } from './age';
+import { CHUNK_SIZE } from '../age/format';
+import { encryptedSize } from '../age';
 import { TAR_BLOCK, listMembers } from './archive';
 
 /**

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit/audit';
-import { AgeError } from '../backup/age';
+import { AgeError } from '../age';
 import { applianceIdentity, applianceRoot } from '../backup/appliance';
 import { BackupDetailsError, clearBackupDetailsCache, readBackupDetails, type BackupDetails } from '../backup/details';
 import { isDmsSet, unsealDms } from '../backup/dms';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { VERSION_LINE } from '../backup/age/format';
+import { VERSION_LINE } from '../age/format';
 import { abortedError, SourceError } from './errors';
 import { withTempFile } from './temp-file';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeferredEncryption, decryptWithPassphrase, wrapFileKey } from '@/lib/backup/age';
+import { DeferredEncryption, decryptWithPassphrase, wrapFileKey } from '@/lib/age';
 import { ArchiveReader, planArchive, reservedManifestSize, type SourceMember } from '@/lib/backup/archive';
 import { writeEncryptedArchive } from '@/lib/backup/archive-writer';
 import { BackupWorkers } from '@/lib/backup/backup-workers';

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -5,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/backup/age';
+import { DeferredEncryption, createEncryptStream, wrapFileKey } from '@/lib/age';
 import { BackupWorkers } from '@/lib/backup/backup-workers';
 import { readBackFile } from '@/lib/backup/read-back';
 
@@ -61,7 +62,8 @@ describe('BackupWorkers', () => {
   const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
     ['a flipped bit in chunk 3', (b) => ((b[at(3) + 9]! ^= 1), b), /chunk 3 failed authentication/],
     ['a flipped bit in the last chunk', (b) => ((b[b.length - 1]! ^= 1), b), /chunk 5 failed authentication/],
-    ['a truncated file', (b) => b.subarray(0, at(4)), /chunk 3 failed authentication/],
+    ['a file cut at a chunk boundary', (b) => b.subarray(0, at(4)), /truncated: it ends after chunk 3/],
+    ['a file cut inside a chunk', (b) => b.subarray(0, at(4) - 7), /chunk 3 failed authentication/],
     ['an appended chunk', (b) => Buffer.concat([b, b.subarray(at(1), at(2))]), /failed authentication/],
     ['two chunks swapped', (b) => Buffer.concat([b.subarray(0, at(1)), b.subarray(at(2), at(3)), b.subarray(at(1), at(2)), b.subarray(at(3))]), /chunk 1 failed/],
   ];
@@ -82,5 +84,36 @@ describe('BackupWorkers', () => {
 
   it('refuses a wrong key', async () => {
     await expect(readBackFile(pool, file, { offset: enc.payloadOffset, key: crypto.randomBytes(32) })).rejects.toThrow(/chunk 0 failed/);
+  });
+});
+
+describe('BackupWorkers in a tsx command line', () => {
+  const root = process.cwd();
+  /** Runs a script with tsx (as `tsx bin/webconf.ts` runs) from `cwd`: its output, or its error. */
+  function tsx(cwd: string) {
+    const script = path.join(dir, 'cli.ts');
+    fs.writeFileSync(
+      script,
+      `import { BackupWorkers } from ${JSON.stringify(path.join(root, 'lib/backup/backup-workers.ts'))};
+const pool = new BackupWorkers(2);
+const tap = pool.tap();
+tap.stream.resume();
+tap.stream.end(Buffer.from('hashed in a worker thread'));
+tap.digest.then(async (hex) => { console.log(hex); await pool.close(); }, (err) => { console.error(err.message); process.exit(1); });
+`,
+    );
+    return spawnSync(path.join(root, 'node_modules/.bin/tsx'), [script], { cwd, encoding: 'utf8', timeout: 60_000 });
+  }
+
+  it('starts its TypeScript workers from the project root', () => {
+    const r = tsx(root);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(crypto.createHash('sha256').update('hashed in a worker thread').digest('hex'));
+  });
+
+  it('says what is wrong when started from another folder', () => {
+    const r = tsx(dir);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Cannot start a worker thread: .*ts-worker-boot\.cjs is missing \(the console starts from its own folder\)/);
   });
 });

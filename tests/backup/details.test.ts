@@ -6,7 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encryptWithPassphrase } from '@/lib/backup/age';
+import { encryptWithPassphrase } from '@/lib/age';
 import { applianceRoot } from '@/lib/backup/appliance';
 import { tarHeader } from '@/lib/backup/archive';
 import { BackupDetailsError, MAX_DETAILS_READ, clearBackupDetailsCache, readBackupDetails, type BackupDetails } from '@/lib/backup/details';

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgeError } from '@/lib/backup/age';
+import { AgeError } from '@/lib/age';
 import { applianceRoot } from '@/lib/backup/appliance';
 import { setDms } from '@/lib/backup/dms';
 import { startBackup, waitForBackup } from '@/lib/backup/engine';
@@ -13,6 +13,7 @@ import { BackupVerifyError } from '@/lib/backup/verify-archive';
 import { verifyBackupFile } from '@/lib/backup/verify-file';
 import { saveStorageConfig } from '@/lib/storage/config';
 import { LocalFolderTarget } from '@/lib/storage/local-folder';
+import type { StorageTarget } from '@/lib/storage/types';
 
 /**
  * A real backup file, damaged in every way the issue names: each must be
@@ -49,9 +50,18 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function verifyBytes(bytes: Buffer, dms = DMS) {
+/** The local folder, or the same without localPath: verifyBackupFile then streams, as for an NFS share. */
+function target(stream: boolean): StorageTarget {
+  const t = new LocalFolderTarget(dir);
+  if (!stream) return t;
+  const wrapped: StorageTarget = Object.create(t);
+  Object.defineProperty(wrapped, 'localPath', { value: undefined });
+  return wrapped;
+}
+
+async function verifyBytes(bytes: Buffer, dms = DMS, stream = false) {
   fs.writeFileSync(path.join(dir, 'probe.tar.age'), bytes);
-  return verifyBackupFile(new LocalFolderTarget(dir), 'probe.tar.age', dms);
+  return verifyBackupFile(target(stream), 'probe.tar.age', dms);
 }
 
 function flip(at: number): Buffer {
@@ -102,15 +112,21 @@ describe('a damaged backup is refused', () => {
     ['an appended chunk', () => Buffer.concat([original, original.subarray(chunkAt(1), chunkAt(2))]), /trailing|authenticat|after/i],
   ];
   for (const [name, make, words] of cases) {
-    it(`refuses ${name}`, async () => {
-      const err = await verifyBytes(make()).then(
-        () => null,
-        (e: Error) => e,
-      );
-      expect(err, 'must be refused').not.toBeNull();
-      expect(err instanceof AgeError || err instanceof BackupVerifyError).toBe(true);
-      expect(err!.message).toMatch(words);
-      expect(err!.message).not.toMatch(/\n\s+at /);
+    it(`refuses ${name}, read from shared memory and as a stream alike`, async () => {
+      const errors: (Error | null)[] = [];
+      for (const stream of [false, true]) {
+        const err = await verifyBytes(make(), DMS, stream).then(
+          () => null,
+          (e: Error) => e,
+        );
+        expect(err, 'must be refused').not.toBeNull();
+        expect(err instanceof AgeError || err instanceof BackupVerifyError).toBe(true);
+        expect(err!.message).toMatch(words);
+        expect(err!.message).not.toMatch(/\n\s+at /);
+        errors.push(err);
+      }
+      // The same words either way.
+      expect(errors[0]!.message).toBe(errors[1]!.message);
     });
   }
 });

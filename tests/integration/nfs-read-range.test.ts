@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { encryptWithPassphrase } from '@/lib/backup/age';
+import { encryptWithPassphrase } from '@/lib/age';
 import { tarHeader } from '@/lib/backup/archive';
 import { clearBackupDetailsCache, readBackupDetails } from '@/lib/backup/details';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, ManifestSigner } from '@/lib/backup/manifest';

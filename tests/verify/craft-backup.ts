@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import tar from 'tar-stream';
-import { decryptWithPassphrase, encryptWithPassphrase } from '@/lib/backup/age';
+import { decryptWithPassphrase, encryptWithPassphrase } from '@/lib/age';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, ManifestSigner, type ManifestMember } from '@/lib/backup/manifest';
 
 /**

@@ -45,7 +45,8 @@ export * from './errors';
 export { DEFAULT_LOG_N, MAX_LOG_N } from './format';
 export type { Header, Stanza } from './header';
 export type { Passphrase } from './scrypt';
-export { createDecryptStream, createEncryptStream, sealChunks } from './stream';
+export { createDecryptStream, createEncryptStream, derivePayloadKey, sealChunks } from './stream';
+export { ChunkReader, openChunk, sealChunksInto, type ChunkReaderTotals } from './chunks';
 export { wrapFileKey } from './scrypt';
 
 /** Bytes in: a stream, any async iterable of bytes, or one buffer. */
@@ -163,6 +164,27 @@ export async function decryptWithFileKey(source: AgeSource, fileKey: Uint8Array)
   } catch (err) {
     await opened.close();
     throw err;
+  }
+}
+
+/**
+ * Opens the header of an age file from the file's first bytes (at least
+ * MAX_HEADER_SIZE + 16 of them, or the whole file), for a reader that takes
+ * the chunks from there itself (ChunkReader): unwraps the file key with the
+ * passphrase and checks the header MAC. Answers where chunk 0 starts and
+ * the payload key. Rejects as decryptWithPassphrase does.
+ */
+export async function openHeader(head: Uint8Array, passphrase: Passphrase, opts: DecryptOptions = {}): Promise<{ payloadOffset: number; payloadKey: Buffer }> {
+  const bytes = Buffer.from(head);
+  const parsed = parseHeader(bytes) ?? parseCompleteHeader(bytes);
+  const payloadOffset = parsed.size + PAYLOAD_NONCE_SIZE;
+  if (bytes.length < payloadOffset) throw new AgeHeaderError('truncated', 'it ends before the payload nonce');
+  const fileKey = await unwrapFileKey(passphrase, parsed.header.stanzas, opts);
+  try {
+    verifyHeaderMac(fileKey, parsed.header);
+    return { payloadOffset, payloadKey: derivePayloadKey(fileKey, bytes.subarray(parsed.size, payloadOffset)) };
+  } finally {
+    fileKey.fill(0);
   }
 }
 

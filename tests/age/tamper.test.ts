@@ -10,9 +10,9 @@ import {
   createDecryptStream,
   decryptWithPassphrase,
   type AgePayloadReason,
-} from '@/lib/backup/age';
-import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE } from '@/lib/backup/age/format';
-import { decodeBase64, encodeBase64, encodeHeader, encodeHeaderWithoutMac, parseHeader, serializeHeader } from '@/lib/backup/age/header';
+} from '@/lib/age';
+import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE } from '@/lib/age/format';
+import { decodeBase64, encodeBase64, encodeHeader, encodeHeaderWithoutMac, parseHeader, serializeHeader } from '@/lib/age/header';
 import { chunked, collect, decryptBuffer, encryptBuffer, PASS } from './helpers';
 
 /** 6 chunks: 0..4 full, 5 (final) with 1000 bytes. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgeHeaderError } from '@/lib/backup/age';
-import { MAX_HEADER_SIZE } from '@/lib/backup/age/format';
+import { AgeHeaderError } from '@/lib/age';
+import { MAX_HEADER_SIZE } from '@/lib/age/format';
 import {
   decodeBase64,
   encodeBase64,
@@ -9,7 +9,7 @@ import {
   parseScryptStanza,
   serializeHeader,
   type Stanza,
-} from '@/lib/backup/age/header';
+} from '@/lib/age/header';
 
 const KEY = Buffer.alloc(16, 7);
 

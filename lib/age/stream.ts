@@ -1,16 +1,8 @@
 import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { openSealed, sealChunksInto, setChunkNonce } from './chunks';
 import { AgePayloadError } from './errors';
-import {
-  CHUNK_NONCE_SIZE,
-  CHUNK_SIZE,
-  ENCRYPTED_CHUNK_SIZE,
-  FILE_KEY_SIZE,
-  LAST_CHUNK_FLAG,
-  PAYLOAD_KEY_INFO,
-  PAYLOAD_NONCE_SIZE,
-  TAG_SIZE,
-} from './format';
+import { CHUNK_NONCE_SIZE, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, FILE_KEY_SIZE, PAYLOAD_KEY_INFO, PAYLOAD_NONCE_SIZE, TAG_SIZE } from './format';
 
 /**
  * The age payload (layout: format.ts): a 16-byte nonce, then STREAM chunks of
@@ -31,37 +23,13 @@ class ChunkNonce {
   counter = 0;
 
   set(last: boolean): Buffer {
-    // Counters stay far below 2^53 (that is 2^69 bytes); bytes 0..2 stay zero.
-    this.bytes.writeUInt32BE(Math.floor(this.counter / 2 ** 32), 3);
-    this.bytes.writeUInt32BE(this.counter >>> 0, 7);
-    this.bytes[11] = last ? LAST_CHUNK_FLAG : 0x00;
-    return this.bytes;
+    return setChunkNonce(this.bytes, this.counter, last);
   }
 
   next(): void {
     if (this.counter >= Number.MAX_SAFE_INTEGER) throw new RangeError('age STREAM chunk counter overflow');
     this.counter++;
   }
-}
-
-function seal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
-  const cipher = crypto.createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
-  const ciphertext = cipher.update(plaintext);
-  cipher.final();
-  return Buffer.concat([ciphertext, cipher.getAuthTag()], plaintext.length + TAG_SIZE);
-}
-
-/** The plaintext, or null if the chunk does not authenticate under this nonce. */
-function open(key: Buffer, nonce: Buffer, chunk: Buffer): Buffer | null {
-  const decipher = crypto.createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
-  decipher.setAuthTag(chunk.subarray(chunk.length - TAG_SIZE));
-  const plaintext = decipher.update(chunk.subarray(0, chunk.length - TAG_SIZE));
-  try {
-    decipher.final();
-  } catch {
-    return null;
-  }
-  return plaintext;
 }
 
 function toBuffer(chunk: unknown): Buffer {
@@ -155,29 +123,9 @@ export class EncryptStream extends Transform {
  */
 export function sealChunks(fileKey: Uint8Array, payloadNonce: Uint8Array, first: number, plaintext: Buffer): Buffer {
   if (plaintext.length % CHUNK_SIZE !== 0) throw new RangeError('reserved chunks are whole 64 KiB chunks');
-  const key = derivePayloadKey(fileKey, payloadNonce);
-  const nonce = new ChunkNonce();
-  nonce.counter = first;
-  const out: Buffer[] = [];
-  for (let off = 0; off < plaintext.length; off += CHUNK_SIZE) {
-    out.push(seal(key, nonce.set(false), plaintext.subarray(off, off + CHUNK_SIZE)));
-    nonce.next();
-  }
-  return Buffer.concat(out);
-}
-
-/**
- * Opens one chunk on its own, for a reader that knows from the file's size
- * which chunk is the last (the chunk at index ⌈payload / 65552⌉ - 1): the
- * plaintext, or null if the chunk does not authenticate as chunk `index`
- * with that last-chunk flag. `payloadKey` is derivePayloadKey(fileKey, nonce).
- */
-export function openChunk(payloadKey: Buffer, index: number, last: boolean, chunk: Buffer): Buffer | null {
-  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError('a chunk index is a whole number >= 0');
-  if (chunk.length < TAG_SIZE || chunk.length > ENCRYPTED_CHUNK_SIZE) return null;
-  const nonce = new ChunkNonce();
-  nonce.counter = index;
-  return open(payloadKey, nonce.set(last), chunk);
+  const out = Buffer.allocUnsafe((plaintext.length / CHUNK_SIZE) * ENCRYPTED_CHUNK_SIZE);
+  sealChunksInto(derivePayloadKey(fileKey, payloadNonce), plaintext, out, 0, first, -1);
+  return out;
 }
 
 export function createEncryptStream(fileKey: Uint8Array, opts: EncryptStreamOptions = {}): EncryptStream {
@@ -248,13 +196,13 @@ export class DecryptStream extends Transform {
 
   /** A chunk with more input after it: it must be a full non-final chunk. */
   private openInner(chunk: Buffer, key: Buffer): void {
-    const plaintext = open(key, this.nonce.set(false), chunk);
+    const plaintext = openSealed(key, this.nonce.set(false), chunk);
     if (plaintext !== null) {
       this.push(plaintext);
       this.nonce.next();
       return;
     }
-    const final = open(key, this.nonce.set(true), chunk);
+    const final = openSealed(key, this.nonce.set(true), chunk);
     if (final !== null) {
       // A valid final chunk (an authentic end of the file), but data follows it.
       this.push(final);
@@ -269,7 +217,7 @@ export class DecryptStream extends Transform {
     if (this.queued === 0) this.fail(new AgePayloadError('truncated', counter));
     const chunk = this.takeBytes(this.queued);
     if (chunk.length < TAG_SIZE) this.fail(new AgePayloadError('truncated', counter));
-    const plaintext = open(key, this.nonce.set(true), chunk);
+    const plaintext = openSealed(key, this.nonce.set(true), chunk);
     if (plaintext !== null) {
       if (plaintext.length === 0 && counter > 0) this.fail(new AgePayloadError('empty-final-chunk', counter));
       this.push(plaintext);
@@ -277,7 +225,7 @@ export class DecryptStream extends Transform {
       return;
     }
     if (chunk.length === ENCRYPTED_CHUNK_SIZE) {
-      const inner = open(key, this.nonce.set(false), chunk);
+      const inner = openSealed(key, this.nonce.set(false), chunk);
       if (inner !== null) {
         // An authentic non-final chunk, and then the input ends: cut at a chunk boundary.
         this.push(inner);

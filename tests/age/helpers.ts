@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
-import { decryptWithPassphrase, encryptWithPassphrase, type AgeSource, type Passphrase } from '@/lib/backup/age';
+import { decryptWithPassphrase, encryptWithPassphrase, type AgeSource, type Passphrase } from '@/lib/age';
 
 /** Tests use a low scrypt work factor; production writes 2^18. */
 export const TEST_LOG_N = 10;

@@ -9,8 +9,8 @@ import {
   decryptWithFileKey,
   decryptWithPassphrase,
   encryptWithFileKey,
-} from '@/lib/backup/age';
-import { parseCompleteHeader } from '@/lib/backup/age/header';
+} from '@/lib/age';
+import { parseCompleteHeader } from '@/lib/age/header';
 import { collect, sha256, through } from './helpers';
 
 /**

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DeferredEncryption, createEncryptStream, decryptWithPassphrase, passphraseHeaderSize, wrapFileKey } from '@/lib/backup/age';
+import { DeferredEncryption, createEncryptStream, decryptWithPassphrase, passphraseHeaderSize, wrapFileKey } from '@/lib/age';
 
 async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];

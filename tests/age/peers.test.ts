@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgeNoMatchError, encryptWithPassphrase } from '@/lib/backup/age';
+import { AgeNoMatchError, encryptWithPassphrase } from '@/lib/age';
 import { decryptBuffer, encryptBuffer, through } from './helpers';
 
 /**

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createDecryptStream, createEncryptStream, DEFAULT_LOG_N, encryptedSize, encryptWithPassphrase } from '@/lib/backup/age';
-import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PAYLOAD_NONCE_SIZE, TAG_SIZE } from '@/lib/backup/age/format';
-import { parseHeader } from '@/lib/backup/age/header';
+import { createDecryptStream, createEncryptStream, DEFAULT_LOG_N, encryptedSize, encryptWithPassphrase } from '@/lib/age';
+import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, PAYLOAD_NONCE_SIZE, TAG_SIZE } from '@/lib/age/format';
+import { parseHeader } from '@/lib/age/header';
 import { decryptBuffer, encryptBuffer, through, TEST_LOG_N } from './helpers';
 
 const SIZES = [0, 1, 65535, 65536, 65537, 3 * 65536, 3 * 65536 + 1, 5 * 1024 * 1024 + 333];

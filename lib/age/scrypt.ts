@@ -11,13 +11,13 @@ import {
   SCRYPT_TYPE,
   TAG_SIZE,
 } from './format';
-import { scryptKey } from '../../crypto/scrypt';
 import { encodeBase64, parseScryptStanza, type Stanza } from './header';
 
 /**
  * The scrypt recipient: wraps and unwraps the 16-byte file key with a
  * passphrase (layout: format.ts). Uses Node's asynchronous scrypt (libuv
- * thread pool), with maxmem raised to fit the work factor.
+ * thread pool), with maxmem raised to fit the work factor (as
+ * lib/crypto/scrypt.ts does for the console: this folder stands alone).
  */
 
 export type Passphrase = string | Uint8Array;
@@ -36,7 +36,12 @@ function checkLogN(logN: number, max: number, what: string): void {
 export function deriveWrapKey(passphrase: Passphrase, salt: Uint8Array, logN: number): Promise<Buffer> {
   checkLogN(logN, MAX_LOG_N, 'the scrypt work factor');
   const saltWithLabel = Buffer.concat([Buffer.from(SCRYPT_LABEL, 'latin1'), salt]);
-  return scryptKey(passphraseBytes(passphrase), saltWithLabel, 32, { logN, r: SCRYPT_R, p: SCRYPT_P });
+  const N = 2 ** logN;
+  // Node wants 128·r·(N + p + 2) bytes and stops at 32 MiB by default (logN 14 at r 8).
+  const maxmem = 128 * SCRYPT_R * (N + SCRYPT_P + 2) + (16 << 20);
+  return new Promise((resolve, reject) => {
+    crypto.scrypt(passphraseBytes(passphrase), saltWithLabel, 32, { N, r: SCRYPT_R, p: SCRYPT_P, maxmem }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
 }
 
 /** Wraps a file key for this passphrase with a fresh salt: the one stanza of a passphrase-encrypted header. */
