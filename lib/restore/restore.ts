@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit/audit';
-import { AgeError } from '../age';
 import { applianceIdentity, applianceRoot } from '../backup/appliance';
 import { BackupDetailsError, clearBackupDetailsCache, readBackupDetails, type BackupDetails } from '../backup/details';
 import { isDmsSet, unsealDms } from '../backup/dms';
@@ -296,6 +295,9 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
         sink: async (m) => {
           faultPoint('verify');
           return sink(m);
+        },
+        onProgress: (done, total) => {
+          if (progressState.current) Object.assign(progressState.current, { bytesDone: done, bytesTotal: total });
         },
       });
       checksum = verified.checksum;
