@@ -22,6 +22,12 @@ export function proxy(req: NextRequest) {
   return NextResponse.redirect(url);
 }
 
+/**
+ * Not the restore upload: Next clones the body of every request the proxy
+ * sees, buffered in memory up to experimental.proxyClientMaxBodySize (10 MB),
+ * and hands the route only that much, silently. A backup file streams to its
+ * route unseen by the proxy; the route checks session and role itself.
+ */
 export const config = {
-  matcher: ['/((?!_next/static|_next/image|favicon.ico|robots.txt).*)'],
+  matcher: ['/((?!_next/static|_next/image|favicon.ico|robots.txt|api/restore/upload).*)'],
 };
