@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { VERSION_LINE } from '../age/format';
+import { formatSize } from '../storage/format-size';
 import { abortedError, SourceError } from './errors';
 import { withTempFile } from './temp-file';
 
@@ -95,6 +96,8 @@ export async function receiveUpload(body: UploadBody, opts: ReceiveUploadOptions
         opts.onProgress?.(file.bytes, opts.total);
       }
       if (!checked) throw head.length === 0 ? emptyUpload() : notAge();
+      // A body that ended before its announced length (a client gone, a proxy that cut it) is not the file.
+      if (opts.total !== undefined && file.bytes !== opts.total) throw incomplete(file.bytes, opts.total);
     });
     return { path: done.path, size: done.size, sha256: done.sha256 };
   } catch (err) {
@@ -122,6 +125,10 @@ function toBuffer(chunk: unknown): Buffer {
 
 function notAge(): SourceError {
   return new SourceError('not_age', 'The uploaded file is not a Webconf backup: it is not an age-encrypted file (it must start with "age-encryption.org/v1"). Nothing was kept.');
+}
+
+function incomplete(got: number, total: number): SourceError {
+  return new SourceError('connection_lost', `The upload ended after ${formatSize(got)} of ${formatSize(total)}: the file did not arrive whole. Nothing was kept; upload it again.`);
 }
 
 function emptyUpload(): SourceError {

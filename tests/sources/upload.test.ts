@@ -138,6 +138,14 @@ describe('receiveUpload', () => {
     expect(entries()).toEqual([]);
   });
 
+  it('refuses a body that ends before its announced length, and removes what it had written', async () => {
+    const { bytes, chunks } = ageFile(300 * 1024, 16 * 1024);
+    const err = await refusal(receiveUpload(Readable.from(chunks.slice(0, 10)), { dir, maxBytes: 1e9, total: bytes.length }));
+    expect(err.reason).toBe('connection_lost');
+    expect(err.message).toBe('The upload ended after 163.8 KB of 307.2 KB: the file did not arrive whole. Nothing was kept; upload it again.');
+    expect(entries()).toEqual([]);
+  });
+
   it('refuses an announced length over maxBytes before reading the body', async () => {
     const { body, pulled } = countingBody(ageFile(1000).chunks);
     const err = await refusal(receiveUpload(body, { dir, maxBytes: 999, total: 1000 }));
