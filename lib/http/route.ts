@@ -39,7 +39,14 @@ export function withAuth<P = Record<string, string>>(
         return problem('forbidden', origin.message);
       }
     }
-    const user = await currentUser({ touch: opts.touch });
+    let user: CurrentUser | null;
+    try {
+      user = await currentUser({ touch: opts.touch });
+    } catch (caught) {
+      // The session lives in the database, which a restore closes for the moment of its switch.
+      if (isDbSuspendedError(caught)) return problem('conflict', RESTORE_IN_PROGRESS);
+      throw caught;
+    }
     const actor = await actorOf(user);
     if (!user) return problem('unauthorized', 'Sign in to continue.');
     const decision = permission ? decide(user, permission) : ({ allowed: true } as const);

@@ -86,7 +86,7 @@ export function incomingFile(id: string): IncomingFile {
 /** The restore source for an incoming file; the restore removes it when it ends. */
 export function incomingSource(id: string, opts: { removeAfter: boolean }): RestoreSource {
   const f = incomingFile(id);
-  return { kind: 'file', path: path.join(incomingDir(), f.id), origin: f.origin, label: f.label, removeAfter: opts.removeAfter };
+  return { kind: 'file', path: path.join(incomingDir(), f.id), origin: f.origin, label: f.label, removeAfter: opts.removeAfter, displayName: f.fileName };
 }
 
 export function discardIncoming(id: string): void {

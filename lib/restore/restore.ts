@@ -58,7 +58,7 @@ export type RestoreSource =
   /** A backup on the configured storage location. */
   | { kind: 'storage'; fileName: string }
   /** A local file: given to the command, uploaded, or fetched over SFTP/SCP into the incoming folder. */
-  | { kind: 'file'; path: string; origin: 'file' | 'upload' | 'sftp' | 'scp'; label: string; removeAfter?: boolean };
+  | { kind: 'file'; path: string; origin: 'file' | 'upload' | 'sftp' | 'scp'; label: string; removeAfter?: boolean; /** The file's own name where the path is a temporary one (upload-….part). */ displayName?: string };
 
 export type RestoreProgress = {
   runId: number | null;
@@ -77,16 +77,18 @@ export function restoreProgress(): RestoreProgress | null {
   return progressState.current ? { ...progressState.current } : null;
 }
 
-type Opened = { target: StorageTarget; name: string; label: string; origin: RestoreRun['source']; location: string | null };
+/** `name` is read from the target; `displayName` is what people see and the records keep (an upload's own name, not its temporary one). */
+type Opened = { target: StorageTarget; name: string; displayName: string; label: string; origin: RestoreRun['source']; location: string | null };
 
 function openSource(src: RestoreSource): Opened {
   if (src.kind === 'storage') {
     const target = openStorage();
     if (!target) throw new AppError('conflict', 'No backup storage location is configured: choose one, or restore from an uploaded file or a remote host.');
-    return { target, name: src.fileName, label: `${target.label}: ${src.fileName}`, origin: 'storage', location: storageUrl(getStorageConfig()) };
+    return { target, name: src.fileName, displayName: src.fileName, label: `${target.label}: ${src.fileName}`, origin: 'storage', location: storageUrl(getStorageConfig()) };
   }
   const dir = path.dirname(path.resolve(src.path));
-  return { target: new LocalFolderTarget(dir, 'local', src.label), name: path.basename(src.path), label: src.label, origin: src.origin, location: null };
+  const name = path.basename(src.path);
+  return { target: new LocalFolderTarget(dir, 'local', src.label), name, displayName: src.displayName ?? name, label: src.label, origin: src.origin, location: null };
 }
 
 function refused(message: string, field?: string): AppError {
@@ -163,7 +165,7 @@ function makePlan(o: Opened, opening: Opening, checksum: string, stagedDb: strin
   const schema = schemaRelation(stagedDb);
   const after = schema.relation === 'newer' ? null : withStagedDb(stagedDb, (d) => summarizeState(d));
   return buildPlan({
-    details: opening.details,
+    details: { ...opening.details, fileName: o.displayName },
     source: o.label,
     checksum,
     dmsSource: opening.dmsSource,
@@ -232,7 +234,7 @@ function lock(o: Opened, actor: Actor): number {
   try {
     return db()
       .insert(restoreRuns)
-      .values({ status: 'running', phase: 'verifying', source: o.origin, sourceLabel: o.label, fileName: o.name, requestedBy: actor.name, startedAt: new Date() })
+      .values({ status: 'running', phase: 'verifying', source: o.origin, sourceLabel: o.label, fileName: o.displayName, requestedBy: actor.name, startedAt: new Date() })
       .returning({ id: restoreRuns.id })
       .get().id;
   } catch (err) {
@@ -271,7 +273,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
   const startedAt = new Date();
   const rowId = lock(o, opts.actor);
   claimRestore();
-  progressState.current = { runId: rowId, phase: 'verifying', bytesDone: 0, bytesTotal: null, startedAt: startedAt.toISOString(), fileName: o.name, finished: null };
+  progressState.current = { runId: rowId, phase: 'verifying', bytesDone: 0, bytesTotal: null, startedAt: startedAt.toISOString(), fileName: o.displayName, finished: null };
   opts.onLocked?.(rowId);
   const id = newId();
   const work = workDir(id);
@@ -316,13 +318,13 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     const prepared = prepareStagedDatabase(dirs.database, {
       dms: opening.dms,
       applianceId: here.id,
-      restored: { fileName: o.name, sizeBytes: opening.details.sizeBytes, checksum, location: o.location },
+      restored: { fileName: o.displayName, sizeBytes: opening.details.sizeBytes, checksum, location: o.location },
       row: {
         status: 'running',
         phase: 'switching',
         source: o.origin,
         sourceLabel: o.label,
-        fileName: o.name,
+        fileName: o.displayName,
         requestedBy: opts.actor.name,
         startedAt,
         finishedAt: null,
@@ -340,7 +342,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
       id,
       phase: 'staged',
       at: new Date().toISOString(),
-      fileName: o.name,
+      fileName: o.displayName,
       sourceLabel: o.label,
       requestedBy: opts.actor.name,
       oldRowId: rowId,
@@ -373,13 +375,13 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     faultPoint('post-checked');
 
     const outcome =
-      `Restored ${o.name} (made ${opening.details.createdAt} on ${opening.details.appliance.name}) from ${o.label}.` +
+      `Restored ${o.displayName} (made ${opening.details.createdAt} on ${opening.details.appliance.name}) from ${o.label}.` +
       (prepared.oidcCleared ? ' The OpenID Connect client secret was sealed by another appliance: enter it again on Sign-in settings.' : '') +
       ' Restore by hand what is never in a backup: HSM contents, and the data of external databases.';
     db().update(restoreRuns).set({ status: 'succeeded', phase: 'done', finishedAt: new Date(), outcome }).where(eq(restoreRuns.id, prepared.newRowId)).run();
     audit(opts.actor, 'backup.restore', 'success', {
       target: o.label,
-      detail: { file: o.name, createdAt: opening.details.createdAt, appliance: opening.details.appliance.name, dms: opening.dmsSource, oidcCleared: prepared.oidcCleared },
+      detail: { file: o.displayName, createdAt: opening.details.createdAt, appliance: opening.details.appliance.name, dms: opening.dmsSource, oidcCleared: prepared.oidcCleared },
     });
     faultPoint('recorded');
     journal = { ...journal, phase: 'committed' };
@@ -388,7 +390,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     finishCommitted(journal);
     restartConsoleState();
     progressState.current = { ...progressState.current!, runId: prepared.newRowId, phase: 'done', finished: { status: 'succeeded', outcome, at: new Date().toISOString() } };
-    log.info({ event: 'restore.done', file: o.name, source: o.label }, 'restore committed');
+    log.info({ event: 'restore.done', file: o.displayName, source: o.label }, 'restore committed');
     return { status: 'succeeded', plan, outcome, safetyCopy: safety };
   } catch (err) {
     const reason = err instanceof AppError ? err.message : 'an unexpected fault (logged)';
@@ -403,7 +405,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
       switchBack(journal);
       removeJournal();
       resumeDb();
-      const outcome = `The restore of ${o.name} failed and was switched back: the console has the state from before the restore. Why: ${reason}`;
+      const outcome = `The restore of ${o.displayName} failed and was switched back: the console has the state from before the restore. Why: ${reason}`;
       finishOld('rolled_back', outcome, reason);
       audit(opts.actor, 'backup.restore', 'failure', { target: o.label, detail: { reason, rolledBack: true } });
       cleanupWork(id);

@@ -116,6 +116,9 @@ describe('restore in the browser', () => {
       const plan = section.getByTestId('restore-plan');
       await plan.waitFor({ timeout: 60_000 });
       expect(await plan.getByTestId('plan-warnings').textContent()).toMatch(/made on another appliance \(e2e-a/);
+      // The plan names the uploaded file by its own name; the typed secret is nowhere in the page's markup.
+      expect(await plan.getByTestId('plan-file').textContent()).toContain(backup.fileName);
+      expect(await page.content()).not.toContain(DMS);
       await restoreAndSignIn(page, b, 'e2e-b');
       expect(await page.getByTestId('dms-set').textContent()).toBe('DOMAIN MASTER SECRET IS SET.');
       expect(await page.getByTestId('last-restore').textContent()).toMatch(/OpenID Connect client secret was sealed by another appliance/);

@@ -3,13 +3,20 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { CurrentUser } from '@/lib/auth/current-user';
 import { db } from '@/lib/db/client';
+import { RESTORE_IN_PROGRESS } from '@/lib/db/errors';
 import { AppError, GENERIC_FAILURE } from '@/lib/errors';
 
-const session = vi.hoisted(() => ({ user: null as CurrentUser | null }));
-vi.mock('@/lib/auth/current-user', () => ({
-  currentUser: async () => session.user,
+const session = vi.hoisted(() => ({ user: null as CurrentUser | null, suspended: false }));
+vi.mock('@/lib/auth/current-user', async () => {
+  const { DatabaseSuspendedError } = await import('@/lib/db/client');
+  return {
+  currentUser: async () => {
+    if (session.suspended) throw new DatabaseSuspendedError('A restore is switching the console to the restored state.');
+    return session.user;
+  },
   actorOf: async (u: { id: number; username: string } | null) => (u ? { id: u.id, name: u.username, ip: '192.0.2.1' } : { id: null, name: 'anonymous', ip: '192.0.2.1' }),
-}));
+  };
+});
 
 const { jsonBody, withAuth } = await import('@/lib/http/route');
 
@@ -29,10 +36,28 @@ function audits(): { action: string; outcome: string; detail: string | null }[] 
 
 beforeEach(() => {
   session.user = admin;
+  session.suspended = false;
   db().$client.exec('DELETE FROM audit_events');
 });
 
 describe('withAuth', () => {
+  it('while a restore switches the database, the session check answers 409 in words, not a fault', async () => {
+    session.suspended = true;
+    const h = withAuth('backup:read', async () => ({ reached: true }), { name: 't' });
+    const res = await h(request('GET'), segment);
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(RESTORE_IN_PROGRESS);
+  });
+
+  it('a write the restore triggers refuse is a 409 in words too', async () => {
+    const h = withAuth('backup:read', async () => {
+      throw Object.assign(new Error('webconf: a restore is in progress'), { code: 'SQLITE_CONSTRAINT_TRIGGER' });
+    }, { name: 't' });
+    const res = await h(request('GET'), segment);
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(RESTORE_IN_PROGRESS);
+  });
+
   it('returns the handler\u2019s result as JSON, not cached, with params', async () => {
     const h = withAuth<{ id: string }>('backup:read', async ({ params, user }) => ({ id: params.id, who: user.username }), { name: 't' });
     const res = await h(request('GET'), segment);

@@ -209,7 +209,8 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
   '/api/restore': { GET: BACKUP_RESTORE, HEAD: BACKUP_RESTORE, POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/plan': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
-  '/api/restore/upload': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
+  // Not behind the proxy (it would cut the body to 10 MB): Next's automatic OPTIONS answers everyone, with no data.
+  '/api/restore/upload': { POST: BACKUP_RESTORE, OPTIONS: { public: 204 } },
   '/api/restore/incoming/[id]': { DELETE: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/remote/probe': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/remote/pin': { POST: BACKUP_RESTORE, OPTIONS: 'options' },

@@ -59,6 +59,26 @@ describe('restore through the running console', () => {
     expect(r.body.error.fields.dms).toEqual([expect.stringMatching(/does not open this backup/)]);
   });
 
+  it('uploads stream whole past the proxy: 12 MB arrive as 12 MB; the plan names the file by its own name, not the temporary one', async () => {
+    const admin = new ConsoleClient(server.url);
+    expect((await admin.signIn('admin-b', 'pass-b-0123456789')).ok).toBe(true);
+    const big = Buffer.concat([Buffer.from('age-encryption.org/v1\n'), Buffer.alloc(12 * 1024 * 1024, 0x61)]);
+    const send = (body: Buffer, name: string) =>
+      admin.fetch('/api/restore/upload', { method: 'POST', headers: { origin: server.url, 'content-type': 'application/octet-stream', 'x-webconf-file-name': encodeURIComponent(name) }, body: new Uint8Array(body) });
+    const up = await send(big, 'big.tar.age');
+    expect(up.status).toBe(201);
+    const file = ((await up.json()) as { file: { id: string; size: number } }).file;
+    expect(file.size).toBe(big.length);
+    expect((await admin.json(`/api/restore/incoming/${file.id}`, 'DELETE')).status).toBe(200);
+    const real = await send(fs.readFileSync(path.join(storage, fileName)), fileName);
+    expect(real.status).toBe(201);
+    const id = ((await real.json()) as { file: { id: string } }).file.id;
+    const plan = await admin.json<{ plan: { file: { name: string; source: string } } }>('/api/restore/plan', 'POST', { source: { kind: 'incoming', id } });
+    expect(plan.status).toBe(200);
+    expect(plan.body.plan.file).toMatchObject({ name: fileName, source: `uploaded file ${fileName}` });
+    expect((await admin.json(`/api/restore/incoming/${id}`, 'DELETE')).status).toBe(200);
+  });
+
   it('dry-run, restore, sessions end, the restored accounts sign in and read the outcome', async () => {
     const admin = new ConsoleClient(server.url);
     expect((await admin.signIn('admin-b', 'pass-b-0123456789')).ok).toBe(true);

@@ -76,7 +76,11 @@ function upload(file: File, onProgress: (sent: number) => void): Promise<{ ok: t
 }
 
 function RemoteForm({ onFetched }: { onFetched: (f: Incoming) => void }) {
-  const [values, setValues] = useState({ protocol: 'sftp', host: '', port: '22', user: '', path: '', auth: 'password', password: '', privateKey: '', passphrase: '' });
+  const [values, setValues] = useState({ protocol: 'sftp', host: '', port: '22', user: '', path: '', auth: 'password' });
+  // The secrets stay out of React state: a controlled input writes its value into the page's value attribute.
+  const password = useRef<HTMLInputElement>(null);
+  const privateKey = useRef<HTMLTextAreaElement>(null);
+  const passphrase = useRef<HTMLInputElement>(null);
   const [key, setKey] = useState<{ keyType: string; fingerprint: string; pinned: string; pinnedFingerprint?: string } | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -113,7 +117,8 @@ function RemoteForm({ onFetched }: { onFetched: (f: Incoming) => void }) {
   const fetchIt = async () => {
     setBusy('Fetching the backup file…');
     setProblem(null);
-    const creds = values.auth === 'password' ? { password: values.password } : { privateKey: values.privateKey, ...(values.passphrase ? { passphrase: values.passphrase } : {}) };
+    const phrase = passphrase.current?.value ?? '';
+    const creds = values.auth === 'password' ? { password: password.current?.value ?? '' } : { privateKey: privateKey.current?.value ?? '', ...(phrase ? { passphrase: phrase } : {}) };
     const r = await call<{ file: Incoming }>('/api/restore/remote/fetch', post({ protocol: values.protocol, host: values.host, port: values.port, user: values.user, path: values.path, ...creds }));
     setBusy(null);
     if (r.ok) onFetched(r.body.file);
@@ -144,20 +149,20 @@ function RemoteForm({ onFetched }: { onFetched: (f: Incoming) => void }) {
       {values.auth === 'password' ? (
         <div>
           <label htmlFor="remote-password" className="block text-sm font-medium text-slate-700">Password</label>
-          <input id="remote-password" type="password" autoComplete="off" value={values.password} onChange={set('password')} aria-invalid={Boolean(f.credentials)}
+          <input id="remote-password" ref={password} type="password" autoComplete="off" aria-invalid={Boolean(f.credentials)}
             aria-describedby={f.credentials ? 'remote-credentials-error' : undefined} className={input(Boolean(f.credentials))} />
         </div>
       ) : (
         <>
           <div>
             <label htmlFor="remote-key" className="block text-sm font-medium text-slate-700">Private key (PEM or OpenSSH)</label>
-            <textarea id="remote-key" rows={4} value={values.privateKey} onChange={set('privateKey')} aria-invalid={Boolean(f.privateKey ?? f.credentials)}
+            <textarea id="remote-key" ref={privateKey} rows={4} aria-invalid={Boolean(f.privateKey ?? f.credentials)}
               aria-describedby={f.privateKey ? 'remote-privateKey-error' : f.credentials ? 'remote-credentials-error' : undefined} className={`${input(Boolean(f.privateKey))} font-mono text-xs`} />
             <FieldError id="remote-privateKey-error" errors={f.privateKey} />
           </div>
           <div>
             <label htmlFor="remote-passphrase" className="block text-sm font-medium text-slate-700">Key passphrase (if any)</label>
-            <input id="remote-passphrase" type="password" autoComplete="off" value={values.passphrase} onChange={set('passphrase')} aria-invalid={Boolean(f.passphrase)}
+            <input id="remote-passphrase" ref={passphrase} type="password" autoComplete="off" aria-invalid={Boolean(f.passphrase)}
               aria-describedby={f.passphrase ? 'remote-passphrase-error' : undefined} className={input(Boolean(f.passphrase))} />
             <FieldError id="remote-passphrase-error" errors={f.passphrase} />
           </div>
@@ -196,7 +201,9 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
   const [fileName, setFileName] = useState(preselected && backups.some((b) => b.fileName === preselected) ? preselected : (backups[0]?.fileName ?? ''));
   const [incoming, setIncoming] = useState<Incoming | null>(null);
   const [sent, setSent] = useState<{ done: number; total: number } | null>(null);
-  const [dms, setDms] = useState('');
+  // Uncontrolled, read when sent: a controlled input would write the secret into the page's value attribute.
+  const dmsInput = useRef<HTMLInputElement>(null);
+  const dms = () => dmsInput.current?.value || undefined;
   const [needDms, setNeedDms] = useState(false);
   const [plan, setPlan] = useState<RestorePlan | null>(null);
   const [planning, setPlanning] = useState(false);
@@ -253,7 +260,7 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
     if (!source) return;
     reset();
     setPlanning(true);
-    const r = await call<{ plan: RestorePlan }>('/api/restore/plan', post({ source, dms: dms || undefined }));
+    const r = await call<{ plan: RestorePlan }>('/api/restore/plan', post({ source, dms: dms() }));
     setPlanning(false);
     if (r.ok) setPlan(r.body.plan);
     else {
@@ -264,7 +271,7 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
   const runRestore = async () => {
     if (!source || !plan) return;
     setProblem(null);
-    const r = await call<{ runId: number }>('/api/restore', post({ source, dms: dms || undefined, confirm }));
+    const r = await call<{ runId: number }>('/api/restore', post({ source, dms: dms(), confirm }));
     if (r.ok) {
       mine.current = true;
       setStarted(true);
@@ -358,7 +365,7 @@ export function RestoreSection({ backups, applianceName, initialRecent, preselec
             {needDms ? (
               <div>
                 <label htmlFor="restore-dms" className="block text-sm font-medium text-slate-700">Domain Master Secret of the backup</label>
-                <input id="restore-dms" type="password" autoComplete="off" value={dms} onChange={(e) => setDms(e.target.value)} aria-invalid={Boolean(fields.dms)}
+                <input id="restore-dms" ref={dmsInput} type="password" autoComplete="off" aria-invalid={Boolean(fields.dms)}
                   aria-describedby={['restore-dms-hint', fields.dms ? 'restore-dms-error' : null].filter(Boolean).join(' ')} className={input(Boolean(fields.dms))} />
                 <p id="restore-dms-hint" className="mt-1 text-xs text-slate-500">Needed on another appliance or after a factory reset. It is used to open the backup and never stored in clear.</p>
                 <FieldError id="restore-dms-error" errors={fields.dms} />
