@@ -46,6 +46,23 @@ export function openChunk(payloadKey: Buffer, index: number, last: boolean, chun
 }
 
 /**
+ * Runs `src` through `cipher` into dst[at..] (or nowhere), PIECE bytes per
+ * update; answers the bytes. ChaCha20 gives as many bytes as it takes. Why
+ * pieces: every update's output is a fresh allocation, and at 64 KiB glibc
+ * hands freed memory back to the kernel and takes it again, so on this VM
+ * opening a GiB in whole chunks costs ~90,000 page faults and 2.5 times the
+ * time (1.8 s against 0.7 s); outputs of 8 KiB are reused in place.
+ */
+const PIECE = 8192;
+function updateInto(cipher: crypto.Cipher | crypto.Decipher, src: Buffer, dst: Buffer | undefined, at: number): number {
+  for (let o = 0; o < src.length; o += PIECE) {
+    const part = cipher.update(src.subarray(o, o + PIECE));
+    if (dst) part.copy(dst, at + o);
+  }
+  return src.length;
+}
+
+/**
  * Seals `src` as chunks firstIndex, firstIndex + 1, ... into `dst` from
  * offset `at`; chunk `lastIndex` carries the last-chunk flag (pass -1 when
  * none of them is the last). `src` holds whole 64 KiB chunks, except that
@@ -59,7 +76,7 @@ export function sealChunksInto(payloadKey: Buffer, src: Buffer, dst: Buffer, at:
     const chunk = src.subarray(off, off + CHUNK_SIZE);
     if (chunk.length < CHUNK_SIZE && index !== lastIndex) throw new RangeError('a short chunk that is not the last');
     const cipher = crypto.createCipheriv('chacha20-poly1305', payloadKey, setChunkNonce(nonce, index, index === lastIndex), { authTagLength: TAG_SIZE });
-    o += cipher.update(chunk).copy(dst, o);
+    o += updateInto(cipher, chunk, dst, o);
     cipher.final();
     o += cipher.getAuthTag().copy(dst, o);
     if (chunk.length === 0) break;
@@ -70,7 +87,7 @@ export function sealChunksInto(payloadKey: Buffer, src: Buffer, dst: Buffer, at:
 /**
  * Opens chunk `index` of a payload of `count` chunks (the last one carries
  * the last-chunk flag) into out[outAt..] when given; answers its plaintext
- * length. A failure is an AgePayloadError naming the chunk, with the reasons
+ * length. On a failure out[outAt..] holds bytes that did not authenticate. A failure is an AgePayloadError naming the chunk, with the reasons
  * the streaming reader (stream.ts, DecryptStream) gives for the same file:
  * an inner chunk that opens as a final one has data after it
  * ('trailing-data'), a full last chunk that opens as an inner one was cut at
@@ -80,17 +97,26 @@ export function sealChunksInto(payloadKey: Buffer, src: Buffer, dst: Buffer, at:
 function openChunkChecked(payloadKey: Buffer, nonce: Buffer, index: number, count: number, chunk: Buffer, out: Buffer | undefined, outAt: number): number {
   const last = index === count - 1;
   if (chunk.length < TAG_SIZE) throw new AgePayloadError('truncated', index);
-  const plain = openSealed(payloadKey, setChunkNonce(nonce, index, last), chunk);
-  if (plain === null) {
+  const length = chunk.length - TAG_SIZE;
+  const decipher = crypto.createDecipheriv('chacha20-poly1305', payloadKey, setChunkNonce(nonce, index, last), { authTagLength: TAG_SIZE });
+  decipher.setAuthTag(chunk.subarray(length));
+  // Written to `out` before the tag is checked: on a failure the caller keeps nothing of it.
+  updateInto(decipher, chunk.subarray(0, length), out, outAt);
+  let authentic = true;
+  try {
+    decipher.final();
+  } catch {
+    authentic = false;
+  }
+  if (!authentic) {
     if (!last && openSealed(payloadKey, setChunkNonce(nonce, index, true), chunk) !== null) throw new AgePayloadError('trailing-data', index);
     if (last && chunk.length === ENCRYPTED_CHUNK_SIZE && openSealed(payloadKey, setChunkNonce(nonce, index, false), chunk) !== null) {
       throw new AgePayloadError('truncated', index + 1);
     }
     throw new AgePayloadError('auth-failed', index);
   }
-  if (last && plain.length === 0 && index > 0) throw new AgePayloadError('empty-final-chunk', index);
-  if (out) plain.copy(out, outAt);
-  return plain.length;
+  if (last && length === 0 && index > 0) throw new AgePayloadError('empty-final-chunk', index);
+  return length;
 }
 
 /** Where the chunks of a whole file are: chunk i starts at payloadOffset + i · 65552; the last one ends the file. */

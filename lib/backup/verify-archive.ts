@@ -27,6 +27,14 @@ export type MemberSink = (member: ManifestMember) => Promise<Writable | null>;
 /** A member's bytes in a piece of the archive: [start, end) in the piece, and whether the member ends there. */
 export type ArchiveSpan = [start: number, end: number, ends: boolean];
 
+/**
+ * Copies for sinks are at most this big: copies of whole 4 MiB windows are
+ * fresh memory every time (on this VM 1 GiB of them cost ~150,000 page
+ * faults and a second of kernel time), 64 KiB ones reuse what the previous
+ * copies freed.
+ */
+const SINK_COPY = 64 * 1024;
+
 type Delivery = { op: 'open'; member: ManifestMember } | { op: 'write'; start: number; end: number } | { op: 'end' };
 
 /** Settles once `sink` drained; rejects if it fails or closes first, or the signal aborts. */
@@ -194,7 +202,13 @@ export class ArchiveCheck {
         } else if (d.op === 'write') {
           if (!this.sink) continue;
           const bytes = piece.subarray(d.start, d.end);
-          if (!this.sink.write(this.o.copy ? Buffer.from(bytes) : bytes)) await drained(this.sink, this.o.signal);
+          if (!this.o.copy) {
+            if (!this.sink.write(bytes)) await drained(this.sink, this.o.signal);
+            continue;
+          }
+          for (let o = 0; o < bytes.length; o += SINK_COPY) {
+            if (!this.sink.write(Buffer.from(bytes.subarray(o, o + SINK_COPY)))) await drained(this.sink, this.o.signal);
+          }
         } else if (this.sink) {
           await finished(this.sink);
           this.sink = null;

@@ -152,7 +152,9 @@ describe('writeEncryptedArchive', () => {
   });
 
   it('fails with words when a member changes while it is written', async () => {
-    const members = [member('system/changing.bin', crypto.randomBytes(6 << 20))];
+    // Larger than all slots together (SLOTS × 1 MiB): the reader is still inside the member when the first slot's progress
+    // changes it, however fast the reads and however slow the workers.
+    const members = [member('system/changing.bin', crypto.randomBytes(24 << 20))];
     const { job } = await plan(members);
     const { writer } = fileWriter(path.join(dir, 'changing.age'));
     let touched = false;
