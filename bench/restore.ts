@@ -158,10 +158,15 @@ try {
     { name: 'age -d | tar -x; sync', run: () => ageTar(file, work, true) },
   ];
   const outcomes = RUNS.map(() => [] as Outcome[]);
+  // The 1-minute load after each run: this process's own runs make about 1 of it; more means other work shared the cores.
+  const loads: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const order = RUNS.map((_, i) => i);
     if (r % 2 === 1) order.reverse();
-    for (const i of order) outcomes[i]!.push(RUNS[i]!.run());
+    for (const i of order) {
+      outcomes[i]!.push(RUNS[i]!.run());
+      loads.push(os.loadavg()[0]!);
+    }
   }
   const wall = outcomes.map((o) => median(o.map((x) => x.wallMs)));
   const cpu = outcomes.map((o) => median(o.map((x) => x.cpuMs)));
@@ -174,6 +179,7 @@ try {
   }
   const processMs = median(outcomes[0]!.map((x) => x.processMs!));
   console.log(`  webconf restore, its process's wall time (start-up, imports and exit included): ${s(processMs).trim()} s`);
+  console.log(`  load average after the runs: ${loads.map((l) => l.toFixed(1)).join(', ')} (${os.cpus().length} cores)`);
   const ratio = wall[1]! / ours;
   console.log(`ratio age_tar_seconds / restore_seconds: ${ratio.toFixed(2)} (target: at least 1.0) ${ratio >= 1 ? 'OK' : 'BELOW TARGET'}`);
   const medianRound = [...outcomes[0]!].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(rounds / 2)]!;
