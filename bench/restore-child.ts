@@ -176,8 +176,8 @@ async function restore(file: string) {
 type Cost = { ms: number; cpuMs: number };
 
 /** Wall and CPU (user + system, threads included) of one step, from the same start as every measured run (measure.ts settle()). */
-async function step(fn: () => Promise<unknown>): Promise<Cost> {
-  settle();
+async function step(fn: () => Promise<unknown>, settleFirst = true): Promise<Cost> {
+  if (settleFirst) settle();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await fn();
@@ -217,11 +217,7 @@ async function profile(file: string, rounds: number) {
     fs.rmSync(path.dirname(dirs.applianceNew), { recursive: true, force: true });
     fs.rmSync(path.dirname(dirs.database), { recursive: true, force: true });
   };
-  const staged = (fn: (sink: (m: ManifestMember) => Promise<Writable>) => Promise<unknown>) => async () => {
-    unstage();
-    prepareStaging(dirs);
-    await fn(stagingSink(dirs, { faults: false }).sink);
-  };
+  const staged = (fn: (sink: (m: ManifestMember) => Promise<Writable>) => Promise<unknown>) => () => fn(stagingSink(dirs, { faults: false }).sink);
   const steps: Record<string, () => Promise<unknown>> = {
     details: async () => {
       clearBackupDetailsCache();
@@ -236,19 +232,40 @@ async function profile(file: string, rounds: number) {
     },
     verifyNoSink: () => verifyBackupFile(target, name, dms),
     verifyAndStage: staged((sink) => verifyBackupFile(target, name, dms, { sink })),
-    // What verifyAndStage left, made durable (runs right after it).
+    // What verifyAndStage left, made durable (runs right after it, with no sync between).
     syncStaging: async () => syncStaging(dirs),
     // The same members written through the same sink from memory, in 64 KiB chunks (what the decryption hands it): the writes alone.
     stageOnly: staged((sink) => writeMembers(sink, members, chunk)),
   };
-  const costs: Record<string, Cost[]> = Object.fromEntries(Object.keys(steps).map((k) => [k, []]));
+  // BENCH_PROFILE_STEPS: which steps, in which order (default: all, as listed); e.g. "verifyAndStage,syncStaging,verifyNoSink"
+  // shows what a first verification in a fresh process costs against later ones.
+  const order = process.env.BENCH_PROFILE_STEPS?.split(',') ?? Object.keys(steps);
+  const unknown = order.filter((k) => !(k in steps));
+  if (unknown.length) throw new Error(`BENCH_PROFILE_STEPS: no step ${unknown.join(', ')} (steps: ${Object.keys(steps).join(', ')})`);
+  const costs: Record<string, Cost[]> = Object.fromEntries(order.map((k) => [k, []]));
   try {
-    for (let r = 0; r < rounds; r++) for (const [k, fn] of Object.entries(steps)) costs[k]!.push(await step(fn));
+    for (let r = 0; r < rounds; r++) {
+      for (const k of order) {
+        const fn = steps[k]!;
+        // What the last step staged goes before settle(), as the restore's rounds remove the safety copy before theirs:
+        // a write into page cache freed just before costs far less than one into memory that has settled (measure.ts).
+        if (k !== 'syncStaging') {
+          unstage();
+          prepareStaging(dirs);
+        }
+        // syncStaging flushes what verifyAndStage just wrote: a sync before it would have flushed it already.
+        costs[k]!.push(await step(fn, k !== 'syncStaging'));
+      }
+    }
   } finally {
     unstage();
   }
   const med = (k: string, f: (c: Cost) => number) => median(costs[k]!.map(f));
-  return { plainBytes, rounds, steps: Object.fromEntries(Object.keys(steps).map((k) => [k, { ms: med(k, (c) => c.ms), cpuMs: med(k, (c) => c.cpuMs) }])) };
+  return {
+    plainBytes,
+    rounds,
+    steps: Object.fromEntries(order.map((k) => [k, { ms: med(k, (c) => c.ms), cpuMs: med(k, (c) => c.cpuMs), roundsMs: costs[k]!.map((c) => c.ms) }])),
+  };
 }
 
 async function main() {

@@ -21,7 +21,7 @@
  * least 1.0), and where the restore's time goes: its phases in the median round (read off
  * the calls it makes, see restore-child.ts). When the restore misses the target (or with
  * BENCH_RESTORE_PROFILE=1; never with 0), its steps are also timed one by one
- * (restore-child.ts profile; BENCH_PROFILE_ROUNDS, default 3). Each measured run starts after `sync` and a pause of
+ * (restore-child.ts profile; BENCH_PROFILE_ROUNDS, default 3, and BENCH_PROFILE_STEPS). Each measured run starts after `sync` and a pause of
  * BENCH_SETTLE_S seconds (default 3; why: measure.ts), the order reverses between
  * rounds, and what a run leaves (the extracted folder, the restore's safety copy) is removed
  * before the next one, unmeasured. BENCH_RESTORE_MIB (default 1024) and BENCH_ROUNDS
@@ -111,19 +111,20 @@ function printPhases(r: RestoreReport): void {
   console.log(`  all fsyncs ${r.fsyncAll.n} (${s(r.fsyncAll.ms).trim()} s), renames ${r.renames.n} (${s(r.renames.ms).trim()} s), rm ${r.rm.n} (${s(r.rm.ms).trim()} s)`);
 }
 
-type Profile = { plainBytes: number; rounds: number; steps: Record<string, { ms: number; cpuMs: number }> };
+type Profile = { plainBytes: number; rounds: number; steps: Record<string, { ms: number; cpuMs: number; roundsMs: number[] }> };
 
 function printProfile({ plainBytes, rounds, steps: p }: Profile): void {
   const mibs = plainBytes / MiB;
-  const scrypt = p.scrypt18!.ms;
+  const scrypt = p.scrypt18?.ms ?? NaN;
   // MiB/s of the members' bytes, without the one scrypt 2^18 of the steps that open the file.
   const step = (name: string, key: string, what: string, opens = false) => {
-    const { ms, cpuMs } = p[key]!;
+    if (!p[key]) return; // not among BENCH_PROFILE_STEPS
+    const { ms, cpuMs, roundsMs } = p[key]!;
     const rate = key === 'details' || key === 'scrypt18' || key === 'syncStaging' ? '' : (mibs / ((ms - (opens ? scrypt : 0)) / 1000)).toFixed(0);
-    console.log(`  ${name.padEnd(16)}${s(ms)} ${s(cpuMs)} ${rate.padStart(7)}  ${what}`);
+    console.log(`  ${name.padEnd(16)}${s(ms)} ${s(cpuMs)} ${rate.padStart(7)}  ${what} (rounds ${roundsMs.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
   };
   console.log(
-    `\nThe restore's steps one by one (restore-child.ts profile: median of ${rounds} rounds, each step after sync + ${settleSeconds} s; ${mibs.toFixed(0)} MiB of members;` +
+    `\nThe restore's steps one by one (restore-child.ts profile: median of ${rounds} rounds, each step but syncStaging after sync + ${settleSeconds} s; ${mibs.toFixed(0)} MiB of members;` +
       `\nMiB/s without the scrypt 2^18 of the steps that open the file):`,
   );
   console.log(`  ${''.padEnd(16)} wall s   CPU s   MiB/s`);
@@ -133,10 +134,10 @@ function printProfile({ plainBytes, rounds, steps: p }: Profile): void {
   step('sha256 (memory)', 'sha256InMemory', 'one SHA-256 over as many bytes in memory (the verification runs two: members, file)');
   step('verify', 'verifyNoSink', 'verifyBackupFile without a sink: scrypt 2^18 + 2^15, decrypt, tar, both SHA-256', true);
   step('verify + stage', 'verifyAndStage', "verifyBackupFile with the restore's staging sink (the restore's verify phase)", true);
-  step('syncStaging', 'syncStaging', 'fsync of what verify + stage wrote');
+  step('syncStaging', 'syncStaging', 'fsync of what verify + stage wrote, right after it');
   step('stage only', 'stageOnly', 'the same members written through the staging sink from memory, 64 KiB at a time');
   const d = (a: string, b: string) => s(p[a]!.ms - p[b]!.ms).trim();
-  console.log(`  so: staging inside the verification adds ${d('verifyAndStage', 'verifyNoSink')} s (verify + stage − verify), against ${s(p.stageOnly!.ms).trim()} s for the writes alone`);
+  if (p.verifyAndStage && p.verifyNoSink && p.stageOnly) console.log(`  so: staging inside the verification adds ${d('verifyAndStage', 'verifyNoSink')} s (verify + stage − verify), against ${s(p.stageOnly!.ms).trim()} s for the writes alone`);
 }
 
 execFileSync('bash', [path.join(ROOT, 'scripts', 'install-debs.sh'), 'age', 'bsdutils'], { stdio: 'inherit' });
