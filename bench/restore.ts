@@ -14,18 +14,22 @@
  *             Debian's age (its passphrase, the DMS, typed on a terminal: a pty from
  *             script(1)); the command's wall time. For reference, the same followed by `sync`
  *             (the restore makes its files durable; age and tar leave them in the page cache).
- * Both run scrypt at 2^18 on the age header; the restore does it twice (the details, then
- * the verification: the phases below show it).
+ * age runs scrypt at 2^18 once, on the header; the restore runs it three times (the
+ * details' header, the verification's header, the post-check's DMS verifier) and 2^15
+ * twice (the manifest signature key): the phases below show each.
  *
- * Prints wall seconds of each, the ratio age_tar_seconds / restore_seconds (target: at
- * least 1.0), and where the restore's time goes: its phases in the median round (read off
- * the calls it makes, see restore-child.ts). When the restore misses the target (or with
- * BENCH_RESTORE_PROFILE=1; never with 0), its steps are also timed one by one
- * (restore-child.ts profile; BENCH_PROFILE_ROUNDS, default 3, and BENCH_PROFILE_STEPS). Each measured run starts after `sync` and a pause of
- * BENCH_SETTLE_S seconds (default 3; why: measure.ts), the order reverses between
- * rounds, and what a run leaves (the extracted folder, the restore's safety copy) is removed
- * before the next one, unmeasured. BENCH_RESTORE_MIB (default 1024) and BENCH_ROUNDS
- * (default 3) tune it.
+ * Prints wall and CPU seconds of each (webconf's CPU: its process over runRestore, worker
+ * threads included; the others': the command's children), the ratio age_tar_seconds /
+ * restore_seconds (target: at least 1.0), the load average after each run, and where the
+ * restore's time goes: its phases in the median round (read off the calls it makes, see
+ * restore-child.ts). When the restore misses the target (or with BENCH_RESTORE_PROFILE=1;
+ * never with 0), its steps are also timed one by one (restore-child.ts profile;
+ * BENCH_PROFILE_ROUNDS, default 3; BENCH_PROFILE_STEPS picks and orders them).
+ *
+ * Each measured run starts after `sync` and a pause of BENCH_SETTLE_S seconds (default 3;
+ * why: measure.ts), the order reverses between rounds, and what a run leaves (the
+ * extracted folder, the restore's safety copy) is removed before the next one, unmeasured.
+ * BENCH_RESTORE_MIB (default 1024) and BENCH_ROUNDS (default 3) tune it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -173,7 +177,7 @@ try {
   const cpu = outcomes.map((o) => median(o.map((x) => x.cpuMs)));
   const ours = wall[0]!;
   console.log(`\nRestore of a ${mib} MiB backup (median of ${rounds} rounds, order alternating, each after sync + ${settleSeconds} s):`);
-  console.log(`  ${''.padEnd(34)}wall s  age/it   CPU s  rounds (wall s)`);
+  console.log(`  ${''.padEnd(34)}wall s  age÷it   CPU s  rounds (wall s)`);
   for (const [i, { name }] of RUNS.entries()) {
     const all = outcomes[i]!.map((x) => (x.wallMs / 1000).toFixed(2)).join(', ');
     console.log(`  ${name.padEnd(32)}${s(wall[i]!)} ${(wall[1]! / wall[i]!).toFixed(2).padStart(7)} ${s(cpu[i]!)}  ${all}`);
