@@ -28,6 +28,7 @@ import { verifyBackupFile } from '../lib/backup/verify-file';
 import { LocalFolderTarget } from '../lib/storage/local-folder';
 import type { ReadRange, StorageTarget } from '../lib/storage/types';
 import { DMS, makeBackup } from './make-backup';
+import { median } from './measure';
 
 const MiB = 1 << 20;
 const sizes = (process.env.BENCH_DETAILS_SIZES_MIB ?? '1,1024').split(',').map(Number);
@@ -42,11 +43,6 @@ const canDrop = (() => {
 })();
 const dropCaches = (process.env.BENCH_DROP_CACHES ?? (canDrop ? '1' : '0')) === '1';
 const fullVerify = (process.env.BENCH_DETAILS_VERIFY ?? '1') === '1';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** The target with the bytes its read streams hand out counted. */
 function counting(t: StorageTarget): { target: StorageTarget; bytes: () => number } {

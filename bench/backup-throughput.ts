@@ -42,23 +42,18 @@
  * BENCH_SIZES_MIB (default "256,1024"), BENCH_ROUNDS (default 3) and
  * BENCH_SETTLE_S tune it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDb } from '../lib/db/client';
+import { measure, median, settleSeconds, type Cost, type RunOptions } from './measure';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const sizes = (process.env.BENCH_SIZES_MIB ?? '256,1024').split(',').map(Number);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const settleSeconds = Number(process.env.BENCH_SETTLE_S ?? 3);
 const MiB = 1 << 20;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /**
  * Configuration-like data: a few large files, many small ones, incompressible
@@ -85,47 +80,12 @@ function makeData(root: string, totalMiB: number) {
   }
 }
 
-/** Dirty pages written out and freed memory settled, before every measured run alike. */
-function settle(): void {
-  execFileSync('sync');
-  if (settleSeconds > 0) execFileSync('sleep', [String(settleSeconds)]);
-}
-
-/** Wall and CPU (user + system) milliseconds of one measured run. */
-type Cost = { wallMs: number; cpuMs: number };
 /** A run's cost and the bytes it left on the target (file or repository). */
 type Outcome = Cost & { storedBytes: number };
-type RunOptions = { cwd?: string; env?: NodeJS.ProcessEnv };
-
-const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-
-/**
- * CPU milliseconds of the children this process has waited for, and of
- * theirs that they waited for: cutime + cstime, fields 16 and 17 of
- * /proc/self/stat (proc(5)), in clock ticks. Fields are counted after the
- * command name, which is in parentheses and may hold spaces.
- */
-function childrenCpuMs(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 on
-  return ((Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_S) * 1000;
-}
 
 /** A command that must succeed, not measured (making a repository). No input, so nothing can prompt. */
 function run(cmd: string, args: string[], opts: RunOptions = {}): void {
   execFileSync(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** One measured run of a command, after settle(): its cost and its output. */
-function measure(cmd: string, args: string[], opts: RunOptions = {}): { cost: Cost; stdout: string } {
-  settle();
-  const cpu0 = childrenCpuMs();
-  const t0 = performance.now();
-  const res = spawnSync(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * MiB });
-  const wallMs = performance.now() - t0;
-  const cpuMs = childrenCpuMs() - cpu0;
-  if (res.status !== 0) throw new Error(`${path.basename(cmd)} ${args[0]} failed (${res.status ?? res.signal}): ${res.stderr}`);
-  return { cost: { wallMs, cpuMs }, stdout: res.stdout };
 }
 
 /** Bytes a file or folder takes (apparent sizes, as `du -sb` counts them). */

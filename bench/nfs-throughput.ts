@@ -17,15 +17,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { NfsShare } from '../lib/nfs/nfs-share';
 import { startNfsServer } from '../tests/helpers/nfs-server';
+import { median } from './measure';
 
 const MiB = 1 << 20;
 const size = Number(process.env.BENCH_NFS_MIB ?? 512) * MiB;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function timed(fn: () => Promise<void> | void): Promise<number> {
   const t0 = performance.now();

@@ -31,16 +31,12 @@ import { verifyBackupFile } from '../lib/backup/verify-file';
 import { LocalFolderTarget } from '../lib/storage/local-folder';
 import type { StorageTarget } from '../lib/storage/types';
 import { DMS, makeBackup } from './make-backup';
+import { median } from './measure';
 
 const mib = Number(process.env.BENCH_VERIFY_MIB ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const withStream = (process.env.BENCH_VERIFY_STREAM ?? '1') === '1';
 const MiB = 1 << 20;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 type Run = { s: number; cpuS: number };
 
