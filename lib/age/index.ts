@@ -37,8 +37,8 @@ import { createDecryptStream, createEncryptStream, derivePayloadKey, sealChunks,
  *
  * Each file gets its own random file key and scrypt salt, as the format
  * requires, so each file costs one scrypt run (2^18 by default) to write and
- * one to read; there is no key to cache across files. Bundle many small files
- * into one archive rather than encrypting them one by one.
+ * one to read (unless a FileKeyCache remembers the file's key). Bundle many
+ * small files into one archive rather than encrypting them one by one.
  */
 
 export * from './errors';
@@ -60,6 +60,51 @@ export interface EncryptOptions {
 export interface DecryptOptions {
   /** Refuse files asking for more scrypt work than 2^maxLogN (checked before computing); default and maximum 20. */
   maxLogN?: number;
+  /** File keys remembered from earlier scrypt runs (see FileKeyCache). */
+  keyCache?: FileKeyCache;
+}
+
+/**
+ * A place that remembers the file key a passphrase unwrapped from a header's
+ * stanzas, so that opening the same file again with the same passphrase
+ * needs no scrypt. The format has no such thing: the file key is fresh per
+ * file, and only its writer or someone who ran scrypt knows it. A remembered
+ * key is used only when the header MAC verifies under it (the MAC covers the
+ * stanzas, so an unchanged header under the same key still unwraps with the
+ * passphrase it was learned with); otherwise scrypt runs as without a cache.
+ * The cache must tell passphrases apart: a key learned with one passphrase
+ * must never be answered for another. Failures inside it count as a miss.
+ */
+export interface FileKeyCache {
+  get(passphrase: Passphrase, stanzas: readonly Stanza[]): Uint8Array | null;
+  set(passphrase: Passphrase, stanzas: readonly Stanza[], fileKey: Uint8Array): void;
+}
+
+/** The file key of this header for this passphrase, its header MAC verified: from the cache when it holds it, by scrypt otherwise. */
+export async function openFileKey(passphrase: Passphrase, header: Header, opts: DecryptOptions): Promise<Buffer> {
+  const cache = opts.keyCache;
+  const remembered = cache ? safely(() => cache.get(passphrase, header.stanzas)) : null;
+  if (remembered) {
+    const key = Buffer.from(remembered);
+    try {
+      verifyHeaderMac(key, header);
+      return key;
+    } catch {
+      key.fill(0);
+    }
+  }
+  const fileKey = await unwrapFileKey(passphrase, header.stanzas, opts);
+  verifyHeaderMac(fileKey, header);
+  if (cache) safely(() => cache.set(passphrase, header.stanzas, fileKey));
+  return fileKey;
+}
+
+function safely<T>(f: () => T): T | null {
+  try {
+    return f();
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -146,8 +191,7 @@ export class DeferredEncryption {
 export async function decryptWithPassphrase(source: AgeSource, passphrase: Passphrase, opts: DecryptOptions = {}): Promise<DecryptStream> {
   const opened = await readHeader(source);
   try {
-    const fileKey = await unwrapFileKey(passphrase, opened.header.stanzas, opts);
-    verifyHeaderMac(fileKey, opened.header);
+    const fileKey = await openFileKey(passphrase, opened.header, opts);
     return decryptPayload(fileKey, opened);
   } catch (err) {
     await opened.close();
@@ -179,9 +223,8 @@ export async function openHeader(head: Uint8Array, passphrase: Passphrase, opts:
   const parsed = parseHeader(bytes) ?? parseCompleteHeader(bytes);
   const payloadOffset = parsed.size + PAYLOAD_NONCE_SIZE;
   if (bytes.length < payloadOffset) throw new AgeHeaderError('truncated', 'it ends before the payload nonce');
-  const fileKey = await unwrapFileKey(passphrase, parsed.header.stanzas, opts);
+  const fileKey = await openFileKey(passphrase, parsed.header, opts);
   try {
-    verifyHeaderMac(fileKey, parsed.header);
     return { payloadOffset, payloadKey: derivePayloadKey(fileKey, bytes.subarray(parsed.size, payloadOffset)) };
   } finally {
     fileKey.fill(0);

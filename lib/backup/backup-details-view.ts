@@ -6,6 +6,7 @@ import { getStorageConfig, openStorage, storageUrl } from '../storage/config';
 import { BackupDetailsError, readBackupDetails, type BackupDetails } from './details';
 import { isDmsSet, unsealDms } from './dms';
 import { getBackupRun, runWithFile } from './runs';
+import { applianceKeyCache } from './key-cache';
 
 /**
  * Backup Details as the console shows them: what the file's header and
@@ -45,7 +46,7 @@ export async function backupDetailsAt(url: string): Promise<BackupDetailsView> {
   return withLocation(url, async (target) => {
     // The same rules as the browser: a folder inside the location (symbolic links resolved), never the data folder; a regular file.
     await checkBrowsableFile(target, loc.parts);
-    return withHistory(await readBackupDetails(target, loc.parts.join('/'), secret).catch(words), url);
+    return withHistory(await readBackupDetails(target, loc.parts.join('/'), secret, { keyCache: applianceKeyCache }).catch(words), url);
   });
 }
 
@@ -62,7 +63,7 @@ export async function backupDetailsOfRun(id: number): Promise<BackupDetailsView>
   const secret = dms();
   const base = storageUrl(getStorageConfig());
   try {
-    const d = await readBackupDetails(target, run.fileName, secret).catch(words);
+    const d = await readBackupDetails(target, run.fileName, secret, { keyCache: applianceKeyCache }).catch(words);
     return withHistory(d, base ? `${base.replace(/\/?(\?|$)/, `/${encodeURIComponent(path.posix.basename(run.fileName))}$1`)}` : null);
   } finally {
     await target.close().catch(() => undefined);

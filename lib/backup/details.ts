@@ -1,15 +1,15 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { AgeHeaderError, AgeMacError, AgeNoMatchError, type Header } from '../age';
+import { AgeHeaderError, AgeMacError, AgeNoMatchError, openFileKey, type Header } from '../age';
 import { CHUNK_SIZE, DEFAULT_LOG_N, ENCRYPTED_CHUNK_SIZE, MAX_HEADER_SIZE, PAYLOAD_NONCE_SIZE, SCRYPT_TYPE, TAG_SIZE } from '../age/format';
-import { parseHeader, verifyHeaderMac } from '../age/header';
-import { unwrapFileKey } from '../age/scrypt';
+import { parseHeader } from '../age/header';
 import { openChunk } from '../age/chunks';
 import { derivePayloadKey } from '../age/stream';
 import { TAR_BLOCK, archiveSizeFor } from './archive';
 import { MANIFEST_NAME, manifestSchema, verifyManifestSignature, type Manifest, type ManifestMember } from './manifest';
 import { StorageError } from '../storage/errors';
 import type { StorageTarget } from '../storage/types';
+import type { BackupKeyCache } from './key-cache';
 
 /**
  * "Backup Details": what a backup file is and holds, read from its start
@@ -279,6 +279,8 @@ export async function readBackupDetails(
     fresh?: boolean;
     /** Also read the last chunk and authenticate it as the file's last (see above). */
     checkEnd?: boolean;
+    /** Keys derived from the DMS before (key-cache.ts): then no scrypt runs. */
+    keyCache?: BackupKeyCache;
   } = {},
 ): Promise<BackupDetails> {
   const { signal } = opts;
@@ -327,7 +329,8 @@ export async function readBackupDetails(
   // 3. The file key (scrypt, ~0.8 s at 2^18) and the header MAC.
   let fileKey: Buffer;
   try {
-    fileKey = await unwrapFileKey(dms, header.stanzas, { maxLogN: DEFAULT_LOG_N });
+    // The header MAC is checked here too.
+    fileKey = await openFileKey(dms, header, { maxLogN: DEFAULT_LOG_N, keyCache: opts.keyCache?.files });
   } catch (err) {
     if (err instanceof AgeNoMatchError && err.reason === 'wrong-passphrase') {
       const other: BackupDetails = {
@@ -340,15 +343,10 @@ export async function readBackupDetails(
     }
     if (err instanceof AgeNoMatchError) throw notABackup(name, 'it is not encrypted with a passphrase');
     if (err instanceof AgeHeaderError) throw headerFailure(name, err);
-    throw err;
-  }
-  signal?.throwIfAborted();
-  try {
-    verifyHeaderMac(fileKey, header);
-  } catch (err) {
     if (err instanceof AgeMacError) throw damaged(name, 'its encryption header failed authentication');
     throw err;
   }
+  signal?.throwIfAborted();
   const payloadKey = derivePayloadKey(fileKey, file.subarray(parsed.size, payloadStart));
   fileKey.fill(0);
 
@@ -400,7 +398,7 @@ export async function readBackupDetails(
   if (!result.success) throw notABackup(name, 'its manifest does not have the fields of a Webconf backup manifest');
   const manifest = result.data;
   signal?.throwIfAborted();
-  const signature = (await verifyManifestSignature(manifest, dms)) ? 'verified' : 'invalid';
+  const signature = (await verifyManifestSignature(manifest, dms, opts.keyCache?.manifests)) ? 'verified' : 'invalid';
   const archiveBytes = await archiveSizeFor(tarHeader.size, manifest.members);
   const expectedSizeBytes = payloadStart + archiveBytes + Math.max(1, Math.ceil(archiveBytes / CHUNK_SIZE)) * TAG_SIZE;
 

@@ -32,6 +32,7 @@ import { getBackupSettings } from './settings';
 import { BackupWorkers } from './backup-workers';
 import { writeEncryptedArchive } from './archive-writer';
 import { verifyReadBack } from './verify-archive';
+import { applianceKeyCache } from './key-cache';
 import { readBackFile } from './read-back';
 
 /**
@@ -376,6 +377,9 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     await target.rename(tempName, fileName);
     tempName = null;
+    // Verify and restore of this file on this appliance then need no scrypt (key-cache.ts).
+    applianceKeyCache.files.set(dms, [await stanza], fileKey);
+    await signer.rememberIn(applianceKeyCache.manifests);
     update(run.id, {
       status: 'succeeded',
       phase: 'done',

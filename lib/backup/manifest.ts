@@ -77,6 +77,11 @@ export class ManifestSigner {
     return signWith(unsigned, await this.key, this.salt);
   }
 
+  /** Hands the signing key to a cache, so that this file's signature verifies later without scrypt. */
+  async rememberIn(cache: ManifestKeyCache): Promise<void> {
+    cache.set(this.dms, this.salt.toString('base64'), LOG_N, await this.key);
+  }
+
   async verify(manifest: Manifest): Promise<boolean> {
     const { salt, logN } = manifest.signature.kdf;
     if (logN !== LOG_N || salt !== this.salt.toString('base64')) return verifyManifestSignature(manifest, this.dms);
@@ -102,10 +107,26 @@ export function withPlaceholderSignature(unsigned: UnsignedManifest): Manifest {
   };
 }
 
-/** True when the signature was made with this DMS over exactly this manifest. */
-export async function verifyManifestSignature(manifest: Manifest, dms: string): Promise<boolean> {
+/** Signing keys remembered by kdf salt (base64) and logN for one DMS (key-cache.ts); failures count as a miss. */
+export interface ManifestKeyCache {
+  get(dms: string, salt: string, logN: number): Buffer | null;
+  set(dms: string, salt: string, logN: number, key: Uint8Array): void;
+}
+
+/**
+ * True when the signature was made with this DMS over exactly this manifest.
+ * A remembered key that verifies it is enough; one that does not is not
+ * trusted to say no: the key is derived afresh.
+ */
+export async function verifyManifestSignature(manifest: Manifest, dms: string, cache?: ManifestKeyCache): Promise<boolean> {
   const { signature, ...unsigned } = manifest;
-  return macMatches(signature.value, unsigned, await signingKey(dms, Buffer.from(signature.kdf.salt, 'base64'), signature.kdf.logN));
+  const { salt, logN } = signature.kdf;
+  const remembered = cache?.get(dms, salt, logN);
+  if (remembered && macMatches(signature.value, unsigned, remembered)) return true;
+  const key = await signingKey(dms, Buffer.from(salt, 'base64'), logN);
+  const ok = macMatches(signature.value, unsigned, key);
+  if (ok) cache?.set(dms, salt, logN, key);
+  return ok;
 }
 
 function macMatches(value: string, unsigned: UnsignedManifest, key: Buffer): boolean {

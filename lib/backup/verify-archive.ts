@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { MANIFEST_NAME, manifestSchema, verifyManifestSignature, type Manifest, type ManifestMember } from './manifest';
 import { TarFormatError, TarWalker, type TarEntry } from './tar-walk';
+import type { BackupKeyCache } from './key-cache';
 
 /**
  * Reads a decrypted backup archive and checks everything it can: the
@@ -107,7 +108,7 @@ export class ArchiveCheck {
 
   constructor(
     private readonly dms: string,
-    private readonly o: { sink?: MemberSink; copy?: boolean; signal?: AbortSignal } = {},
+    private readonly o: { sink?: MemberSink; copy?: boolean; signal?: AbortSignal; keyCache?: BackupKeyCache } = {},
   ) {}
 
   private fail(error: unknown): never {
@@ -143,7 +144,7 @@ export class ArchiveCheck {
     if (!parsed.success) this.fail(new BackupVerifyError('The manifest does not have the expected fields.'));
     this.manifest = parsed.data;
     // Checked meanwhile (scrypt on the thread pool); a bad signature fails the next feed().
-    this.signature = verifyManifestSignature(parsed.data, this.dms).then((ok) => {
+    this.signature = verifyManifestSignature(parsed.data, this.dms, this.o.keyCache?.manifests).then((ok) => {
       if (!ok) this.fail(new BackupVerifyError('The manifest signature does not verify with this Domain Master Secret.'));
     });
     this.signature.catch(() => undefined);
@@ -262,8 +263,12 @@ export class ArchiveCheck {
  * the stream become "The archive cannot be read: ..."; a sink's own errors
  * are passed on as they are.
  */
-export async function verifyArchive(plaintext: Readable, dms: string, opts: { sink?: MemberSink; signal?: AbortSignal } = {}): Promise<VerifiedBackup> {
-  const check = new ArchiveCheck(dms, { sink: opts.sink, signal: opts.signal });
+export async function verifyArchive(
+  plaintext: Readable,
+  dms: string,
+  opts: { sink?: MemberSink; signal?: AbortSignal; keyCache?: BackupKeyCache } = {},
+): Promise<VerifiedBackup> {
+  const check = new ArchiveCheck(dms, { sink: opts.sink, signal: opts.signal, keyCache: opts.keyCache });
   const digests: string[] = [];
   let hash: crypto.Hash | null = null;
   /** Whether a failure now would be the stream's. */

@@ -47,9 +47,9 @@ export async function verifyBackupFile(target: StorageTarget, name: string, dms:
   stored.on('error', (err) => tap.destroy(err));
   try {
     // Rejects at once on a wrong DMS or a damaged header; payload damage errors the plaintext stream.
-    const plain = await decryptWithPassphrase(tapped, dms);
+    const plain = await decryptWithPassphrase(tapped, dms, { keyCache: opts.keyCache?.files });
     opts.signal?.addEventListener('abort', () => plain.destroy(opts.signal!.reason as Error), { once: true });
-    const verified = await verifyArchive(plain, dms, { sink: opts.sink, signal: opts.signal });
+    const verified = await verifyArchive(plain, dms, { sink: opts.sink, signal: opts.signal, keyCache: opts.keyCache });
     return { ...verified, checksum: hash.digest('hex') };
   } finally {
     stored.destroy();

@@ -3,6 +3,7 @@ import { ChunkLayout } from '../age/chunks';
 import { CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, MAX_HEADER_SIZE, PAYLOAD_NONCE_SIZE } from '../age/format';
 import { WindowReader, windowRing } from '../storage/window-reader';
 import { BackupWorkers } from './backup-workers';
+import type { BackupKeyCache } from './key-cache';
 import { ArchiveCheck, BackupVerifyError, type MemberSink, type VerifiedBackup } from './verify-archive';
 
 /**
@@ -14,7 +15,7 @@ import { ArchiveCheck, BackupVerifyError, type MemberSink, type VerifiedBackup }
  *                copies each window's first 64 KiB behind the window before
  *                it (so that the chunks starting in a window are whole in its
  *                slot); from window 0 it opens the age header with the DMS
- *                (scrypt); it walks the tar structure of each decrypted
+ *                (scrypt, unless the key cache has its key); it walks the tar structure of each decrypted
  *                window (ArchiveCheck: manifest, signature, names, sizes)
  *                and copies members' bytes to the sinks
  *   worker 0     decrypts even windows' chunks into the plain ring's slot of
@@ -42,6 +43,8 @@ export type VerifyOptions = {
   sink?: MemberSink;
   /** Bytes of the stored file read and checked so far, of its size; in order, after each window. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Keys derived from the DMS before (key-cache.ts): the file then opens without scrypt. */
+  keyCache?: BackupKeyCache;
 };
 
 type Chunks = { layout: ChunkLayout; session: ReturnType<BackupWorkers['chunkWindows']> };
@@ -53,7 +56,7 @@ export async function verifyLocalFile(file: string, dms: string, opts: VerifyOpt
     throw opts.openFailed(err);
   });
   const workers = new BackupWorkers(2);
-  const check = new ArchiveCheck(dms, { sink: opts.sink, copy: true, signal: opts.signal });
+  const check = new ArchiveCheck(dms, { sink: opts.sink, copy: true, signal: opts.signal, keyCache: opts.keyCache });
   const plain = new SharedArrayBuffer(RING * PLAIN_SLOT);
   const size = reader.size;
   const memory = Buffer.from(ring.memory);
@@ -67,7 +70,7 @@ export async function verifyLocalFile(file: string, dms: string, opts: VerifyOpt
     /** The chunks' layout and their decryption, once window 0's header opened with the DMS. */
     let chunks: Promise<Chunks> | null = null;
     const openChunks = (head: Buffer): Promise<Chunks> =>
-      openHeader(head, dms).then(({ payloadOffset, payloadKey }) => ({
+      openHeader(head, dms, { keyCache: opts.keyCache?.files }).then(({ payloadOffset, payloadKey }) => ({
         layout: new ChunkLayout(payloadOffset, size),
         session: workers.chunkWindows({ size, offset: payloadOffset, key: payloadKey }),
       }));

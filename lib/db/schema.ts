@@ -232,6 +232,21 @@ export const sshKnownHosts = sqliteTable(
   (t) => [uniqueIndex('ssh_known_hosts_host_port').on(t.host, t.port)],
 );
 
+/**
+ * Keys derived from the DMS by scrypt for one backup file (its age file key,
+ * its manifest's signing key), remembered so that verifying or restoring a
+ * file again costs no scrypt. `id` is HMAC-SHA-256 under the DMS of the kind
+ * and the file's salt, so an entry answers only for the DMS that derived it;
+ * `sealed` is the key sealed under this appliance's seal key (another
+ * appliance's entries, restored with its database, do not open and count as
+ * missing). Removing any or all rows only costs scrypt runs.
+ */
+export const derivedKeys = sqliteTable('derived_keys', {
+  id: text('id').primaryKey(),
+  sealed: text('sealed').notNull(),
+  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
 export type BackupVerification = typeof backupVerifications.$inferSelect;
 export type RestoreRun = typeof restoreRuns.$inferSelect;
 export type SshKnownHost = typeof sshKnownHosts.$inferSelect;

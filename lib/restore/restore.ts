@@ -31,6 +31,7 @@ import { prepareStaging, stagingSink, syncStaging } from './stage';
 import { integrityOf, prepareStagedDatabase, schemaRelation, withStagedDb } from './staged-database';
 import { summarizeState } from './state-summary';
 import { switchBack, switchForward } from './switch';
+import { applianceKeyCache } from '../backup/key-cache';
 
 /**
  * Restore: the dry-run (planRestore) and the restore itself (runRestore),
@@ -112,7 +113,7 @@ async function openWithDms(o: Opened, entered: string | undefined, signal?: Abor
   }
   let details: BackupDetails;
   try {
-    details = await readBackupDetails(o.target, o.name, dms, { signal });
+    details = await readBackupDetails(o.target, o.name, dms, { signal, keyCache: applianceKeyCache });
   } catch (err) {
     if (err instanceof BackupDetailsError) throw new AppError(err.code === 'not_found' ? 'not_found' : 'unprocessable', `${err.message} Nothing was changed.`);
     throw err;
@@ -207,6 +208,7 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
     try {
       const { sink } = stagingSink({ applianceNew: path.join(dir, 'unused'), database: dbFile }, { faults: false });
       const verified = await verifyBackupFile(o.target, o.name, opening.dms, {
+        keyCache: applianceKeyCache,
         signal: opts.signal,
         sink: async (m) => (m.kind === 'database' ? sink(m) : null),
       });
@@ -293,6 +295,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     let checksum: string;
     try {
       const verified = await verifyBackupFile(o.target, o.name, opening.dms, {
+        keyCache: applianceKeyCache,
         signal: opts.signal,
         sink: async (m) => {
           faultPoint('verify');

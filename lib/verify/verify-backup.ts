@@ -20,6 +20,7 @@ import { DatabaseCopy } from './database-copy';
 import { canonicalFolderUrl, configuredLocation, splitFileUrl } from './locations';
 import { registry, waitForVerification, type RunningSlot } from './registry';
 import type { VerificationResult, VerifyLevel } from './schemas';
+import { applianceKeyCache } from '../backup/key-cache';
 
 /**
  * Verifying a backup file where it is stored, with nothing but the DMS, as
@@ -258,7 +259,7 @@ async function execute(row: BackupVerification, source: Source, dms: string, sig
   let outcome: { status: 'passed' | 'failed'; error: string | null };
   try {
     // ── Quick: header, signed manifest, exact length, last chunk ──
-    const d = await readBackupDetails(target, name, dms, { signal, fresh: true, checkEnd: true });
+    const d = await readBackupDetails(target, name, dms, { signal, fresh: true, checkEnd: true, keyCache: applianceKeyCache });
     result.sizeBytes = d.sizeBytes;
     if (d.dms === 'other') {
       throw new VerifyFailure('It was made with another Domain Master Secret (or its encryption header is damaged): this appliance cannot open it.');
@@ -288,6 +289,7 @@ async function execute(row: BackupVerification, source: Source, dms: string, sig
         progress.bytesDone += n;
       };
       const verified = await verifyBackupFile(target, name, dms, {
+        keyCache: applianceKeyCache,
         signal,
         sink: async (member) => {
           if (member.kind !== 'database') return counter(count);
