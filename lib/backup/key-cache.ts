@@ -4,7 +4,7 @@ import type { FileKeyCache, Passphrase, Stanza } from '../age';
 import type { ManifestKeyCache } from './manifest';
 import { seal, unseal } from '../crypto/seal';
 import { db } from '../db/client';
-import { derivedKeys } from '../db/schema';
+import { derivedKeys, type DerivedKey } from '../db/schema';
 
 /**
  * Remembers keys derived from the DMS with scrypt for one backup file, so
@@ -88,6 +88,15 @@ const manifestKeys: ManifestKeyCache = {
     remember(rowId(dms, 'manifest-key', salt, String(logN)), key);
   },
 };
+
+/** Every row, for a restore to carry over (none when the database cannot be read). */
+export function derivedKeyRows(): DerivedKey[] {
+  try {
+    return db().select().from(derivedKeys).all();
+  } catch {
+    return [];
+  }
+}
 
 /** Both kinds of keys a backup file's verification derives, for the functions that take `keyCache`. */
 export type BackupKeyCache = { files: FileKeyCache; manifests: ManifestKeyCache };

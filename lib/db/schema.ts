@@ -247,6 +247,7 @@ export const derivedKeys = sqliteTable('derived_keys', {
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
 });
 
+export type DerivedKey = typeof derivedKeys.$inferSelect;
 export type BackupVerification = typeof backupVerifications.$inferSelect;
 export type RestoreRun = typeof restoreRuns.$inferSelect;
 export type SshKnownHost = typeof sshKnownHosts.$inferSelect;

@@ -31,7 +31,7 @@ import { prepareStaging, stagingSink, syncStaging } from './stage';
 import { integrityOf, prepareStagedDatabase, schemaRelation, withStagedDb } from './staged-database';
 import { summarizeState } from './state-summary';
 import { switchBack, switchForward } from './switch';
-import { applianceKeyCache } from '../backup/key-cache';
+import { applianceKeyCache, derivedKeyRows } from '../backup/key-cache';
 
 /**
  * Restore: the dry-run (planRestore) and the restore itself (runRestore),
@@ -321,6 +321,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     const prepared = prepareStagedDatabase(dirs.database, {
       dms: opening.dms,
       applianceId: here.id,
+      derivedKeys: derivedKeyRows(),
       restored: { fileName: o.displayName, sizeBytes: opening.details.sizeBytes, checksum, location: o.location },
       row: {
         status: 'running',

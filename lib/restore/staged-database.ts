@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
 import { sealDmsHere, sealedDmsOpensHere } from '../backup/dms';
 import { openDb, type Db } from '../db/client';
-import { backupRuns, domainMasterSecret, restoreRuns, sessions, settings, type RestoreRun } from '../db/schema';
+import { backupRuns, derivedKeys, domainMasterSecret, restoreRuns, sessions, settings, type DerivedKey, type RestoreRun } from '../db/schema';
 import { oidcConfigSchema } from '../oidc/schemas';
 import { oidcSecretOpensHere } from '../oidc/config';
 
@@ -66,6 +66,8 @@ export type Preparation = {
   applianceId: string;
   restored: { fileName: string; sizeBytes: number; checksum: string; location: string | null };
   row: Omit<RestoreRun, 'id'>;
+  /** This appliance's derived-key cache (key-cache.ts): appliance state, kept across the restore like its id. */
+  derivedKeys: DerivedKey[];
 };
 
 export type PreparationResult = { newRowId: number; dmsResealed: boolean; oidcCleared: boolean; runsCompleted: number };
@@ -83,7 +85,10 @@ export type PreparationResult = { newRowId: number; dmsResealed: boolean; oidcCl
  *   - an OIDC client secret sealed elsewhere cannot be opened here: it is cleared and OIDC sign-in
  *     turned off until an admin enters it again;
  *   - this restore is recorded as running (so the restored database, too, refuses changes until the
- *     post-check passed).
+ *     post-check passed);
+ *   - the derived-key cache stays this appliance's: its rows are carried over (the backup's copy
+ *     predates them); the backup's own rows stay when it was made here, and are dropped when its
+ *     DMS had to be sealed again (sealed elsewhere, they would not open here).
  */
 export function prepareStagedDatabase(file: string, p: Preparation): PreparationResult {
   return withStagedDb(file, (d) => {
@@ -137,6 +142,9 @@ export function prepareStagedDatabase(file: string, p: Preparation): Preparation
           oidcCleared = true;
         }
       }
+
+      if (dmsResealed) d.delete(derivedKeys).run();
+      for (const row of p.derivedKeys) d.insert(derivedKeys).values(row).onConflictDoNothing().run();
 
       const newRowId = d.insert(restoreRuns).values(p.row).returning({ id: restoreRuns.id }).get().id;
       return { newRowId, dmsResealed, oidcCleared, runsCompleted: running.length };
