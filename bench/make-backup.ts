@@ -49,12 +49,16 @@ export function runBackupChild(dataRoot: string, target: string): ChildBackup {
   return JSON.parse(res.stdout.trim().split('\n').pop()!) as ChildBackup;
 }
 
-/** A backup of `mib` MiB of fresh data in `target` (the data, under <work>/data, is removed after): its file name and size. */
-export function makeBackup(work: string, mib: number, target: string): { fileName: string; fileBytes: number } {
+/**
+ * A backup of `mib` MiB of fresh data in `target`: its file name and size, and the data folder
+ * that made it (<work>/data). The appliance data is removed after; with `keepDatabase` the
+ * console's database stays (it remembers the keys derived for the file: key-cache.ts).
+ */
+export function makeBackup(work: string, mib: number, target: string, opts: { keepDatabase?: boolean } = {}): { fileName: string; fileBytes: number; dataRoot: string } {
   const dataRoot = path.join(work, 'data');
   makeData(dataRoot, mib);
   const r = runBackupChild(dataRoot, target);
   // The configuration is not needed any more; the backup stays.
-  fs.rmSync(dataRoot, { recursive: true, force: true });
-  return { fileName: r.fileName, fileBytes: r.fileBytes };
+  fs.rmSync(opts.keepDatabase ? path.join(dataRoot, 'appliance') : dataRoot, { recursive: true, force: true });
+  return { fileName: r.fileName, fileBytes: r.fileBytes, dataRoot };
 }
