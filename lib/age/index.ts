@@ -24,21 +24,28 @@ import {
 } from './header';
 import { unwrapFileKey, wrapFileKey, type Passphrase } from './scrypt';
 import { createDecryptStream, createEncryptStream, derivePayloadKey, sealChunks, type DecryptStream, type EncryptStream } from './stream';
+import { unwrapFileKeyWithIdentities, wrapFileKeyToRecipient } from './x25519';
+import type { X25519Identity, X25519Recipient } from './x25519-keys';
 
 /**
- * age v1 files in passphrase (scrypt) mode, streamed (layout: format.ts).
+ * age v1 files, streamed (layout: format.ts), in passphrase (scrypt) mode or
+ * to X25519 recipients.
  *
  *   // encrypt: plaintext → age file
  *   await pipeline(source, await encryptWithPassphrase(dms), fs.createWriteStream(out));
+ *   await pipeline(source, encryptToRecipients([parseX25519Recipient('age1...')]), sink);
  *
- *   // decrypt: header, passphrase and header MAC are checked before this resolves
+ *   // decrypt: header, passphrase or identity and header MAC are checked before this resolves
  *   const plaintext = await decryptWithPassphrase(fs.createReadStream(file), dms);
+ *   const plaintext = await decryptWithIdentities(fs.createReadStream(file), await readIdentityFile(keyFile));
  *   await pipeline(plaintext, sink);
  *
- * Each file gets its own random file key and scrypt salt, as the format
- * requires, so each file costs one scrypt run (2^18 by default) to write and
- * one to read (unless a FileKeyCache remembers the file's key). Bundle many
- * small files into one archive rather than encrypting them one by one.
+ * Each file gets its own random file key. In passphrase mode each file also
+ * gets its own scrypt salt, as the format requires, so each file costs one
+ * scrypt run (2^18 by default) to write and one to read (unless a
+ * FileKeyCache remembers the file's key). Bundle many small files into one
+ * archive rather than encrypting them one by one. To recipients a file costs
+ * one X25519 per recipient, and writing needs only the public keys.
  */
 
 export * from './errors';
@@ -48,6 +55,9 @@ export type { Passphrase } from './scrypt';
 export { createDecryptStream, createEncryptStream, derivePayloadKey, sealChunks } from './stream';
 export { ChunkReader, openChunk, sealChunksInto, type ChunkReaderTotals } from './chunks';
 export { wrapFileKey } from './scrypt';
+export { wrapFileKeyToRecipient, unwrapFileKeyWithIdentities } from './x25519';
+export { X25519Identity, X25519Recipient, generateX25519Identity, parseX25519Identity, parseX25519Recipient } from './x25519-keys';
+export { formatIdentityFile, parseIdentityFile, readIdentityFile, writeIdentityFile } from './identity-file';
 
 /** Bytes in: a stream, any async iterable of bytes, or one buffer. */
 export type AgeSource = Readable | AsyncIterable<Uint8Array> | Uint8Array;
@@ -118,6 +128,23 @@ export async function encryptWithPassphrase(passphrase: Passphrase, opts: Encryp
   return encryptWithFileKey(fileKey, [stanza]);
 }
 
+/**
+ * A Transform from plaintext to a complete age file for a fresh file key
+ * wrapped to each of these recipients (one X25519 stanza each; the same
+ * recipient twice gets one). Any of their identities opens the file.
+ */
+export function encryptToRecipients(recipients: readonly X25519Recipient[], opts: { nonce?: Uint8Array } = {}): EncryptStream {
+  const distinct = recipients.filter((r, i) => recipients.findIndex((o) => o.equals(r)) === i);
+  if (distinct.length === 0) throw new TypeError('an age file needs at least one recipient');
+  const fileKey = crypto.randomBytes(FILE_KEY_SIZE);
+  try {
+    return encryptWithFileKey(fileKey, distinct.map((r) => wrapFileKeyToRecipient(r, fileKey)), opts);
+  } finally {
+    // The header's MAC and the payload key are made by now: nothing keeps the file key.
+    fileKey.fill(0);
+  }
+}
+
 /** Low level: a Transform from plaintext to an age file with these stanzas under this file key. */
 export function encryptWithFileKey(fileKey: Uint8Array, stanzas: readonly Stanza[], opts: { nonce?: Uint8Array } = {}): EncryptStream {
   return createEncryptStream(fileKey, { nonce: opts.nonce, prefix: serializeHeader(stanzas, fileKey) });
@@ -180,6 +207,25 @@ export class DeferredEncryption {
   }
 }
 
+/** The file key of a header with the header MAC verified under it, or why not (AgeHeaderError, AgeNoMatchError, AgeMacError). */
+type OpenKey = (header: Header) => Buffer | Promise<Buffer>;
+
+/** This file key, once the header MAC verifies under it. */
+function verified(fileKey: Buffer, header: Header): Buffer {
+  try {
+    verifyHeaderMac(fileKey, header);
+    return fileKey;
+  } catch (err) {
+    fileKey.fill(0);
+    throw err;
+  }
+}
+
+function withIdentities(identities: X25519Identity | readonly X25519Identity[]): OpenKey {
+  const list = Array.isArray(identities) ? identities : [identities as X25519Identity];
+  return (header) => verified(unwrapFileKeyWithIdentities(list, header.stanzas), header);
+}
+
 /**
  * Opens an age file with a passphrase. Reads the header and the payload
  * nonce from `source`, unwraps the file key and checks the header MAC, then
@@ -188,22 +234,30 @@ export class DeferredEncryption {
  * errors with AgePayloadError if the payload is damaged, and releases
  * nothing past the damage.
  */
-export async function decryptWithPassphrase(source: AgeSource, passphrase: Passphrase, opts: DecryptOptions = {}): Promise<DecryptStream> {
-  const opened = await readHeader(source);
-  try {
-    const fileKey = await openFileKey(passphrase, opened.header, opts);
-    return decryptPayload(fileKey, opened);
-  } catch (err) {
-    await opened.close();
-    throw err;
-  }
+export function decryptWithPassphrase(source: AgeSource, passphrase: Passphrase, opts: DecryptOptions = {}): Promise<DecryptStream> {
+  return decryptWith(source, (header) => openFileKey(passphrase, header, opts));
+}
+
+/**
+ * Opens an age file with one or more X25519 identities, as
+ * decryptWithPassphrase does with a passphrase. Rejects with
+ * AgeNoIdentityMatchedError when none of them opens it, AgeNoMatchError
+ * 'passphrase-encrypted' for a passphrase file, AgeHeaderError (also for an
+ * X25519 stanza that breaks its rules) or AgeMacError.
+ */
+export function decryptWithIdentities(source: AgeSource, identities: X25519Identity | readonly X25519Identity[]): Promise<DecryptStream> {
+  return decryptWith(source, withIdentities(identities));
 }
 
 /** Low level (test vectors): opens an age file whose file key is known; any stanzas. */
-export async function decryptWithFileKey(source: AgeSource, fileKey: Uint8Array): Promise<DecryptStream> {
+export function decryptWithFileKey(source: AgeSource, fileKey: Uint8Array): Promise<DecryptStream> {
+  return decryptWith(source, (header) => verified(Buffer.from(fileKey), header));
+}
+
+async function decryptWith(source: AgeSource, open: OpenKey): Promise<DecryptStream> {
   const opened = await readHeader(source);
   try {
-    verifyHeaderMac(fileKey, opened.header);
+    const fileKey = await open(opened.header);
     return decryptPayload(fileKey, opened);
   } catch (err) {
     await opened.close();
@@ -218,12 +272,26 @@ export async function decryptWithFileKey(source: AgeSource, fileKey: Uint8Array)
  * passphrase and checks the header MAC. Answers where chunk 0 starts and
  * the payload key. Rejects as decryptWithPassphrase does.
  */
-export async function openHeader(head: Uint8Array, passphrase: Passphrase, opts: DecryptOptions = {}): Promise<{ payloadOffset: number; payloadKey: Buffer }> {
+export function openHeader(head: Uint8Array, passphrase: Passphrase, opts: DecryptOptions = {}): Promise<OpenedHeader> {
+  return openHeaderWith(head, (header) => openFileKey(passphrase, header, opts));
+}
+
+/** openHeader with X25519 identities; rejects as decryptWithIdentities does. */
+export function openHeaderWithIdentities(head: Uint8Array, identities: X25519Identity | readonly X25519Identity[]): Promise<OpenedHeader> {
+  return openHeaderWith(head, withIdentities(identities));
+}
+
+export interface OpenedHeader {
+  payloadOffset: number;
+  payloadKey: Buffer;
+}
+
+async function openHeaderWith(head: Uint8Array, open: OpenKey): Promise<OpenedHeader> {
   const bytes = Buffer.from(head);
   const parsed = parseHeader(bytes) ?? parseCompleteHeader(bytes);
   const payloadOffset = parsed.size + PAYLOAD_NONCE_SIZE;
   if (bytes.length < payloadOffset) throw new AgeHeaderError('truncated', 'it ends before the payload nonce');
-  const fileKey = await openFileKey(passphrase, parsed.header, opts);
+  const fileKey = await open(parsed.header);
   try {
     return { payloadOffset, payloadKey: derivePayloadKey(fileKey, bytes.subarray(parsed.size, payloadOffset)) };
   } finally {

@@ -9,8 +9,8 @@ import {
   SCRYPT_R,
   SCRYPT_SALT_SIZE,
   SCRYPT_TYPE,
-  TAG_SIZE,
 } from './format';
+import { sealFileKey, unsealFileKey } from './file-key-wrap';
 import { encodeBase64, parseScryptStanza, type Stanza } from './header';
 
 /**
@@ -21,8 +21,6 @@ import { encodeBase64, parseScryptStanza, type Stanza } from './header';
  */
 
 export type Passphrase = string | Uint8Array;
-
-const ZERO_NONCE = Buffer.alloc(12);
 
 function passphraseBytes(passphrase: Passphrase): Buffer {
   return typeof passphrase === 'string' ? Buffer.from(passphrase, 'utf8') : Buffer.from(passphrase);
@@ -51,9 +49,7 @@ export async function wrapFileKey(passphrase: Passphrase, fileKey: Uint8Array, o
   if (fileKey.length !== FILE_KEY_SIZE) throw new TypeError('the file key is 16 bytes');
   if (passphraseBytes(passphrase).length === 0) throw new TypeError('the passphrase is empty');
   const salt = crypto.randomBytes(SCRYPT_SALT_SIZE);
-  const key = await deriveWrapKey(passphrase, salt, logN);
-  const cipher = crypto.createCipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: TAG_SIZE });
-  const body = Buffer.concat([cipher.update(fileKey), cipher.final(), cipher.getAuthTag()]);
+  const body = sealFileKey(await deriveWrapKey(passphrase, salt, logN), fileKey);
   return { type: SCRYPT_TYPE, args: [encodeBase64(salt), String(logN)], body };
 }
 
@@ -81,14 +77,7 @@ export async function unwrapFileKey(
       `The backup file asks for scrypt work factor 2^${logNText}, above the accepted limit of 2^${maxLogN}`,
     );
   }
-  const key = await deriveWrapKey(passphrase, salt, logN);
-  const decipher = crypto.createDecipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: TAG_SIZE });
-  decipher.setAuthTag(body.subarray(FILE_KEY_SIZE));
-  const fileKey = decipher.update(body.subarray(0, FILE_KEY_SIZE));
-  try {
-    decipher.final();
-  } catch {
-    throw new AgeNoMatchError('wrong-passphrase');
-  }
+  const fileKey = unsealFileKey(await deriveWrapKey(passphrase, salt, logN), body);
+  if (fileKey === null) throw new AgeNoMatchError('wrong-passphrase');
   return fileKey;
 }
