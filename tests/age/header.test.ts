@@ -10,6 +10,7 @@ import {
   serializeHeader,
   type Stanza,
 } from '@/lib/age/header';
+import { thrown } from './helpers';
 
 const KEY = Buffer.alloc(16, 7);
 
@@ -21,15 +22,7 @@ function scryptStanza(logN = '18', body = 32, salt = encodeBase64(Buffer.alloc(1
   return stanza('scrypt', [salt, logN], body);
 }
 
-function headerError(fn: () => unknown): AgeHeaderError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AgeHeaderError);
-    return err as AgeHeaderError;
-  }
-  throw new Error('expected an AgeHeaderError');
-}
+const headerError = (fn: () => unknown) => thrown(AgeHeaderError, fn);
 
 describe('canonical unpadded base64', () => {
   it('encodes without padding and decodes only canonical text', () => {

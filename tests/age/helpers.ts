@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
+import { expect } from 'vitest';
 import { decryptWithPassphrase, encryptWithPassphrase, type AgeSource, type Passphrase } from '@/lib/age';
 
 /** Tests use a low scrypt work factor; production writes 2^18. */
@@ -71,4 +72,15 @@ export function chunked(buf: Buffer, piece: number): Readable {
 
 export function sha256(b: Uint8Array): string {
   return crypto.createHash('sha256').update(b).digest('hex');
+}
+
+/** The error `fn` throws, checked to be a `type`; fails the test when it throws nothing. */
+export function thrown<T extends Error>(type: abstract new (...args: never[]) => T, fn: () => unknown): T {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(type);
+    return err as T;
+  }
+  throw new Error(`expected a ${type.name}`);
 }

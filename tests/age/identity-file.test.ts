@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgeKeyError, formatIdentityFile, generateX25519Identity, parseIdentityFile, readIdentityFile, writeIdentityFile, type AgeKeyReason } from '@/lib/age';
 import { MAX_IDENTITY_FILE_SIZE } from '@/lib/age/format';
+import { thrown } from './helpers';
 
 let dir: string;
 beforeAll(() => {
@@ -11,15 +12,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function refused(parse: () => unknown): AgeKeyError {
-  try {
-    parse();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AgeKeyError);
-    return err as AgeKeyError;
-  }
-  throw new Error('accepted');
-}
+const refused = (parse: () => unknown) => thrown(AgeKeyError, parse);
 
 describe('identity files', () => {
   it('formats as age-keygen does and parses back', () => {

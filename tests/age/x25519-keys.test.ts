@@ -11,6 +11,7 @@ import {
   parseX25519Recipient,
   type AgeKeyReason,
 } from '@/lib/age';
+import { thrown } from './helpers';
 
 /** The identity of most cctv-age vectors, and its recipient as age-keygen -y prints it (checked in x25519-peers.test.ts). */
 const VECTOR_IDENTITY = 'AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0';
@@ -30,15 +31,7 @@ function bech(prefix: string, bytes: Uint8Array): string {
   return bech32.encode(prefix, bech32.toWords(bytes), false);
 }
 
-function refused(parse: () => unknown): AgeKeyError {
-  try {
-    parse();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AgeKeyError);
-    return err as AgeKeyError;
-  }
-  throw new Error('accepted');
-}
+const refused = (parse: () => unknown) => thrown(AgeKeyError, parse);
 
 /** Changes one data character of a Bech32 string (keeps its case): the checksum no longer matches. */
 function mistype(s: string, at: number): string {
