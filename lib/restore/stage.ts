@@ -42,15 +42,25 @@ export function prepareStaging(dirs: { applianceNew: string; database: string })
   for (const f of RESTORED_FOLDERS) fs.mkdirSync(path.join(dirs.applianceNew, f), { recursive: true, mode: 0o700 });
 }
 
-/** A sink for verifyBackupFile that writes each member to its staged place, with backpressure. */
+/**
+ * A sink for verifyBackupFile that writes each member to its staged place, with backpressure.
+ *
+ * Each file, once closed, is also fsynced in the background (the thread pool, not the
+ * verification's worker threads), so that the kernel writes it out while the next members
+ * are decrypted; syncStaging (which fsyncs every staged file and folder before the switch)
+ * then finds them clean. Nothing waits for these early fsyncs and their failures do not
+ * count: syncStaging is the one that makes the staging durable, and says so when it cannot.
+ */
 export function stagingSink(dirs: { applianceNew: string; database: string }, opts: { faults?: boolean } = {}) {
   const written: string[] = [];
+  const early = (fd: number, cb: (err?: Error | null) => void) => fs.fdatasync(fd, () => fs.close(fd, cb));
   const sink = async (member: ManifestMember): Promise<Writable> => {
     const file = stagedPathOf(member.path, dirs);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
     written.push(file);
     let position = 0;
+    let closed = false;
     return new Writable({
       highWaterMark: 1 << 20,
       write(chunk: Buffer, _enc, cb) {
@@ -62,13 +72,23 @@ export function stagingSink(dirs: { applianceNew: string; database: string }, op
         });
       },
       final(cb) {
-        fs.close(fd, cb);
+        // The member is complete: closed at once for the sink's caller, written out meanwhile
+        // through a descriptor of its own.
+        fs.open(file, 'r', (err, again) => {
+          if (!err) early(again, () => undefined);
+          closed = true;
+          fs.close(fd, cb);
+        });
       },
       destroy(err, cb) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          // already closed by final()
+        // Once only: after final() the number may already belong to another open file.
+        if (!closed) {
+          closed = true;
+          try {
+            fs.closeSync(fd);
+          } catch {
+            // nothing to close
+          }
         }
         cb(err);
       },
