@@ -1,4 +1,7 @@
 import { AppError, type ErrorCode } from '../errors';
+import { remoteText, SshError, type SshFailure } from '../ssh/errors';
+
+export { remoteText };
 
 /**
  * Why fetching or receiving a file failed. Every failure a user can act on is
@@ -80,9 +83,21 @@ export function abortedError(): SourceError {
   return new SourceError('aborted', 'The transfer was cancelled; nothing was kept.');
 }
 
-/** Text from a remote program, fit to be quoted in a message: one line, no control characters, bounded. */
-export function remoteText(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+const FROM_SSH: Record<SshFailure, SourceFailure> = {
+  connection_refused: 'connection_refused',
+  host_not_found: 'host_not_found',
+  unreachable: 'unreachable',
+  timed_out: 'timed_out',
+  keepalive_timed_out: 'timed_out',
+  connection_lost: 'connection_lost',
+  credentials_rejected: 'credentials_rejected',
+  remote_error: 'remote_error',
+  aborted: 'aborted',
+};
+
+/** A failure of the SSH connection core (lib/ssh) as a SourceError, in the same words; anything else as it is. */
+export function sourceErrorOf(err: unknown): unknown {
+  if (!(err instanceof SshError)) return err;
+  if (err.reason === 'aborted') return abortedError();
+  return new SourceError(FROM_SSH[err.reason], err.message);
 }

@@ -1,9 +1,9 @@
 import { AppError } from '../errors';
 import { abortedError, SourceError } from './errors';
-import { normalizeFingerprint } from './host-key';
+import { normalizeFingerprint } from '../ssh/host-key';
 import { pinnedHostKey } from './known-hosts';
-import { normalizeHost } from './remote-url';
-import { isKeyProblem, usablePrivateKey } from './private-key';
+import { normalizeHost } from '../ssh/fields';
+import { isKeyProblem, usablePrivateKey } from '../ssh/private-key';
 import type { RemoteSource } from './schemas';
 import { scpDownload, type DownloadContext } from './scp-download';
 import { sftpDownload } from './sftp-download';

@@ -3,7 +3,7 @@ import { audit, type Actor } from '../audit/audit';
 import { db } from '../db/client';
 import { sshKnownHosts, type SshKnownHost } from '../db/schema';
 import { AppError } from '../errors';
-import { normalizeHost } from './remote-url';
+import { normalizeHost } from '../ssh/fields';
 import { pinHostKeySchema } from './schemas';
 
 /**

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { checkHost, checkUser, DEFAULT_SSH_PORT, normalizeHost } from '../ssh/fields';
 
 /**
  * A file on a remote host as users write it (the CLI's `webconf restore sftp://…`):
@@ -37,7 +38,6 @@ export class RemoteUrlError extends Error {
   }
 }
 
-export const DEFAULT_SSH_PORT = 22;
 export const MAX_REMOTE_PATH = 4096;
 
 const FORM = /^(sftp|scp):\/\/([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/i;
@@ -89,31 +89,7 @@ export function formatRemoteUrl(loc: RemoteLocation): string {
   return `${loc.protocol}://${encodeURIComponent(loc.user)}@${host}${port}${encodedPath}`;
 }
 
-/** Host names compare case-insensitively, and IPv6 addresses in their compressed form. */
-export function normalizeHost(host: string): string {
-  if (net.isIPv6(host)) return new URL(`http://[${host}]/`).hostname.slice(1, -1);
-  return host.toLowerCase();
-}
-
-// ── Field rules, shared with the zod schemas ────────────────────────────────
-
-const HOST_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-
-/** Null when fine, else why not (in words). */
-export function checkHost(host: string): string | null {
-  if (host === '') return 'Enter the host name or address.';
-  if (net.isIP(host)) return null;
-  if (!HOST_NAME.test(host)) return `"${host}" is not a host name or address.`;
-  return null;
-}
-
-export function checkUser(user: string): string | null {
-  if (user === '') return 'Enter the user name to log in as.';
-  if (user.length > 256) return 'The user name has at most 256 characters.';
-  if (/[\s\u0000-\u001f\u007f]/.test(user)) return 'The user name must not contain spaces or control characters.';
-  return null;
-}
-
+/** The path rule, shared with the zod schemas: null when fine, else why not (in words). */
 export function checkPath(path: string): string | null {
   if (path === '' || path === '/') return 'Enter the path of the backup file on the host.';
   if (path.length > MAX_REMOTE_PATH) return `The path has at most ${MAX_REMOTE_PATH} characters.`;

@@ -1,16 +1,10 @@
 import { z } from 'zod';
-import { normalizeFingerprint } from './host-key';
-import { isKeyProblem, usablePrivateKey } from './private-key';
-import {
-  checkHost,
-  checkPath,
-  checkUser,
-  DEFAULT_SSH_PORT,
-  normalizeHost,
-  parseRemoteUrl,
-  RemoteUrlError,
-  type RemoteLocation,
-} from './remote-url';
+import { credentialFields, fingerprintSchema, hostSchema, keyTypeSchema, portSchema, toCredentials, userSchema, type SshCredentials } from '../ssh/schemas';
+import { DEFAULT_SSH_PORT } from '../ssh/fields';
+import { checkPath, parseRemoteUrl, RemoteUrlError, type RemoteLocation } from './remote-url';
+
+/** The SSH login fields (lib/ssh/schemas.ts), part of this domain's inputs too. */
+export { fingerprintSchema, hostSchema, keyTypeSchema, portSchema, userSchema };
 
 /**
  * The inputs of the restore sources, checked at the boundary (forms, the API,
@@ -21,31 +15,6 @@ import {
  * check reads keys with ssh2 (client components import only its types).
  */
 
-export const hostSchema = z
-  .string({ error: 'Enter the host name or address.' })
-  .trim()
-  .transform((h) => h.replace(/^\[(.*)\]$/, '$1'))
-  .superRefine((h, ctx) => {
-    const problem = checkHost(h);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .transform(normalizeHost);
-
-export const portSchema = z.coerce
-  .number({ error: 'The port must be a number from 1 to 65535.' })
-  .int('The port must be a number from 1 to 65535.')
-  .min(1, 'The port must be a number from 1 to 65535.')
-  .max(65535, 'The port must be a number from 1 to 65535.');
-
-export const userSchema = z
-  .string({ error: 'Enter the user name to log in as.' })
-  .trim()
-  .superRefine((u, ctx) => {
-    const problem = checkUser(u);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
-
-/** Absolute on the host, or relative to the user's home folder. Not trimmed inside: spaces are valid in file names. */
 export const remotePathSchema = z
   .string({ error: 'Enter the path of the backup file on the host.' })
   .transform((p) => p.replace(/^[ \t]+|[ \t]+$/g, ''))
@@ -56,62 +25,12 @@ export const remotePathSchema = z
 
 export const remoteProtocolSchema = z.enum(['sftp', 'scp'], { error: 'Choose SFTP or SCP.' });
 
-/** "SHA256:" + 43 base64 characters, as `ssh-keygen -lf` prints it; accepted with or without "SHA256:" and padding. */
-export const fingerprintSchema = z
-  .string({ error: 'Enter the host key fingerprint (SHA256:…, as ssh-keygen -lf prints it).' })
-  .transform((f, ctx) => {
-    const n = normalizeFingerprint(f);
-    if (!n) {
-      ctx.addIssue({ code: 'custom', message: 'A host key fingerprint is written SHA256: and 43 letters, digits, + or /, as ssh-keygen -lf prints it.' });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-export const keyTypeSchema = z
-  .string({ error: 'The key type is missing.' })
-  .regex(/^[a-z0-9][a-z0-9@.-]{0,63}$/, 'The key type is not an SSH key type (ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa, …).');
-
-export type RemoteCredentials = { password: string } | { privateKey: string; passphrase?: string };
+export type RemoteCredentials = SshCredentials;
 
 /** A remote file and how to log in: what fetchRemoteFile takes. Holds secrets: never log it, never return it. */
 export type RemoteSource = RemoteLocation & { credentials: RemoteCredentials };
 
 const MAX_SECRET = 64 * 1024;
-
-const credentialFields = {
-  /** Never trimmed: spaces are part of a password. */
-  password: z.string().max(1024, 'The password has at most 1024 characters.').optional(),
-  privateKey: z.string().max(MAX_SECRET, 'The private key is too long to be an SSH key.').optional(),
-  passphrase: z.string().max(1024, 'The passphrase has at most 1024 characters.').optional(),
-};
-
-type CredentialFields = { password?: string; privateKey?: string; passphrase?: string };
-
-/**
- * Exactly one of a password and a private key; a key must be readable (with
- * its passphrase, if it has one), and comes out in a form ssh2 reads (private-key.ts).
- */
-function toCredentials(v: CredentialFields, ctx: z.RefinementCtx): RemoteCredentials | typeof z.NEVER {
-  const password = v.password === '' ? undefined : v.password;
-  const privateKey = v.privateKey?.trim() ? v.privateKey : undefined;
-  const passphrase = v.passphrase === '' ? undefined : v.passphrase;
-  if (password !== undefined && privateKey !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'Give either a password or a private key, not both.' });
-    return z.NEVER;
-  }
-  if (password === undefined && privateKey === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'Enter the password, or paste a private key (PEM or OpenSSH format).' });
-    return z.NEVER;
-  }
-  if (password !== undefined) return { password };
-  const usable = usablePrivateKey(privateKey!, passphrase);
-  if (isKeyProblem(usable)) {
-    ctx.addIssue({ code: 'custom', path: [usable.field], message: usable.message });
-    return z.NEVER;
-  }
-  return usable;
-}
 
 /** A remote file given field by field (the console's form, the API). */
 export const remoteSourceSchema = z

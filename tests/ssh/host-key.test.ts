@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blobKeyType, fingerprintOf, hostKeyAlgorithms, hostKeyOf, normalizeFingerprint } from '@/lib/sources/host-key';
+import { blobKeyType, fingerprintOf, hostKeyAlgorithms, hostKeyOf, normalizeFingerprint } from '@/lib/ssh/host-key';
 
 /** Public keys and what `ssh-keygen -lf` printed for them (OpenSSH 9.2). */
 const VECTORS = [
