@@ -14,7 +14,7 @@ import { DeviceError } from './errors';
 const MiB = 1024 * 1024;
 
 /** Empty form fields count as not given. */
-const blankAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const blank = (v: string | null | undefined) => v === undefined || v === null || v.trim() === '';
 
 function millis(what: string, min: number, max: number, dflt: number) {
   const message = `${what} is a number of milliseconds from ${min} to ${max}.`;
@@ -33,9 +33,17 @@ export const deviceConnectionSchema = z
     port: portSchema.default(DEFAULT_SSH_PORT),
     username: userSchema,
     ...credentialFields,
-    hostKeyFingerprint: z.preprocess(blankAsUndefined, fingerprintSchema.nullable().optional()),
+    hostKeyFingerprint: z
+      .string()
+      .nullish()
+      .transform((v) => (blank(v) ? null : v!))
+      .pipe(fingerprintSchema.nullable()),
     /** The pinned key's type (ssh-ed25519, …): offered first, so a device with several keys presents the pinned one. */
-    hostKeyType: z.preprocess(blankAsUndefined, keyTypeSchema.optional()),
+    hostKeyType: z
+      .string()
+      .optional()
+      .transform((v) => (blank(v) ? undefined : v))
+      .pipe(keyTypeSchema.optional()),
     /** TCP connect, SSH handshake and login. */
     connectTimeoutMs: millis('The connect timeout', 500, 600_000, 20_000),
     /** From the command's start to its exit status, for each command. */
@@ -104,7 +112,11 @@ export const commandSchema = z
 export const deviceModelIdSchema = z.enum(['opnsense', 'cisco-ios', 'generic'], { error: 'Choose the device model: OPNsense, Cisco IOS or Generic.' });
 export type DeviceModelId = z.infer<typeof deviceModelIdSchema>;
 
-const optionalCommand = z.preprocess(blankAsUndefined, commandSchema.optional());
+const optionalCommand = z
+  .string()
+  .optional()
+  .transform((v) => (blank(v) ? undefined : v))
+  .pipe(commandSchema.optional());
 
 /**
  * Which model a device is, and the device's own export command where it
@@ -149,7 +161,12 @@ export const poolOptionsSchema = z.object({
   backoffBaseMs: millis('The first back-off', 0, 600_000, 1000),
   backoffMaxMs: millis('The longest back-off', 0, 3_600_000, 30_000),
   /** The watchdog: an attempt still running this long after it started is ended and its session destroyed. Default: from the device's own limits. */
-  deadlineMs: z.coerce.number().int().min(100).max(24 * 3_600_000).optional(),
+  deadlineMs: z.coerce
+    .number({ error: 'The watchdog deadline is a number of milliseconds from 100 to 86400000.' })
+    .int('The watchdog deadline is a number of milliseconds from 100 to 86400000.')
+    .min(100, 'The watchdog deadline is a number of milliseconds from 100 to 86400000.')
+    .max(86_400_000, 'The watchdog deadline is a number of milliseconds from 100 to 86400000.')
+    .optional(),
   /** After the watchdog fired, how long an attempt that ignores it may still hold its slot. */
   abandonAfterMs: millis('The grace after the deadline', 0, 600_000, 5000),
 });

@@ -259,9 +259,9 @@ describe('failures, in words', () => {
     expect(err).toMatchObject({ reason: 'invalid_input', field: 'credentials' });
     err = await failure(exportConfiguration({ ...d.connection(), password: undefined, privateKey: 'not a key' }, d.model()));
     expect(err).toMatchObject({ reason: 'bad_private_key', field: 'privateKey' });
-    err = await failure(exportConfiguration(d.connection(), { model: 'juniper' }));
+    err = await failure(exportConfiguration(d.connection(), { model: 'juniper' } as never));
     expect(err).toMatchObject({ reason: 'invalid_input', field: 'model.model' });
-    err = await failure(exportConfiguration(d.connection(), { model: 'generic' }));
+    err = await failure(exportConfiguration(d.connection(), { model: 'generic' } as never));
     expect(err).toMatchObject({ reason: 'invalid_input', field: 'model.command' });
     expect(d.stats.connections).toBe(connections);
   });
