@@ -23,6 +23,7 @@ const SPECS = {
   refuses: { kind: 'opnsense', behaviour: 'refuse-password' },
   rotates: { kind: 'opnsense' },
   hangs: { kind: 'opnsense', behaviour: 'hang-after-login' },
+  freezes: { kind: 'opnsense', behaviour: 'freeze-after-login' },
   drops: { kind: 'opnsense', behaviour: 'close-mid-output', configBytes: 512 * 1024 },
   empty: { kind: 'opnsense', behaviour: 'empty' },
   errorText: { kind: 'opnsense', behaviour: 'error-text' },
@@ -162,8 +163,18 @@ describe('failures, in words', () => {
     expect(err.reason).toBe('command_timed_out');
     expect(err.transient).toBe(true);
     expect(err.message).toMatch(/"cat \/conf\/config\.xml" on 127\.0\.0\.1:\d+ did not finish within 0\.7 s/);
-    // The session was closed server-side too.
-    await expect.poll(() => fleet.active(), { timeout: 2000 }).toBe(0);
+    // The session was closed on the device's side too.
+    await expect.poll(() => d.stats.active, { timeout: 2000 }).toBe(0);
+  });
+
+  it('a device that stops answering keepalives: the connection is given up after interval × count', async () => {
+    const d = dev('freezes');
+    const err = await failure(exportConfiguration(d.connection({ keepaliveIntervalMs: 500, keepaliveCountMax: 2, commandTimeoutMs: 60_000 }), d.model()));
+    expect(err.reason).toBe('connection_lost');
+    expect(err.transient).toBe(true);
+    expect(err.message).toMatch(/closed before "cat \/conf\/config\.xml" printed anything \(127\.0\.0\.1:\d+ stopped answering \(no reply to keepalives\); the connection was closed\)/);
+    // Once it reads again, the device finds the connection closed.
+    await expect.poll(() => d.stats.active, { timeout: 6000 }).toBe(0);
   });
 
   it('a connection dropped in the middle of the output', async () => {
@@ -216,7 +227,7 @@ describe('failures, in words', () => {
     const err = await failure(exportConfiguration(d.connection({ maxOutputBytes: 64 * 1024 }), d.model()));
     expect(err.reason).toBe('output_too_large');
     expect(err.message).toContain('larger than the limit of 65536 bytes');
-    await expect.poll(() => fleet.active(), { timeout: 2000 }).toBe(0);
+    await expect.poll(() => d.stats.active, { timeout: 2000 }).toBe(0);
   });
 
   it('connection refused', async () => {
@@ -270,11 +281,11 @@ describe('failures, in words', () => {
     const d = dev('hangs');
     const ac = new AbortController();
     const p = exportConfiguration(d.connection(), d.model(), { signal: ac.signal });
-    await expect.poll(() => fleet.active()).toBe(1);
+    await expect.poll(() => d.stats.active).toBe(1);
     ac.abort();
     const err = await failure(p);
     expect(err.reason).toBe('cancelled');
-    await expect.poll(() => fleet.active(), { timeout: 2000 }).toBe(0);
+    await expect.poll(() => d.stats.active, { timeout: 2000 }).toBe(0);
   });
 });
 

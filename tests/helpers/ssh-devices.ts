@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { Server, utils, type AuthContext, type Connection, type ServerChannel } from 'ssh2';
+import type { DeviceConnectionInput, DeviceModelInput } from '@/lib/devices/schemas';
 import { fingerprintOf } from '@/lib/ssh/host-key';
 
 /**
@@ -32,6 +33,8 @@ export type Behaviour =
   | 'refuse-password'
   /** Logs in, accepts the command, then never writes nor closes (keepalives are still answered, as by a hung CLI). */
   | 'hang-after-login'
+  /** Logs in, then stops reading its socket when the command comes: keepalives go unanswered, as with a device that froze. */
+  | 'freeze-after-login'
   /** Writes about half the configuration, then drops the TCP connection. */
   | 'close-mid-output'
   /** Exit status 0, no output at all. */
@@ -74,6 +77,8 @@ export type DeviceStats = {
   refusedLogins: number;
   /** Commands run, in order. */
   commands: string[];
+  /** Sessions logged in right now. */
+  active: number;
 };
 
 export type SimulatedDevice = {
@@ -91,9 +96,9 @@ export type SimulatedDevice = {
   /** The configuration the device served at each export, in order. */
   served: Buffer[];
   /** The plain-object settings lib/devices takes, with this device's host key pinned. */
-  connection(extra?: Record<string, unknown>): Record<string, unknown>;
+  connection(extra?: Partial<DeviceConnectionInput>): DeviceConnectionInput;
   /** The model settings lib/devices takes for this device. */
-  model(): Record<string, unknown>;
+  model(): DeviceModelInput;
   /** A new host key on the same port: the device's key "changed". */
   rotateHostKey(): void;
   close(): Promise<void>;
@@ -138,12 +143,21 @@ export async function startDevices(specs: readonly SimulatedDeviceSpec[]): Promi
   };
 }
 
+/**
+ * A fresh ed25519 host key. ssh2 1.17's generateKeyPairSync writes a
+ * malformed key (a 31-byte public half) when the public key starts with a
+ * zero byte, about once in 300; such a pair is drawn again.
+ */
 function newHostKey(): { private: string; fingerprint: string } {
-  const pair = utils.generateKeyPairSync('ed25519');
-  const parsed = utils.parseKey(pair.public);
-  if (parsed instanceof Error) throw parsed;
-  const key = Array.isArray(parsed) ? parsed[0]! : parsed;
-  return { private: pair.private, fingerprint: fingerprintOf(key.getPublicSSH()) };
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    const pub = utils.parseKey(pair.public);
+    const priv = utils.parseKey(pair.private);
+    if (pub instanceof Error || priv instanceof Error) continue;
+    const blob = (Array.isArray(pub) ? pub[0]! : pub).getPublicSSH();
+    if (!blob.equals((Array.isArray(priv) ? priv[0]! : priv).getPublicSSH())) continue;
+    return { private: pair.private, fingerprint: fingerprintOf(blob) };
+  }
 }
 
 async function startOne(spec: SimulatedDeviceSpec, counter: Counter): Promise<SimulatedDevice> {
@@ -154,7 +168,7 @@ async function startOne(spec: SimulatedDeviceSpec, counter: Counter): Promise<Si
   const password = `pw-${crypto.randomBytes(9).toString('base64url')}`;
   const configBytes = spec.configBytes ?? 16 * 1024;
   let hostKey = newHostKey();
-  const stats: DeviceStats = { connections: 0, logins: 0, refusedLogins: 0, commands: [] };
+  const stats: DeviceStats = { connections: 0, logins: 0, refusedLogins: 0, commands: [], active: 0 };
   const served: Buffer[] = [];
   const sockets = new Set<net.Socket>();
   const base = spec.kind === 'opnsense' ? opnsenseBody(name, configBytes) : spec.kind === 'cisco' ? ciscoBody(name, configBytes) : null;
@@ -169,6 +183,7 @@ async function startOne(spec: SimulatedDeviceSpec, counter: Counter): Promise<Si
       conn.on('ready', () => {
         stats.logins++;
         counted = true;
+        stats.active++;
         counter.active++;
         counter.peak = Math.max(counter.peak, counter.active);
         conn.on('session', (accept) => {
@@ -181,7 +196,10 @@ async function startOne(spec: SimulatedDeviceSpec, counter: Counter): Promise<Si
         });
       });
       conn.on('close', () => {
-        if (counted) counter.active--;
+        if (counted) {
+          counter.active--;
+          stats.active--;
+        }
         counted = false;
       });
     });
@@ -211,6 +229,11 @@ async function startOne(spec: SimulatedDeviceSpec, counter: Counter): Promise<Si
     switch (behaviour) {
       case 'hang-after-login':
         return; // Never answers; the client's command time limit or the pool's watchdog must end it.
+      case 'freeze-after-login':
+        // Frozen for 3 s, then it reads again (and finds the connection closed by then).
+        sock?.pause();
+        setTimeout(() => sock?.resume(), 3000);
+        return;
       case 'empty':
         return finish(ch, Buffer.alloc(0), 0);
       case 'error-text':
@@ -287,7 +310,7 @@ async function startOne(spec: SimulatedDeviceSpec, counter: Counter): Promise<Si
     stats,
     served,
     connection: (extra = {}) => ({ host: '127.0.0.1', port, username, password, hostKeyFingerprint: hostKey.fingerprint, ...extra }),
-    model: () => (spec.kind === 'opnsense' ? { model: 'opnsense' } : spec.kind === 'cisco' ? { model: 'cisco-ios' } : { model: 'generic', command: spec.command }),
+    model: () => (spec.kind === 'opnsense' ? { model: 'opnsense' } : spec.kind === 'cisco' ? { model: 'cisco-ios' } : { model: 'generic', command: spec.command ?? '' }),
     rotateHostKey: () => {
       hostKey = newHostKey();
       ssh = makeSsh();
