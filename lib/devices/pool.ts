@@ -39,6 +39,7 @@ export type ProgressEvent = {
   error?: DeviceError;
 };
 
+/** `attempts`: how many attempts started (0 for an item cancelled before its first). */
 export type TaskOutcome<R> =
   | { id: string; state: 'succeeded'; value: R; attempts: number }
   | { id: string; state: 'failed' | 'cancelled'; error: DeviceError; attempts: number };
@@ -69,8 +70,9 @@ export async function runPool<T extends { id: string }, R>(items: readonly T[], 
     }
   };
 
-  const attemptOnce = async (item: T, index: number, attempt: number): Promise<R> => {
+  const attemptOnce = async (item: T, index: number, attempt: number, started: () => void): Promise<R> => {
     if (signal?.aborted) throw cancelledError();
+    started();
     const deadline = deadlineFor(item);
     emit({ index, id: item.id, state: 'in_progress', attempt });
     const ac = new AbortController();
@@ -99,10 +101,12 @@ export async function runPool<T extends { id: string }, R>(items: readonly T[], 
     let attempts = 0;
     try {
       const value = await pRetry(
-        (attempt) => {
-          attempts = attempt;
-          return limit(() => attemptOnce(item, index, attempt));
-        },
+        (attempt) =>
+          limit(() =>
+            attemptOnce(item, index, attempt, () => {
+              attempts = attempt;
+            }),
+          ),
         {
           retries: settings.attempts - 1,
           factor: 2,

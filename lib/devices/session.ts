@@ -102,8 +102,11 @@ export async function openDeviceSession(device: DeviceConnection, signal?: Abort
       if (isClosed) return;
       client.end();
       const timer = setTimeout(() => client.destroy(), CLOSE_GRACE_MS);
-      await whenClosed();
+      // Past twice the grace, the socket is destroyed whether or not its close was seen: never wait forever here.
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([whenClosed(), new Promise<void>((r) => (giveUp = setTimeout(r, 2 * CLOSE_GRACE_MS)))]);
       clearTimeout(timer);
+      clearTimeout(giveUp);
     },
   };
 }

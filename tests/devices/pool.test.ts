@@ -207,6 +207,7 @@ describe('progress and cancellation', () => {
     const outcomes = await run;
     expect(outcomes.map((o) => o.state)).toEqual(Array(10).fill('cancelled'));
     expect(outcomes.every((o) => o.state === 'cancelled' && o.error.reason === 'cancelled')).toBe(true);
+    expect(outcomes.map((o) => o.attempts)).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
     await expect.poll(() => f.active(), { timeout: 2000 }).toBe(0);
     expect(f.devices.reduce((n, d) => n + d.stats.connections, 0)).toBe(3);
     expect(events.filter((e) => e.state === 'cancelled')).toHaveLength(10);
