@@ -112,7 +112,8 @@ export function runCommand(session: DeviceSession, command: string, opts: Comman
         chunks.push(d);
       });
       channel.stderr.on('data', (d: Buffer) => {
-        stderrTail = stderrTail.length + d.length <= STDERR_TAIL ? Buffer.concat([stderrTail, d]) : Buffer.concat([stderrTail, d]).subarray(-STDERR_TAIL);
+        const joined = Buffer.concat([stderrTail, d]);
+        stderrTail = joined.length <= STDERR_TAIL ? joined : Buffer.from(joined.subarray(-STDERR_TAIL));
       });
       channel.on('end', () => {
         if (!session.closed()) eof = true;
