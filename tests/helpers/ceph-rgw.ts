@@ -103,12 +103,12 @@ function requirements(): void {
 
 /** The environment of every child: no AWS_* variables (AWS_CA_BUNDLE breaks plain-HTTP tools) and no proxies. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^AWS_/.test(k) || /^(https?|all|no)_proxy$/i.test(k)) continue;
     env[k] = v;
   }
-  return { ...env, ...extra };
+  return { ...env, ...extra } as NodeJS.ProcessEnv;
 }
 
 function cephConf(dir: string, monPort: number, s3Port: number): string {
