@@ -17,7 +17,12 @@ cd "$(dirname "$0")/.."
 # ssh-keygen and the scp program sshd runs for the SCP tests (openssh-client). The tests
 # run their own sshd with its own config; on a machine with an init system, installing
 # openssh-server also enables Debian's sshd service, which the tests neither use nor need.
-DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount openssh-server openssh-client)
+# For S3 storage, a single-node Ceph cluster with its S3 gateway on loopback (tests/helpers/ceph-rgw.ts):
+# the monitor (ceph-mon), one OSD keeping its objects in memory (ceph-osd), RADOS Gateway (radosgw),
+# the `ceph` and `radosgw-admin` tools that register the OSD and create S3 users (ceph-common), and
+# s3cmd, the independent S3 client that checks what the console stored. Installing them starts no daemon
+# where there is no init system; where there is one, Debian may enable ceph's units, which the tests do not use.
+DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount openssh-server openssh-client ceph-mon ceph-osd radosgw ceph-common s3cmd)
 bash scripts/install-debs.sh "${DEBS[@]}"
 
 stamp=node_modules/.webconf-lock-sha256
