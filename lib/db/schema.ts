@@ -247,6 +247,155 @@ export const derivedKeys = sqliteTable('derived_keys', {
   createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
 });
 
+/**
+ * Managed devices (firewalls) whose configuration the console backs up over
+ * SSH (lib/devices exports it, lib/fleet runs the backups). Credentials are
+ * sealed (lib/crypto/seal.ts), never returned. The host key is pinned once an
+ * admin confirmed its fingerprint; a different key presented later is kept
+ * in `presentedFingerprint` and stops the device's backups until accepted.
+ * `approval` pending: added, not approved yet (backups do not apply).
+ * `groupId`/`groupRole` place a device in an HA pair or a cluster (a later
+ * issue): each member keeps its own backups, its role in their names.
+ */
+export const managedDevices = sqliteTable(
+  'managed_devices',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    host: text('host').notNull(),
+    port: integer('port').notNull(),
+    username: text('username').notNull(),
+    authKind: text('auth_kind', { enum: ['password', 'key'] }).notNull(),
+    /** The password or the private key (OpenSSH/PEM text), sealed. */
+    secretSealed: text('secret_sealed').notNull(),
+    /** The private key's passphrase, sealed, when it has one. */
+    passphraseSealed: text('passphrase_sealed'),
+    model: text('model').notNull(),
+    /** The export command for the generic model; the model's own otherwise. */
+    exportCommand: text('export_command'),
+    hostKeyType: text('host_key_type'),
+    /** "SHA256:" + unpadded base64, as `ssh-keygen -lf` prints it; null until an admin confirmed one. */
+    hostKeyFingerprint: text('host_key_fingerprint'),
+    presentedKeyType: text('presented_key_type'),
+    /** What the device presented at the last contact when it differs from the pinned key (or none is pinned). */
+    presentedFingerprint: text('presented_fingerprint'),
+    approval: text('approval', { enum: ['pending', 'approved'] }).notNull(),
+    backupEnabled: integer('backup_enabled', { mode: 'boolean' }).notNull(),
+    /** The device's own age X25519 recipient ("age1..."), overriding the organisation's; null: the organisation key. */
+    recipient: text('recipient'),
+    firmwareVersion: text('firmware_version'),
+    /** Reached (synced) or not (not_synced) at the last attempt; null before the first. */
+    syncStatus: text('sync_status', { enum: ['synced', 'not_synced'] }),
+    lastContactAt: integer('last_contact_at', { mode: 'timestamp_ms' }),
+    lastError: text('last_error'),
+    groupId: text('group_id'),
+    groupRole: text('group_role'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    createdBy: text('created_by').notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [uniqueIndex('managed_devices_name').on(t.name)],
+);
+
+/** One backup run over managed devices: on the schedule, or on demand for one device, a selection or all. */
+export const fleetRuns = sqliteTable(
+  'fleet_runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    trigger: text('trigger', { enum: ['schedule', 'manual'] }).notNull(),
+    requestedBy: text('requested_by').notNull(),
+    status: text('status', { enum: ['running', 'succeeded', 'failed', 'partial', 'cancelled'] }).notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }).notNull(),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    /** Why the run as a whole failed (storage unreachable, no key configured), in words. */
+    error: text('error'),
+  },
+  (t) => [uniqueIndex('fleet_runs_one_running').on(t.status).where(sql`status = 'running'`)],
+);
+
+/** A device's part in a run, with its reason when it did not succeed. */
+export const fleetTasks = sqliteTable(
+  'fleet_tasks',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: integer('run_id')
+      .notNull()
+      .references(() => fleetRuns.id, { onDelete: 'cascade' }),
+    deviceId: integer('device_id')
+      .notNull()
+      .references(() => managedDevices.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: ['pending', 'in_progress', 'succeeded', 'failed', 'cancelled'] }).notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    attempts: integer('attempts').notNull().default(0),
+    /** The configuration equalled the last backup once the model's changing values were set aside: no new copy stored. */
+    unchanged: integer('unchanged', { mode: 'boolean' }).notNull().default(false),
+    backupId: integer('backup_id'),
+    error: text('error'),
+    errorCode: text('error_code'),
+  },
+  (t) => [index('fleet_tasks_run').on(t.runId), index('fleet_tasks_device').on(t.deviceId)],
+);
+
+/**
+ * Device backups the console wrote (retention only ever removes these): an
+ * age file encrypted to the organisation's or the device's X25519 recipient,
+ * stored under folder/device/timestamp.
+ */
+export const deviceBackups = sqliteTable(
+  'device_backups',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    deviceId: integer('device_id')
+      .notNull()
+      .references(() => managedDevices.id, { onDelete: 'cascade' }),
+    /** Where it is: "s3" (bucket and key) or "console" (the console's backup storage, path). */
+    storage: text('storage', { enum: ['s3', 'console'] }).notNull(),
+    location: text('location').notNull(),
+    objectKey: text('object_key').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    /** SHA-256 of the stored (encrypted) object. */
+    sha256: text('sha256').notNull(),
+    /** SHA-256 of the configuration with the model's changing values set aside (what "unchanged" compares). */
+    normalizedSha256: text('normalized_sha256').notNull(),
+    configBytes: integer('config_bytes').notNull(),
+    keyKind: text('key_kind', { enum: ['org', 'device'] }).notNull(),
+    recipient: text('recipient').notNull(),
+    firmwareVersion: text('firmware_version'),
+    deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('device_backups_device').on(t.deviceId, t.createdAt)],
+);
+
+/**
+ * API tokens for the command line and scripts: a role, revocable; only the
+ * SHA-256 of the token is kept (the token is shown once, when issued).
+ */
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    role: text('role', { enum: ['admin', 'operator', 'support'] }).notNull(),
+    /** The token's first characters, to tell tokens apart in lists; not enough to use it. */
+    prefix: text('prefix').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+    revokedBy: text('revoked_by'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash').on(t.tokenHash)],
+);
+
+export type ManagedDevice = typeof managedDevices.$inferSelect;
+export type FleetRun = typeof fleetRuns.$inferSelect;
+export type FleetTask = typeof fleetTasks.$inferSelect;
+export type DeviceBackup = typeof deviceBackups.$inferSelect;
+export type ApiToken = typeof apiTokens.$inferSelect;
+
 export type DerivedKey = typeof derivedKeys.$inferSelect;
 export type BackupVerification = typeof backupVerifications.$inferSelect;
 export type RestoreRun = typeof restoreRuns.$inferSelect;
