@@ -13,9 +13,25 @@ const PERMISSION_WORDS: Record<Permission, string> = {
   'users:manage': 'manage user accounts',
   'auth:configure': 'configure sign-in',
   'audit:read': 'read the audit trail',
+  'devices:read': 'read managed devices and their backups',
+  'devices:run': 'start device backups',
+  'devices:download': 'download device backups',
+  'devices:configure': 'change managed devices, their keys or the organisation backup configuration',
+  'tokens:manage': 'issue or revoke API tokens',
 };
 
-const BACKUP_PERMISSIONS: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:verify', 'backup:configure', 'backup:restore'];
+const BACKUP_PERMISSIONS: Permission[] = [
+  'backup:read',
+  'storage:browse',
+  'backup:run',
+  'backup:verify',
+  'backup:configure',
+  'backup:restore',
+  'devices:read',
+  'devices:run',
+  'devices:download',
+  'devices:configure',
+];
 
 export type AccessDecision = { allowed: true } | { allowed: false; message: string };
 

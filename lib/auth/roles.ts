@@ -15,16 +15,21 @@ export const PERMISSIONS = [
   'users:manage', // list, delete, remove the OTP user
   'auth:configure', // OpenID Connect provider
   'audit:read',
+  'devices:read', // managed devices, their backup status and the organisation's backup configuration (secrets never)
+  'devices:run', // start device backups (one, a selection, all), cancel a run
+  'devices:download', // download a device backup (the encrypted file)
+  'devices:configure', // add, change, approve and remove devices, pin host keys, set keys and the organisation configuration
+  'tokens:manage', // issue and revoke API tokens
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 
-const READ: Permission[] = ['backup:read', 'storage:browse'];
+const READ: Permission[] = ['backup:read', 'storage:browse', 'devices:read'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   otp: ['users:create'],
   support: READ,
-  operator: [...READ, 'backup:run', 'backup:verify'],
+  operator: [...READ, 'backup:run', 'backup:verify', 'devices:run', 'devices:download'],
   admin: PERMISSIONS,
 };
 

@@ -7,19 +7,46 @@ import type { Role } from '@/lib/db/schema';
 /** The permission table, written out independently of lib/auth/roles.ts. */
 const EXPECTED: Record<Role, Permission[]> = {
   otp: ['users:create'],
-  support: ['backup:read', 'storage:browse'],
-  operator: ['backup:read', 'storage:browse', 'backup:run', 'backup:verify'],
-  admin: ['backup:read', 'storage:browse', 'backup:run', 'backup:verify', 'backup:configure', 'backup:restore', 'users:create', 'users:manage', 'auth:configure', 'audit:read'],
+  support: ['backup:read', 'storage:browse', 'devices:read'],
+  operator: ['backup:read', 'storage:browse', 'backup:run', 'backup:verify', 'devices:read', 'devices:run', 'devices:download'],
+  admin: [
+    'backup:read',
+    'storage:browse',
+    'backup:run',
+    'backup:verify',
+    'backup:configure',
+    'backup:restore',
+    'users:create',
+    'users:manage',
+    'auth:configure',
+    'audit:read',
+    'devices:read',
+    'devices:run',
+    'devices:download',
+    'devices:configure',
+    'tokens:manage',
+  ],
 };
 const ROLES = Object.keys(EXPECTED) as Role[];
-const BACKUP: Permission[] = ['backup:read', 'storage:browse', 'backup:run', 'backup:verify', 'backup:configure', 'backup:restore'];
+const BACKUP: Permission[] = [
+  'backup:read',
+  'storage:browse',
+  'backup:run',
+  'backup:verify',
+  'backup:configure',
+  'backup:restore',
+  'devices:read',
+  'devices:run',
+  'devices:download',
+  'devices:configure',
+];
 
 function userWith(role: Role): CurrentUser {
   return { id: 1, username: `${role}-user`, displayName: null, kind: role === 'otp' ? 'otp' : 'local', role, sessionId: 'sid' };
 }
 
 describe('roles', () => {
-  it('knows exactly the ten permissions', () => {
+  it('knows exactly the fifteen permissions', () => {
     expect([...PERMISSIONS].sort()).toEqual([...EXPECTED.admin].sort());
   });
 
