@@ -11,6 +11,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
   if (!user) redirect('/login');
   const nav = [
     { href: '/backup', label: 'Backup', show: true },
+    { href: '/devices', label: 'Managed devices', show: can(user.role, 'devices:read') },
     { href: '/users', label: 'User accounts', show: can(user.role, 'users:create') },
     { href: '/settings/sign-in', label: 'Sign-in settings', show: can(user.role, 'auth:configure') },
     { href: '/audit', label: 'Audit trail', show: can(user.role, 'audit:read') },
