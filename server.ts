@@ -16,6 +16,9 @@ import { ensureApplianceFolders } from './lib/backup/appliance';
 import { abortRunningBackups } from './lib/backup/engine';
 import { recoverInterruptedBackups } from './lib/backup/recovery';
 import { startScheduler } from './lib/backup/scheduler';
+import { recoverInterruptedFleetRuns } from './lib/fleet/recovery';
+import { abortFleetRuns } from './lib/fleet/run';
+import { startFleetScheduler } from './lib/fleet/scheduler';
 import { db } from './lib/db/client';
 import { announceConsole, withdrawConsole } from './lib/restore/console-lock';
 import { recoverInterruptedRestore } from './lib/restore/recovery';
@@ -46,6 +49,9 @@ async function main() {
   ensureApplianceFolders();
   const interrupted = await recoverInterruptedBackups();
   if (interrupted) log.warn({ event: 'backup.recovered', runs: interrupted }, 'marked interrupted backups and removed their partial files');
+  // Device backup runs a killed process left running: cancelled with the reason (their uploads are swept at the next run).
+  const fleetRuns = recoverInterruptedFleetRuns();
+  if (fleetRuns) log.warn({ event: 'fleet.recovered', runs: fleetRuns }, 'marked interrupted device backup runs');
   // Verifications a killed process left running, and the database copies (plaintext) it left in the data folder.
   const verifications = recoverInterruptedVerifications();
   if (verifications.verifications || verifications.copiesRemoved) {
@@ -116,6 +122,7 @@ async function main() {
   }
   const stopScheduler = startScheduler();
   const stopVerifyScheduler = startVerifyScheduler();
+  const stopFleetScheduler = startFleetScheduler();
   log.info({ event: 'server.ready', url: process.env.NEXTAUTH_URL }, 'Webconf is ready');
 
   let stopping = false;
@@ -125,6 +132,7 @@ async function main() {
     log.info({ event: 'server.stop', signal }, 'shutting down');
     stopScheduler();
     stopVerifyScheduler();
+    stopFleetScheduler();
     for (const s of servers) s.close();
     setTimeout(() => process.exit(0), 10_000).unref();
     // A running backup is aborted cleanly: partial file removed, the run recorded as aborted with the reason.
@@ -132,6 +140,8 @@ async function main() {
       abortRunningBackups('The console was shut down during the backup. Start it again once the console is back.'),
       // A running verification stops and says so (no verdict on the file); its database copy is removed.
       abortRunningVerifications('The console was shut down during the verification; it did not finish.'),
+      // A running device backup run stops; its devices not done are cancelled with the reason.
+      abortFleetRuns('The console was shut down during the run. Start it again once the console is back.'),
     ]);
     process.exit(0);
   };
