@@ -138,12 +138,12 @@ export function setOrgKey(actor: Actor, raw: unknown): { recipient: string; iden
   const current = getFleetConfig() ?? defaults();
   let recipient: string;
   let identity: string | undefined;
-  if ('generate' in input) {
+  if (input.generate) {
     const id = generateX25519Identity();
     recipient = id.recipient.toString();
     identity = id.exportSecretKey();
   } else {
-    recipient = input.recipient;
+    recipient = input.recipient!;
   }
   save({ ...current, recipient }, actor);
   audit(actor, 'fleet.key.set', 'success', { detail: { recipient, generated: identity !== undefined } });

@@ -185,11 +185,11 @@ export function setDeviceKey(actor: Actor, name: string, raw: unknown): { recipi
   const input = deviceKeyInputSchema.parse(raw);
   let recipient: string | null;
   let identity: string | undefined;
-  if ('generate' in input) {
+  if (input.generate) {
     const id = generateX25519Identity();
     recipient = id.recipient.toString();
     identity = id.exportSecretKey();
-  } else recipient = input.recipient;
+  } else recipient = input.recipient ?? null;
   update(d.id, { recipient });
   audit(actor, 'fleet.device.key', 'success', { target: d.name, detail: { recipient, generated: identity !== undefined } });
   return identity ? { recipient, identity } : { recipient };

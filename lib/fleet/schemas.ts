@@ -118,17 +118,19 @@ export const fleetConfigInputSchema = z
   .strict();
 export type FleetConfigInput = z.infer<typeof fleetConfigInputSchema>;
 
-/** PUT /api/fleet/encryption-key. */
-export const orgKeyInputSchema = z.union([
-  z.object({ recipient: recipientSchema }).strict(),
-  z.object({ generate: z.literal(true) }).strict(),
-]);
+const ONE_KEY = 'Give either a recipient (age1...) or generate: true.';
+
+/** PUT /api/fleet/encryption-key: { recipient } or { generate: true }. */
+export const orgKeyInputSchema = z
+  .object({ recipient: recipientSchema.optional(), generate: z.literal(true, { error: 'generate must be true.' }).optional() })
+  .strict()
+  .refine((v) => (v.recipient === undefined) !== (v.generate === undefined), ONE_KEY);
 
 /** PUT /api/devices/[name]/encryption-key: a recipient, a new one generated, or null (back to the organisation key). */
-export const deviceKeyInputSchema = z.union([
-  z.object({ recipient: recipientSchema.nullable() }).strict(),
-  z.object({ generate: z.literal(true) }).strict(),
-]);
+export const deviceKeyInputSchema = z
+  .object({ recipient: recipientSchema.nullable().optional(), generate: z.literal(true, { error: 'generate must be true.' }).optional() })
+  .strict()
+  .refine((v) => (v.recipient === undefined) !== (v.generate === undefined), ONE_KEY);
 
 const optionalCommand = z
   .string()
