@@ -35,6 +35,7 @@ export function DeviceList({
 }) {
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
   const [removing, setRemoving] = useState<string | null>(null);
+  const [withBackups, setWithBackups] = useState(false);
   const [busy, setBusy] = useState(false);
 
   async function act(label: string, method: string, url: string, body?: unknown) {
@@ -79,15 +80,17 @@ export function DeviceList({
                 </button>
               ) : null}
               {canConfigure ? (
-                <label className="flex items-center gap-2 rounded-md border border-slate-300 px-3 py-1">
-                  <input
-                    type="checkbox"
-                    checked={d.backup === 'enabled'}
-                    disabled={busy}
-                    onChange={(e) => void act(`Backups of ${d.name} ${e.target.checked ? 'enabled' : 'disabled'}.`, 'PUT', path(d.name, '/backup'), { enabled: e.target.checked })}
-                  />
+                <button
+                  type="button"
+                  role="switch"
+                  aria-checked={d.backup === 'enabled'}
+                  disabled={busy}
+                  onClick={() => void act(`Backups of ${d.name} ${d.backup === 'enabled' ? 'disabled' : 'enabled'}.`, 'PUT', path(d.name, '/backup'), { enabled: d.backup !== 'enabled' })}
+                  className="flex items-center gap-2 rounded-md border border-slate-300 px-3 py-1 hover:bg-slate-50 disabled:opacity-60"
+                >
+                  <span aria-hidden="true" className={`inline-block h-3 w-6 rounded-full ${d.backup === 'enabled' ? 'bg-green-600' : 'bg-slate-300'}`} />
                   Backup {d.backup === 'enabled' ? 'Enabled' : 'Disabled'}
-                </label>
+                </button>
               ) : (
                 <span className="rounded-md border border-slate-200 px-3 py-1 text-slate-600">Backup {d.backup === 'enabled' ? 'Enabled' : 'Disabled'}</span>
               )}
@@ -104,7 +107,7 @@ export function DeviceList({
             </div>
             <details className="mt-2 text-sm">
               <summary className="cursor-pointer text-sky-800">Backups and key ({d.key === 'device' ? 'own key' : d.key === 'org' ? 'organisation key' : 'no key'})</summary>
-              <DeviceBackups name={d.name} canDownload={canDownload} />
+              <DeviceBackups name={d.name} canDownload={canDownload} version={d.lastBackup?.at ?? null} />
               {canConfigure ? <EncryptionKeyForm configured={d.key === 'device'} device={d.name} onSaved={onChanged} /> : null}
             </details>
           </li>
@@ -116,13 +119,23 @@ export function DeviceList({
         confirmLabel="Remove the device"
         danger
         busy={busy}
-        onCancel={() => setRemoving(null)}
+        onCancel={() => {
+          setRemoving(null);
+          setWithBackups(false);
+        }}
         onConfirm={() => {
           const name = removing!;
-          void act(`Removed ${name}.`, 'DELETE', path(name)).then(() => setRemoving(null));
+          void act(`Removed ${name}.`, 'DELETE', path(name, withBackups ? '?deleteBackups=true' : '')).then(() => {
+            setRemoving(null);
+            setWithBackups(false);
+          });
         }}
       >
-        The device leaves the inventory and its sealed credentials are erased. What happens to its stored backups is said in the answer.
+        <p>The device leaves the inventory and its sealed credentials are erased.</p>
+        <label className="mt-3 flex items-start gap-2">
+          <input type="checkbox" className="mt-0.5" checked={withBackups} onChange={(e) => setWithBackups(e.target.checked)} />
+          <span>Also delete its stored backups. Without this, a device that has backups is not removed: disable its backups instead to keep its history.</span>
+        </label>
       </ConfirmDialog>
     </section>
   );
@@ -152,8 +165,8 @@ function HostKey({ device, canConfigure, busy, onPin }: { device: DeviceView; ca
   );
 }
 
-/** The device's stored backups, newest first, with downloads of the encrypted files. */
-function DeviceBackups({ name, canDownload }: { name: string; canDownload: boolean }) {
+/** The device's stored backups, newest first, with downloads of the encrypted files; read again after each backup of it (`version`). */
+function DeviceBackups({ name, canDownload, version }: { name: string; canDownload: boolean; version: string | null }) {
   const [backups, setBackups] = useState<Backup[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -166,7 +179,7 @@ function DeviceBackups({ name, canDownload }: { name: string; canDownload: boole
     return () => {
       live = false;
     };
-  }, [name]);
+  }, [name, version]);
   if (error) return <p className="mt-2 text-red-800">{error}</p>;
   if (!backups) return <p className="mt-2 text-slate-600">Loading…</p>;
   if (!backups.length) return <p className="mt-2 text-slate-600">No backups of this device yet. They appear here after its first successful run.</p>;
