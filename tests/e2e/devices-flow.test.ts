@@ -7,7 +7,7 @@ import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startCephRgw, type CephRgw } from '../helpers/ceph-rgw';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
 import { startDevices, type SimulatedFleet } from '../helpers/ssh-devices';
-import { cleanUp, createAccountViaApi, gotoAndHydrate, signInWithPassword } from './harness';
+import { cleanUp, controlsOutside, createAccountViaApi, gotoAndHydrate, signInWithPassword } from './harness';
 
 /**
  * Managed devices end to end in Chromium, against a real Ceph gateway and a
@@ -122,4 +122,26 @@ describe('managed devices in the browser', () => {
     expect(listed.stdout).toMatch(/production\/fw-e2e\//);
     await ctx.close();
   }, 240_000);
+
+  it('the page fits a 390 px screen: the table, the configuration form, a device with its backups and key', async () => {
+    const ctx = await browser.browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await ctx.newPage();
+    await signInWithPassword(page, server.url, admin.username, admin.password);
+    await gotoAndHydrate(page, `${server.url}/devices`);
+    await page.getByTestId('status-fw-e2e').waitFor();
+    const fits = async () => {
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      const { checked, outside } = await controlsOutside(page, 390);
+      expect(outside, 'controls outside 0..390').toEqual([]);
+      return checked;
+    };
+    expect(await fits()).toBeGreaterThan(10);
+    await page.getByTestId('device-fw-e2e').getByText(/Backups and key/).click();
+    await page.getByTestId('device-fw-e2e').getByRole('link', { name: 'Download' }).first().waitFor();
+    await fits();
+    await page.getByTestId('fleet-config').getByRole('button', { name: 'Change' }).click();
+    await page.locator('#secretKey').waitFor();
+    await fits();
+    await ctx.close();
+  }, 120_000);
 });
