@@ -3,7 +3,7 @@ import { SESSION_COOKIE_NAMES } from './lib/auth/cookies';
 
 /**
  * First gate only: a request without any session cookie is sent to sign-in
- * (pages) or refused (API). Every page, action and route handler checks the
+ * (pages) or refused (API, unless it carries an Authorization header). Every page, action and route handler checks the
  * session and role itself; nothing relies on this file having run.
  */
 const PUBLIC = [/^\/login(\/|$)/, /^\/api\/auth\//, /^\/api\/health$/];
@@ -13,6 +13,8 @@ export function proxy(req: NextRequest) {
   const { pathname, search } = req.nextUrl;
   if (PUBLIC.some((re) => re.test(pathname))) return NextResponse.next();
   if (SESSION_COOKIES.some((name) => req.cookies.has(name))) return NextResponse.next();
+  // An API token goes to the route handler, which checks it (lib/http/route.ts); pages take none.
+  if (pathname.startsWith('/api/') && req.headers.has('authorization')) return NextResponse.next();
   if (pathname.startsWith('/api/')) {
     return NextResponse.json({ error: { code: 'unauthorized', message: 'Sign in to continue.' } }, { status: 401 });
   }

@@ -4,11 +4,17 @@
  *
  *   webconf restore FILE|sftp://user@host[:port]/path|scp://… [--dry-run] [--dms-file F] [--confirm NAME]
  *                   [--password-file F | --identity KEY [--passphrase-file F]] [--fingerprint SHA256:…]
+ *   webconf backup config show | status | encryption-key set | enable | disable | run   (lib/cli)
  *
- * It shares the Backup page's implementation (lib/restore). Secrets never go
- * on the command line (other users can read it in ps): the DMS comes from a
- * file (--dms-file, "-" for standard input) or a hidden prompt. Exit codes:
- * 0 done, 1 refused or failed (nothing changed unless it says so), 2 usage.
+ * `restore` shares the Backup page's implementation (lib/restore) and works
+ * on the data folder directly; `backup` talks to a running console's JSON
+ * API with an API token (WEBCONF_URL, WEBCONF_TOKEN or --token-file).
+ * Secrets never go on the command line (other users can read it in ps): the
+ * DMS comes from a file (--dms-file, "-" for standard input) or a hidden
+ * prompt, the token from the environment or a file. Exit codes: 0 done,
+ * 1 refused or failed (nothing changed unless it says so), 2 usage; for
+ * `backup` also 3 not authorised (token revoked, unknown, or its role) and
+ * 4 console unreachable.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,8 +30,12 @@ import { planText } from '../lib/restore/plan-text';
 import { recoverInterruptedRestore } from '../lib/restore/recovery';
 import { planRestore, runRestore, type RestoreSource } from '../lib/restore/restore';
 import { applianceIdentity } from '../lib/backup/appliance';
+import { BACKUP_USAGE, parseBackupArgs, runBackupCommand } from '../lib/cli/backup-command';
+import { CliError } from '../lib/cli/exit-codes';
 
 const USAGE = `Usage:
+  webconf backup …  managed devices' backups through the console's API (webconf backup --help)
+
   webconf restore FILE|sftp://USER@HOST[:PORT]/PATH|scp://… [--dry-run] [--dms-file FILE|-] [--confirm APPLIANCE-NAME]
                   [--password-file FILE|- | --identity KEYFILE [--passphrase-file FILE]] [--fingerprint SHA256:…]
 
@@ -38,6 +48,8 @@ const USAGE = `Usage:
   --dms-file F    read the Domain Master Secret from file F ("-": standard input);
                   without it, this appliance's own DMS is used, or you are asked
   --confirm NAME  the appliance name, to confirm without a prompt
+
+Exit codes: 0 done, 1 refused or failed, 2 usage (and for backup: 3 not authorised, 4 console unreachable).
 `;
 
 export const restoreArgsSchema = z.object({
@@ -181,9 +193,34 @@ async function restoreCommand(argv: string[]): Promise<void> {
   }
 }
 
+async function backupCommand(argv: string[]): Promise<void> {
+  try {
+    const parsed = parseBackupArgs(argv, process.env);
+    if (parsed.help) {
+      process.stdout.write(BACKUP_USAGE);
+      return;
+    }
+    const code = await runBackupCommand(parsed, process.env, {
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+      progress: Boolean(process.stderr.isTTY),
+      now: () => new Date(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      readStdin: () => fs.readFileSync(0, 'utf8'),
+    });
+    // Let standard output drain before the exit (a pipe to a script may be slower than us).
+    await new Promise<void>((r) => process.stdout.write('', () => r()));
+    process.exit(code);
+  } catch (err) {
+    if (err instanceof CliError) fail(err.message, err.exitCode);
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'restore') return restoreCommand(rest);
+  if (command === 'backup') return backupCommand(rest);
   process.stdout.write(USAGE);
   process.exit(command && command !== '--help' && command !== '-h' ? 2 : 0);
 }

@@ -14,6 +14,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
     { href: '/devices', label: 'Managed devices', show: can(user.role, 'devices:read') },
     { href: '/users', label: 'User accounts', show: can(user.role, 'users:create') },
     { href: '/settings/sign-in', label: 'Sign-in settings', show: can(user.role, 'auth:configure') },
+    { href: '/settings/tokens', label: 'API tokens', show: can(user.role, 'tokens:manage') },
     { href: '/audit', label: 'Audit trail', show: can(user.role, 'audit:read') },
   ].filter((n) => n.show);
   return (

@@ -35,7 +35,7 @@ const BACKUP_PERMISSIONS: Permission[] = [
 
 export type AccessDecision = { allowed: true } | { allowed: false; message: string };
 
-export function decide(user: CurrentUser, permission: Permission): AccessDecision {
+export function decide(user: Pick<CurrentUser, 'role'>, permission: Permission): AccessDecision {
   if (can(user.role, permission)) return { allowed: true };
   if (user.role === 'otp' && BACKUP_PERMISSIONS.includes(permission)) {
     return { allowed: false, message: OTP_BACKUP_GUIDANCE };

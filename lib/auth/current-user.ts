@@ -32,7 +32,8 @@ export async function currentUser(opts: { touch?: boolean } = {}): Promise<Curre
   return { id, username, displayName, kind, role, sessionId: sid };
 }
 
-export async function actorOf(user: Pick<CurrentUser, 'id' | 'username'> | null): Promise<Actor> {
+/** The audit trail's actor: a user, an API token ("token:<name>", no user id) or anonymous. */
+export async function actorOf(user: { id: number | null; username: string } | null): Promise<Actor> {
   const ip = clientIp(await headers());
   return user ? { id: user.id, name: user.username, ip } : { id: null, name: 'anonymous', ip };
 }

@@ -20,6 +20,8 @@ export type ActionState = {
   message?: string;
   fieldErrors?: Record<string, string[]>;
   values?: Record<string, string>;
+  /** A secret made for the user who asked (a new API token), shown to them once; never an echo of the input. */
+  secret?: string;
 };
 
 export type ActionContext = { user: CurrentUser; actor: Actor };

@@ -2,6 +2,7 @@ import { NextResponse, type NextRequest } from 'next/server';
 import { z } from 'zod';
 import { audit } from '../audit/audit';
 import { decide } from '../auth/access';
+import { bearerAuth, type TokenUser } from '../auth/bearer';
 import { actorOf, currentUser, type CurrentUser } from '../auth/current-user';
 import type { Permission } from '../auth/roles';
 import { fieldErrorsOf } from '../auth/validated-action';
@@ -12,7 +13,9 @@ import { AppError, ERROR_STATUS, GENERIC_FAILURE, type ErrorCode } from '../erro
 import { log } from '../log';
 import { checkSameOrigin } from './same-origin';
 
-export type RouteContext<P> = { user: CurrentUser; actor: Actor; req: NextRequest; params: P };
+/** A signed-in user (session cookie) or an API token (Authorization: Bearer). */
+export type RouteUser = CurrentUser | TokenUser;
+export type RouteContext<P> = { user: RouteUser; actor: Actor; req: NextRequest; params: P };
 
 function problem(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
   return NextResponse.json({ error: { code, message, ...extra } }, { status: ERROR_STATUS[code], headers: { 'Cache-Control': 'no-store' } });
@@ -21,8 +24,10 @@ function problem(code: ErrorCode, message: string, extra: Record<string, unknown
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * Wraps a route handler: same-origin check for state-changing methods
- * (cross-site request forgery), session, permission, and one error shape.
+ * Wraps a route handler: who is asking (an API token in
+ * "Authorization: Bearer", else the session cookie with a same-origin check
+ * for state-changing methods against cross-site request forgery),
+ * permission, and one error shape.
  * ZodError becomes 422 with per-field errors, AppError its own status, and
  * anything else a generic 500 with nothing from the inside.
  */
@@ -32,20 +37,38 @@ export function withAuth<P = Record<string, string>>(
   opts: { name: string; /** false for background polling: it does not count as activity. */ touch?: boolean },
 ) {
   return async (req: NextRequest, segment: { params: Promise<P> }): Promise<Response> => {
-    if (UNSAFE.has(req.method)) {
-      const origin = checkSameOrigin(req);
-      if (!origin.ok) {
-        audit(await actorOf(null), opts.name, 'denied', { detail: { reason: 'cross-site request' } });
-        return problem('forbidden', origin.message);
-      }
-    }
-    let user: CurrentUser | null;
+    let user: RouteUser | null;
+    let bearer;
     try {
-      user = await currentUser({ touch: opts.touch });
+      // A bearer request is the token's alone: no cookie is read, and no same-origin check applies (a browser never sends the header by itself).
+      bearer = bearerAuth(req.headers);
     } catch (caught) {
-      // The session lives in the database, which a restore closes for the moment of its switch.
       if (isDbSuspendedError(caught)) return problem('conflict', RESTORE_IN_PROGRESS);
       throw caught;
+    }
+    if (bearer.present) {
+      if (!bearer.ok) {
+        // A known but revoked token is named in the audit trail; an unknown or malformed one is anonymous.
+        const named = typeof bearer.detail.token === 'string' ? { id: null, username: `token:${bearer.detail.token}` } : null;
+        audit(await actorOf(named), opts.name, 'denied', { detail: bearer.detail });
+        return problem('unauthorized', bearer.message);
+      }
+      user = bearer.user;
+    } else {
+      if (UNSAFE.has(req.method)) {
+        const origin = checkSameOrigin(req);
+        if (!origin.ok) {
+          audit(await actorOf(null), opts.name, 'denied', { detail: { reason: 'cross-site request' } });
+          return problem('forbidden', origin.message);
+        }
+      }
+      try {
+        user = await currentUser({ touch: opts.touch });
+      } catch (caught) {
+        // The session lives in the database, which a restore closes for the moment of its switch.
+        if (isDbSuspendedError(caught)) return problem('conflict', RESTORE_IN_PROGRESS);
+        throw caught;
+      }
     }
     const actor = await actorOf(user);
     if (!user) return problem('unauthorized', 'Sign in to continue.');

@@ -19,6 +19,7 @@ vi.mock('@/lib/auth/current-user', async () => {
 });
 
 const { jsonBody, withAuth } = await import('@/lib/http/route');
+const { issueToken, revokeToken } = await import('@/lib/auth/api-tokens');
 
 const HOST = 'console.example.test:8443';
 const admin: CurrentUser = { id: 1, username: 'admin1', displayName: null, kind: 'local', role: 'admin', sessionId: 's' };
@@ -160,5 +161,76 @@ describe('withAuth', () => {
     const res = await withAuth('backup:read', async () => new Response('raw', { status: 202 }), { name: 't' })(request('GET'), segment);
     expect(res.status).toBe(202);
     expect(await res.text()).toBe('raw');
+  });
+});
+
+describe('withAuth with an API token (Authorization: Bearer)', () => {
+  const issuer = { id: 1, name: 'admin1', ip: null };
+  beforeEach(() => {
+    db().$client.exec('DELETE FROM api_tokens');
+    // No session at all: the token alone decides.
+    session.user = null;
+  });
+
+  it('acts as the token: its role, "token:<name>" in the audit trail, no user id', async () => {
+    const t = issueToken(issuer, { name: 'ci', role: 'operator' });
+    let seen: unknown;
+    const h = withAuth('backup:read', async ({ user, actor }) => ((seen = { user, actor }), { ok: true }), { name: 't' });
+    const res = await h(request('GET', { authorization: `Bearer ${t.token}` }), segment);
+    expect(res.status).toBe(200);
+    expect(seen).toMatchObject({ user: { kind: 'token', role: 'operator', username: 'token:ci', tokenId: t.id, id: null }, actor: { id: null, name: 'token:ci' } });
+    const denied = await withAuth('backup:configure', async () => ({}), { name: 'cfg' })(request('GET', { authorization: `Bearer ${t.token}` }), segment);
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as { error: { message: string } }).error.message).toBe('The Operator role cannot change backup settings.');
+    expect(audits().at(-1)).toMatchObject({ action: 'cfg', outcome: 'denied' });
+  });
+
+  it('needs no same-origin proof on writes (a browser never adds the header by itself)', async () => {
+    const t = issueToken(issuer, { name: 'w', role: 'admin' });
+    const h = withAuth('backup:configure', async () => ({ done: true }), { name: 't' });
+    const res = await h(request('POST', { authorization: `Bearer ${t.token}`, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }), segment);
+    expect(res.status).toBe(200);
+  });
+
+  it('a bearer request ignores the session: a support token with an admin cookie is support', async () => {
+    session.user = admin;
+    const t = issueToken(issuer, { name: 's', role: 'support' });
+    const res = await withAuth('backup:configure', async () => ({}), { name: 't' })(request('GET', { authorization: `Bearer ${t.token}` }), segment);
+    expect(res.status).toBe(403);
+  });
+
+  it('a revoked, unknown or malformed token → 401 in words, audited, handler never run', async () => {
+    const t = issueToken(issuer, { name: 'old', role: 'admin' });
+    revokeToken(issuer, t.id);
+    let ran = false;
+    const h = withAuth('backup:read', async () => ((ran = true), {}), { name: 'probe' });
+    const cases: [string, RegExp][] = [
+      [`Bearer ${t.token}`, /^The API token "old" was revoked/],
+      [`Bearer wct_${'A'.repeat(43)}`, /^The API token is not known to this console/],
+      ['Bearer not-a-token', /^The bearer token is not an API token of this console/],
+      [`Basic ${Buffer.from('a:b').toString('base64')}`, /^Send the API token as "Authorization: Bearer <token>"/],
+      ['Bearer', /^Send the API token as/],
+    ];
+    for (const [header, message] of cases) {
+      db().$client.exec('DELETE FROM audit_events');
+      const res = await h(request('POST', { authorization: header, ...sameOrigin }), segment);
+      expect(res.status, header).toBe(401);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
+      expect(audits(), header).toMatchObject([{ action: 'probe', outcome: 'denied' }]);
+    }
+    expect(ran).toBe(false);
+    db().$client.exec('DELETE FROM audit_events');
+    await h(request('GET', { authorization: `Bearer ${t.token}` }), segment);
+    // A known token is named in the audit trail even when revoked.
+    expect(db().$client.prepare('SELECT actor_name, detail FROM audit_events').all()).toEqual([
+      { actor_name: 'token:old', detail: JSON.stringify({ reason: 'revoked token', token: 'old', prefix: t.prefix }) },
+    ]);
+  });
+
+  it('without the header, cookies work as before (and writes still need the same origin)', async () => {
+    session.user = admin;
+    const h = withAuth('backup:read', async ({ user }) => ({ who: user.username }), { name: 't' });
+    expect(await (await h(request('GET'), segment)).json()).toEqual({ who: 'admin1' });
+    expect((await h(request('POST'), segment)).status).toBe(403);
   });
 });

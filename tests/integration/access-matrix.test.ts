@@ -151,6 +151,7 @@ const PAGES: Record<string, PageRow> = {
     { otp: { contains: ['name="username"'], lacks: [ACCOUNT_LIST] }, admin: { contains: ['name="username"', ACCOUNT_LIST] } },
   ),
   '/settings/sign-in': guardedPage('Sign-in settings', { allow: ['admin'], cannot: 'configure sign-in' }, { admin: { contains: ['name="issuer"'] } }),
+  '/settings/tokens': guardedPage('API tokens', { allow: ['admin'], cannot: 'issue or revoke API tokens' }, { admin: { contains: ['id="issue-token-title"'] } }),
   '/audit': guardedPage('Audit trail', { allow: ['admin'], cannot: 'read the audit trail' }),
   // Static redirect to /backup, which decides.
   '/': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'redirect', to: '/backup' }),
@@ -183,6 +184,7 @@ const STORAGE_BROWSE: Rule = { allow: ['support', 'operator', 'admin'], cannot: 
 const USERS_MANAGE: Rule = { allow: ['admin'], cannot: 'manage user accounts' };
 const USERS_CREATE: Rule = { allow: ['otp', 'admin'], cannot: 'create user accounts' };
 const AUTH_CONFIGURE: Rule = { allow: ['admin'], cannot: 'configure sign-in' };
+const TOKENS_MANAGE: Rule = { allow: ['admin'], cannot: 'issue or revoke API tokens' };
 
 const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/health': { GET: PUBLIC, HEAD: PUBLIC, OPTIONS: { public: 204 } },
@@ -207,6 +209,8 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/storage/usb/[uuid]/eject': { POST: BACKUP_CONFIGURE, OPTIONS: 'options' },
   '/api/users': { GET: USERS_MANAGE, HEAD: USERS_MANAGE, POST: USERS_CREATE, OPTIONS: 'options' },
   '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
+  '/api/tokens': { GET: TOKENS_MANAGE, HEAD: TOKENS_MANAGE, POST: TOKENS_MANAGE, OPTIONS: 'options' },
+  '/api/tokens/[id]': { DELETE: TOKENS_MANAGE, OPTIONS: 'options' },
   '/api/restore': { GET: BACKUP_RESTORE, HEAD: BACKUP_RESTORE, POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/plan': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   // Not behind the proxy (it would cut the body to 10 MB): Next's automatic OPTIONS answers everyone, with no data.
@@ -247,6 +251,8 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/restore/remote/fetch': '/api/restore/remote/fetch',
   '/api/users': '/api/users',
   '/api/users/[id]': '/api/users/1',
+  '/api/tokens': '/api/tokens',
+  '/api/tokens/[id]': '/api/tokens/1',
 };
 
 // ---------------------------------------------------------------------------
@@ -265,6 +271,8 @@ const ACTIONS: Record<string, Rule> = {
   'app/(console)/users/actions.ts#createUserAction': USERS_CREATE,
   'app/(console)/users/actions.ts#deleteUserAction': USERS_MANAGE,
   'app/(console)/users/actions.ts#removeOtpUserAction': USERS_MANAGE,
+  'app/(console)/settings/tokens/actions.ts#issueTokenAction': TOKENS_MANAGE,
+  'app/(console)/settings/tokens/actions.ts#revokeTokenAction': TOKENS_MANAGE,
 };
 
 // ---------------------------------------------------------------------------
@@ -356,6 +364,12 @@ async function createVictim(): Promise<ListedUser> {
   });
   return r.user;
 }
+
+type ListedToken = { id: number; name: string; revokedAt: string | null };
+const listTokens = async () => (await adminJson<{ tokens: ListedToken[] }>('/api/tokens')).tokens;
+const tokenIssued = async (name: string) => (await listTokens()).some((t) => t.name === name && !t.revokedAt);
+const tokenRevoked = async (id: number) => Boolean((await listTokens()).find((t) => t.id === id)?.revokedAt);
+const victimToken = async () => adminJson<ListedToken>('/api/tokens', 'POST', { name: unique('victim'), role: 'support' });
 
 const newUserInput = (username: string) => ({ username, displayName: '', role: 'support', password: PASSWORD, confirmPassword: PASSWORD });
 
@@ -1186,6 +1200,30 @@ const PROBES: Record<string, Probe> = {
     effect: async (ctx) => !(await userExists((ctx.victim as ListedUser).username)),
   },
   'OPTIONS /api/users/[id]': { request: () => ({ path: '/api/users/1' }) },
+  'GET /api/tokens': {
+    request: () => ({ path: '/api/tokens' }),
+    data: (b) => {
+      const tokens = (b as { tokens: Record<string, unknown>[] }).tokens;
+      expect(Array.isArray(tokens)).toBe(true);
+      for (const t of tokens) {
+        expect(t).not.toHaveProperty('token');
+        expect(t).not.toHaveProperty('tokenHash');
+      }
+    },
+  },
+  'HEAD /api/tokens': { request: () => ({ path: '/api/tokens' }) },
+  'POST /api/tokens': {
+    prepare: async () => ({ name: unique('api') }),
+    request: (ctx) => ({ path: '/api/tokens', ...json({ name: String(ctx.name), role: 'support' }) }),
+    effect: (ctx) => tokenIssued(String(ctx.name)),
+  },
+  'OPTIONS /api/tokens': { request: () => ({ path: '/api/tokens' }) },
+  'DELETE /api/tokens/[id]': {
+    prepare: async () => ({ victim: await victimToken() }),
+    request: (ctx) => ({ path: `/api/tokens/${(ctx.victim as ListedToken).id}` }),
+    effect: (ctx) => tokenRevoked((ctx.victim as ListedToken).id),
+  },
+  'OPTIONS /api/tokens/[id]': { request: () => ({ path: '/api/tokens/1' }) },
   'GET /api/restore': {
     request: () => ({ path: '/api/restore' }),
     data: (b) => {
@@ -1364,6 +1402,16 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
     prepare: async () => ({ victim: await createVictim() }),
     fields: (ctx) => ({ id: String((ctx.victim as ListedUser).id) }),
     effect: async (ctx) => !(await userExists((ctx.victim as ListedUser).username)),
+  },
+  'app/(console)/settings/tokens/actions.ts#issueTokenAction': {
+    prepare: async () => ({ name: unique('act') }),
+    fields: (ctx) => ({ name: String(ctx.name), role: 'support' }),
+    effect: (ctx) => tokenIssued(String(ctx.name)),
+  },
+  'app/(console)/settings/tokens/actions.ts#revokeTokenAction': {
+    prepare: async () => ({ victim: await victimToken() }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedToken).id) }),
+    effect: (ctx) => tokenRevoked((ctx.victim as ListedToken).id),
   },
   'app/(console)/users/actions.ts#removeOtpUserAction': {
     prepare: async () => {

@@ -1,32 +1,8 @@
 'use client';
-import { useState } from 'react';
 import type { BackupDetailsView } from '@/lib/backup/backup-details-view';
 import { formatSize } from '@/lib/storage/format-size';
+import { CopyButton } from '@/app/ui/copy-button';
 import { RelativeTime } from '@/app/ui/relative-time';
-
-function CopyButton({ text, label }: { text: string; label: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <button
-      type="button"
-      aria-label={label}
-      onClick={async () => {
-        try {
-          await navigator.clipboard.writeText(text);
-        } catch {
-          // Without clipboard access (plain HTTP), select the text for the user to copy.
-          const el = document.getElementById('details-checksum');
-          if (el) window.getSelection()?.selectAllChildren(el);
-        }
-        setCopied(true);
-        setTimeout(() => setCopied(false), 2000);
-      }}
-      className="ml-1 rounded border border-slate-300 px-1.5 text-xs hover:bg-slate-100"
-    >
-      {copied ? 'Copied' : 'Copy'}
-    </button>
-  );
-}
 
 /**
  * The Backup Details table (seed): what the backup's signed manifest says,
@@ -104,7 +80,7 @@ export function BackupDetailsTable({ details: d }: { details: BackupDetailsView 
           d.checksum ? (
             <>
               <span id="details-checksum" className="font-mono text-xs">sha256:{d.checksum}</span>
-              <CopyButton text={d.checksum} label="Copy the checksum" />
+              <CopyButton text={d.checksum} label="Copy the checksum" targetId="details-checksum" />
             </>
           ) : (
             <span className="text-slate-600">Not recorded: this console did not write this file (details read only its header and manifest, not the whole file).</span>

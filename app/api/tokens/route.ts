@@ -1,0 +1,12 @@
+import { issueToken, listTokens } from '@/lib/auth/api-tokens';
+import { issueTokenSchema } from '@/lib/auth/schemas';
+import { jsonBody, withAuth } from '@/lib/http/route';
+
+export const GET = withAuth('tokens:manage', async () => ({ tokens: listTokens() }), { name: 'api.tokens.list' });
+
+/** The answer holds the token itself: shown once, never again. */
+export const POST = withAuth(
+  'tokens:manage',
+  async ({ req, actor }) => issueToken(actor, await jsonBody(req, issueTokenSchema)),
+  { name: 'api.tokens.issue' },
+);
