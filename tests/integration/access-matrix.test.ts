@@ -153,6 +153,7 @@ const PAGES: Record<string, PageRow> = {
   '/settings/sign-in': guardedPage('Sign-in settings', { allow: ['admin'], cannot: 'configure sign-in' }, { admin: { contains: ['name="issuer"'] } }),
   '/settings/tokens': guardedPage('API tokens', { allow: ['admin'], cannot: 'issue or revoke API tokens' }, { admin: { contains: ['id="issue-token-title"'] } }),
   '/audit': guardedPage('Audit trail', { allow: ['admin'], cannot: 'read the audit trail' }),
+  '/devices': guardedPage('Managed devices', { allow: ['support', 'operator', 'admin'], cannot: 'read managed devices and their backups', backup: true }),
   // Static redirect to /backup, which decides.
   '/': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'redirect', to: '/backup' }),
   '/login': (p) => (isRole(p) ? { kind: 'redirect', to: '/backup' } : { kind: 'render', marker: 'Sign in to the Software Appliance.' }),
@@ -185,6 +186,10 @@ const USERS_MANAGE: Rule = { allow: ['admin'], cannot: 'manage user accounts' };
 const USERS_CREATE: Rule = { allow: ['otp', 'admin'], cannot: 'create user accounts' };
 const AUTH_CONFIGURE: Rule = { allow: ['admin'], cannot: 'configure sign-in' };
 const TOKENS_MANAGE: Rule = { allow: ['admin'], cannot: 'issue or revoke API tokens' };
+const DEVICES_READ: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'read managed devices and their backups', backup: true };
+const DEVICES_RUN: Rule = { allow: ['operator', 'admin'], cannot: 'start device backups', backup: true };
+const DEVICES_DOWNLOAD: Rule = { allow: ['operator', 'admin'], cannot: 'download device backups', backup: true };
+const DEVICES_CONFIGURE: Rule = { allow: ['admin'], cannot: 'change managed devices, their keys or the organisation backup configuration', backup: true };
 
 const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/health': { GET: PUBLIC, HEAD: PUBLIC, OPTIONS: { public: 204 } },
@@ -211,6 +216,20 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
   '/api/tokens': { GET: TOKENS_MANAGE, HEAD: TOKENS_MANAGE, POST: TOKENS_MANAGE, OPTIONS: 'options' },
   '/api/tokens/[id]': { DELETE: TOKENS_MANAGE, OPTIONS: 'options' },
+  '/api/fleet/config': { GET: DEVICES_READ, HEAD: DEVICES_READ, PUT: DEVICES_CONFIGURE, OPTIONS: 'options' },
+  '/api/fleet/encryption-key': { PUT: DEVICES_CONFIGURE, OPTIONS: 'options' },
+  '/api/fleet/status': { GET: DEVICES_READ, HEAD: DEVICES_READ, OPTIONS: 'options' },
+  '/api/fleet/runs': { POST: DEVICES_RUN, OPTIONS: 'options' },
+  '/api/fleet/runs/[id]': { GET: DEVICES_READ, HEAD: DEVICES_READ, OPTIONS: 'options' },
+  '/api/fleet/runs/[id]/cancel': { POST: DEVICES_RUN, OPTIONS: 'options' },
+  '/api/devices': { GET: DEVICES_READ, HEAD: DEVICES_READ, POST: DEVICES_CONFIGURE, OPTIONS: 'options' },
+  '/api/devices/[name]': { GET: DEVICES_READ, HEAD: DEVICES_READ, PATCH: DEVICES_CONFIGURE, DELETE: DEVICES_CONFIGURE, OPTIONS: 'options' },
+  '/api/devices/[name]/approve': { POST: DEVICES_CONFIGURE, OPTIONS: 'options' },
+  '/api/devices/[name]/backup': { PUT: DEVICES_CONFIGURE, OPTIONS: 'options' },
+  '/api/devices/[name]/backups': { GET: DEVICES_READ, HEAD: DEVICES_READ, OPTIONS: 'options' },
+  '/api/devices/[name]/backups/[id]/download': { GET: DEVICES_DOWNLOAD, HEAD: DEVICES_DOWNLOAD, OPTIONS: 'options' },
+  '/api/devices/[name]/encryption-key': { PUT: DEVICES_CONFIGURE, OPTIONS: 'options' },
+  '/api/devices/[name]/host-key': { POST: DEVICES_CONFIGURE, OPTIONS: 'options' },
   '/api/restore': { GET: BACKUP_RESTORE, HEAD: BACKUP_RESTORE, POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/plan': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   // Not behind the proxy (it would cut the body to 10 MB): Next's automatic OPTIONS answers everyone, with no data.
@@ -220,6 +239,9 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/restore/remote/pin': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/remote/fetch': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
 };
+
+/** No such device: an allowed principal reaches the handler and hears so, a refused one gets the role's refusal first. */
+const NO_DEVICE = 'fw-matrix-none';
 
 /** A concrete URL for each pattern (dynamic segments filled in). */
 const SAMPLE_PATH: Record<string, string> = {
@@ -253,6 +275,20 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/users/[id]': '/api/users/1',
   '/api/tokens': '/api/tokens',
   '/api/tokens/[id]': '/api/tokens/1',
+  '/api/fleet/config': '/api/fleet/config',
+  '/api/fleet/encryption-key': '/api/fleet/encryption-key',
+  '/api/fleet/status': '/api/fleet/status',
+  '/api/fleet/runs': '/api/fleet/runs',
+  '/api/fleet/runs/[id]': '/api/fleet/runs/999999',
+  '/api/fleet/runs/[id]/cancel': '/api/fleet/runs/999999/cancel',
+  '/api/devices': '/api/devices',
+  '/api/devices/[name]': `/api/devices/${NO_DEVICE}`,
+  '/api/devices/[name]/approve': `/api/devices/${NO_DEVICE}/approve`,
+  '/api/devices/[name]/backup': `/api/devices/${NO_DEVICE}/backup`,
+  '/api/devices/[name]/backups': `/api/devices/${NO_DEVICE}/backups`,
+  '/api/devices/[name]/backups/[id]/download': `/api/devices/${NO_DEVICE}/backups/1/download`,
+  '/api/devices/[name]/encryption-key': `/api/devices/${NO_DEVICE}/encryption-key`,
+  '/api/devices/[name]/host-key': `/api/devices/${NO_DEVICE}/host-key`,
 };
 
 // ---------------------------------------------------------------------------
@@ -970,7 +1006,51 @@ async function someRunId(): Promise<number> {
   return id;
 }
 
+const FLEET_INVALID = { status: 422, code: 'unprocessable', message: /./ };
+const NO_SUCH_DEVICE = { status: 404, code: 'not_found', message: new RegExp(`no managed device named "?${NO_DEVICE}`) };
+const NO_SUCH_RUN = { status: 404, code: 'not_found', message: /no device backup run 999999/ };
+
+/** The rows of one device route (and its OPTIONS), on a device that does not exist. */
+function deviceProbes(suffix: string, methods: Method[], bodies: Partial<Record<Method, unknown>> = {}): Record<string, Probe> {
+  const url = `/api/devices/${NO_DEVICE}${suffix.replace('[id]', '1')}`;
+  const out: Record<string, Probe> = {};
+  for (const m of methods) out[`${m} /api/devices/[name]${suffix}`] = { request: () => ({ path: url, ...(bodies[m] !== undefined ? json(bodies[m]) : {}) }), allowedAnswer: NO_SUCH_DEVICE };
+  out[`OPTIONS /api/devices/[name]${suffix}`] = { request: () => ({ path: url }) };
+  return out;
+}
+
 const PROBES: Record<string, Probe> = {
+  // Managed devices: reads answer their data; changes are probed where the handler refuses them past the role check
+  // (no such device or run, invalid fields), so no principal's request changes the fleet under the test.
+  'GET /api/fleet/config': { request: () => ({ path: '/api/fleet/config' }), data: (b) => expect(JSON.stringify(b)).not.toMatch(/secretKey":"(?!configured)/) },
+  'HEAD /api/fleet/config': { request: () => ({ path: '/api/fleet/config' }) },
+  'PUT /api/fleet/config': { request: () => ({ path: '/api/fleet/config', ...json({ schedule: { cron: 'not a schedule', timezone: 'UTC' } }) }), allowedAnswer: FLEET_INVALID },
+  'OPTIONS /api/fleet/config': { request: () => ({ path: '/api/fleet/config' }) },
+  'PUT /api/fleet/encryption-key': { request: () => ({ path: '/api/fleet/encryption-key', ...json({ recipient: 'age1notakey' }) }), allowedAnswer: FLEET_INVALID },
+  'OPTIONS /api/fleet/encryption-key': { request: () => ({ path: '/api/fleet/encryption-key' }) },
+  'GET /api/fleet/status': { request: () => ({ path: '/api/fleet/status' }), data: (b) => expect(Array.isArray((b as { devices: unknown }).devices)).toBe(true) },
+  'HEAD /api/fleet/status': { request: () => ({ path: '/api/fleet/status' }) },
+  'OPTIONS /api/fleet/status': { request: () => ({ path: '/api/fleet/status' }) },
+  // Nothing is set up for device backups here: the run is refused in words before any device is looked at.
+  'POST /api/fleet/runs': { request: () => ({ path: '/api/fleet/runs', ...json({ devices: [NO_DEVICE] }) }), allowedAnswer: { status: 409, code: 'conflict', message: /storage|configur|disabled|key/i } },
+  'OPTIONS /api/fleet/runs': { request: () => ({ path: '/api/fleet/runs' }) },
+  'GET /api/fleet/runs/[id]': { request: () => ({ path: '/api/fleet/runs/999999' }), allowedAnswer: NO_SUCH_RUN },
+  'HEAD /api/fleet/runs/[id]': { request: () => ({ path: '/api/fleet/runs/999999' }), allowedAnswer: NO_SUCH_RUN },
+  'OPTIONS /api/fleet/runs/[id]': { request: () => ({ path: '/api/fleet/runs/999999' }) },
+  'POST /api/fleet/runs/[id]/cancel': { request: () => ({ path: '/api/fleet/runs/999999/cancel' }), allowedAnswer: NO_SUCH_RUN },
+  'OPTIONS /api/fleet/runs/[id]/cancel': { request: () => ({ path: '/api/fleet/runs/999999/cancel' }) },
+  'GET /api/devices': { request: () => ({ path: '/api/devices' }), data: (b) => expect(Array.isArray((b as { devices: unknown }).devices)).toBe(true) },
+  'HEAD /api/devices': { request: () => ({ path: '/api/devices' }) },
+  'POST /api/devices': { request: () => ({ path: '/api/devices', ...json({ name: '', host: '', username: '' }) }), allowedAnswer: FLEET_INVALID },
+  'OPTIONS /api/devices': { request: () => ({ path: '/api/devices' }) },
+  ...deviceProbes('', ['GET', 'HEAD', 'PATCH', 'DELETE'], { PATCH: { port: 2222 } }),
+  ...deviceProbes('/approve', ['POST']),
+  ...deviceProbes('/backup', ['PUT'], { PUT: { enabled: false } }),
+  ...deviceProbes('/backups', ['GET', 'HEAD']),
+  ...deviceProbes('/backups/[id]/download', ['GET', 'HEAD']),
+  ...deviceProbes('/encryption-key', ['PUT'], { PUT: { recipient: null } }),
+  ...deviceProbes('/host-key', ['POST'], { POST: { fingerprint: 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' } }),
+
   'GET /api/health': { request: () => ({ path: '/api/health' }), data: (b) => expect(b).toEqual({ ok: true }) },
   'HEAD /api/health': { request: () => ({ path: '/api/health' }) },
   'OPTIONS /api/health': { request: () => ({ path: '/api/health' }) },
@@ -1335,8 +1415,9 @@ describe('route handlers', () => {
           checkApi(where, method, want, got);
           const answered = allowed || (typeof rule === 'object' && 'public' in rule && want.status === 200);
           if (allowed && probe.allowedAnswer) {
-            expect(got.seen.code, where).toBe(probe.allowedAnswer.code);
-            expect(got.seen.message ?? '', where).toMatch(probe.allowedAnswer.message);
+            // HEAD: the status alone (no body).
+            if (method !== 'HEAD') expect(got.seen.code, where).toBe(probe.allowedAnswer.code);
+            if (method !== 'HEAD') expect(got.seen.message ?? '', where).toMatch(probe.allowedAnswer.message);
           } else if (answered && method !== 'HEAD') {
             expect(got.error, where).toBeUndefined();
             probe.data?.(got.body, p, ctx);
