@@ -108,7 +108,7 @@ describe('OpenID Connect sign-in', () => {
 
     // Neither Sign-in settings nor User accounts: not in the menu, and refused when opened.
     const nav = page.getByRole('navigation', { name: 'Main' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Backup']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Backup', 'Managed devices']);
     await page.goto(`${server.url}/settings/sign-in`);
     expect(await page.getByTestId('refused').textContent()).toBe('The Operator role cannot configure sign-in.');
     expect(await field(page, 'Client secret').count()).toBe(0);
