@@ -213,7 +213,7 @@ async function setUp(): Promise<void> {
   const lines = await Promise.all(
     fleet.devices.map((d) =>
       limit(async () => {
-        const { stdout } = await exec$('ssh-keyscan', ['-q', '-t', 'ed25519', '-p', String(d.port), '127.0.0.1']);
+        const { stdout } = await exec$('ssh-keyscan', ['-t', 'ed25519', '-p', String(d.port), '127.0.0.1']);
         const line = stdout.split('\n').find((l) => l.includes('ssh-ed25519'))!;
         return { d, line };
       }),
