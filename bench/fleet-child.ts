@@ -37,6 +37,10 @@ export type RunReport = {
   cpuMs: number;
   maxRssMiB: number;
   rssBeforeMiB: number;
+  /** Peaks sampled every 50 ms over the run (V8's heap in use, Buffers outside it), and the heap in use after a full GC at the end: what the run kept. */
+  peakHeapMiB: number;
+  peakArrayBuffersMiB: number;
+  heapAfterGcMiB: number;
   status: string;
   succeeded: number;
   unchanged: number;
@@ -45,6 +49,7 @@ export type RunReport = {
 
 const admin: Actor = { id: null, name: 'bench', ip: null };
 const SETUP_FILE = 'setup.json';
+const MiB = 1 << 20;
 
 function s3Of(setup: Setup, folder: string) {
   return { kind: 's3' as const, ...setup.s3, folder };
@@ -76,18 +81,32 @@ async function run(folder: string, n: number): Promise<RunReport> {
   const names = s.devices.slice(0, n).map((d) => d.name);
   const rssBefore = process.memoryUsage().rss;
   const cpu0 = process.cpuUsage();
+  const peak = { heap: 0, ab: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    peak.heap = Math.max(peak.heap, m.heapUsed);
+    peak.ab = Math.max(peak.ab, m.arrayBuffers);
+  };
+  const sampler = setInterval(sample, 50);
   const t0 = performance.now();
   const r = await startFleetRun(admin, { trigger: 'manual', devices: names }, { concurrency: 16 });
   await waitForFleetRun(r.id);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  sample();
+  (globalThis as { gc?: () => void }).gc?.();
+  const heapAfterGc = process.memoryUsage().heapUsed;
   const v = runView(r.id)!;
   db().$client.close();
   return {
     ms,
     cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
-    rssBeforeMiB: rssBefore / (1 << 20),
+    rssBeforeMiB: rssBefore / MiB,
+    peakHeapMiB: peak.heap / MiB,
+    peakArrayBuffersMiB: peak.ab / MiB,
+    heapAfterGcMiB: heapAfterGc / MiB,
     status: v.status,
     succeeded: v.tasks.filter((t) => t.status === 'SUCCEEDED').length,
     unchanged: v.tasks.filter((t) => t.unchanged).length,

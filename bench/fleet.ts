@@ -155,7 +155,7 @@ async function checkAndClean(folder: string, n: number): Promise<void> {
 async function consoleRun(folder: string, n: number): Promise<Outcome> {
   await settle();
   const dev0 = process.cpuUsage();
-  const r = await run(process.execPath, ['--import', 'tsx', CHILD, 'run', folder, String(n)], cleanEnv({ WEBCONF_DATA_DIR: path.join(work, 'data'), WEBCONF_LOG_LEVEL: 'silent' }));
+  const r = await run(process.execPath, ['--expose-gc', '--import', 'tsx', CHILD, 'run', folder, String(n)], cleanEnv({ WEBCONF_DATA_DIR: path.join(work, 'data'), WEBCONF_LOG_LEVEL: 'silent' }));
   const dev = process.cpuUsage(dev0);
   if (r.code !== 0) throw new Error(`fleet-child run failed (${r.code}): ${r.stderr}`);
   const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as RunReport;
@@ -288,6 +288,8 @@ async function main(): Promise<void> {
     console.log(`  at ${String(small).padStart(3)} devices: ${fmt(rss(2))}  (${fmt(before(2))})`);
     console.log(`  at ${String(count).padStart(3)} devices: ${fmt(rss(0))}  (${fmt(before(0))})`);
     const growth = big - little;
+    const mem = (i: number) => outcomes[i]!.map((x) => `${x.report!.peakHeapMiB.toFixed(0)}/${x.report!.peakArrayBuffersMiB.toFixed(0)}/${x.report!.heapAfterGcMiB.toFixed(0)}`).join(', ');
+    console.log(`  peak heap in use / peak Buffers / heap after a full GC at the end, MiB: at ${small} ${mem(2)}; at ${count} ${mem(0)}`);
     console.log(`peak RSS at ${count} − at ${small} devices (highest of each): ${growth.toFixed(0)} MiB (${((growth / little) * 100).toFixed(0)} %) ${growth <= little * 0.1 ? 'OK: does not grow with the device count' : 'GROWS with the device count'}`);
   } finally {
     await fleet?.close();
