@@ -305,7 +305,7 @@ async function main(): Promise<void> {
     );
     console.log(
       `  (V8 collects Buffers once about 64 MiB of them built up since its last collection: a run of few devices ends before that,` +
-        `\n  so its peak is lower; from about 100 devices on the peak levels off: 231 MiB at both 200 and 400 devices when measured)`,
+        `\n  so its peak is lower; to see the peak level off, run with BENCH_FLEET_DEVICES=400 BENCH_FLEET_SMALL=200)`,
     );
   } finally {
     await fleet?.close();
