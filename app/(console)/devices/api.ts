@@ -1,4 +1,5 @@
 'use client';
+import type { runView, statusView } from '@/lib/fleet/views';
 
 /**
  * The Managed devices page talks to the console's JSON API (the same routes the
@@ -26,46 +27,11 @@ export async function api<T>(method: string, url: string, body?: unknown): Promi
   return { ok: true, data: json as T };
 }
 
-export type DeviceView = {
-  name: string;
-  host: string;
-  port: number;
-  username: string;
-  authKind: 'password' | 'key';
-  model: string;
-  exportCommand: string | null;
-  state: 'PENDING' | 'SYNCED' | 'NOT SYNCED';
-  backup: 'enabled' | 'disabled';
-  key: 'org' | 'device' | '-';
-  hostKey: { pinned: string | null; presented: string | null; changed: boolean };
-  firmwareVersion: string | null;
-  lastContactAt: string | null;
-  lastError: string | null;
-  lastBackup: { at: string; status: 'SUCCESS' | 'FAILED'; message: string | null } | null;
-};
-
-export type FleetConfigView = {
-  status: 'enabled' | 'disabled';
-  storage: { kind: 's3'; endpoint: string; region: string; bucket: string; folder: string; accessKeyId: string; secretKey: 'configured' } | { kind: 'console' } | null;
-  schedule: { cron: string; timezone: string };
-  encryptionKey: { configured: boolean; recipient: string | null };
-  retention: number;
-  createdAt: string | null;
-  updatedAt: string | null;
-  updatedBy: string | null;
-};
-
-export type StatusRow = { name: string; backup: 'Enabled' | 'Disabled'; key: 'org' | 'device' | '-'; lastBackupAt: string | null; status: 'SUCCESS' | 'FAILED' | null; message: string | null };
-export type FleetStatus = { devices: StatusRow[]; total: number; enabled: number };
-
-export type RunView = {
-  id: number;
-  status: 'running' | 'succeeded' | 'failed' | 'partial' | 'cancelled';
-  trigger: string;
-  startedAt: string;
-  finishedAt: string | null;
-  tasks: { device: string; status: 'PENDING' | 'IN PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; unchanged: boolean; error: string | null }[];
-};
+// The answers' shapes are the routes' own (lib/fleet), imported as types only: nothing of lib runs in the browser.
+export type { DeviceView } from '@/lib/fleet/views';
+export type { FleetConfigView } from '@/lib/fleet/config';
+export type FleetStatus = ReturnType<typeof statusView>;
+export type RunView = ReturnType<typeof runView>;
 
 export const MODELS = [
   { id: 'opnsense', label: 'OPNsense (cat /conf/config.xml)' },
