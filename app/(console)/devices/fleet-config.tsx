@@ -219,7 +219,7 @@ export function EncryptionKeyForm({ configured, onSaved, device }: { configured:
         }}
         noValidate
       >
-        <div className="min-w-0 flex-1">
+        <div className="w-full min-w-0 sm:w-auto sm:flex-1">
           <label htmlFor={id} className="block text-sm text-slate-700">
             Age public key (age1…)
           </label>
