@@ -43,11 +43,12 @@
  * do not share a peak; it must not grow with the device count (the run holds at most 16
  * exports at a time, not the fleet's). The 50-device run is timed as well but not part of
  * the ratio. Beside the peak, the child samples V8's heap and the Buffers outside it every
- * 50 ms and reads the heap after a full GC at the end (what the run kept): the peak at 50
- * devices is lower than at 200 because V8 collects Buffers (each export, its ciphertext)
- * only once about 64 MiB of them have built up, which a 50-device run does not reach; the
- * heap kept after a run is the same at both sizes, and measured once at 400 devices
- * (BENCH_FLEET_DEVICES=400 BENCH_FLEET_SMALL=200) the peak was 231 MiB at both 200 and 400.
+ * 50 ms and reads the heap after a full GC at the end (what the run kept). The run reuses
+ * its export and age-file buffers from device to device (lib/memory/buffer-pool.ts), so the
+ * Buffers stay at what 16 devices in flight need; what is left of a difference between the
+ * two sizes is V8's old generation, which grows to about twice its live size before a full
+ * collection, so a short run ends below that ceiling and a long one reaches it (to see it
+ * level off: BENCH_FLEET_DEVICES=400).
  *
  * Each measured run starts after `sync` and a pause of BENCH_SETTLE_S seconds (measure.ts);
  * the order reverses between rounds (BENCH_ROUNDS, default 3). Prints devices per minute of
@@ -304,8 +305,8 @@ async function main(): Promise<void> {
         (keptGrowth <= kept(2) * 0.1 ? 'OK, nothing kept per device' : `GROWS by ${keptGrowth.toFixed(0)} MiB`),
     );
     console.log(
-      `  (V8 collects Buffers once about 64 MiB of them built up since its last collection: a run of few devices ends before that,` +
-        `\n  so its peak is lower; to see the peak level off, run with BENCH_FLEET_DEVICES=400 BENCH_FLEET_SMALL=200)`,
+      `  (Buffers are reused from device to device, so their peak follows the 16 in flight; V8's old generation grows to about` +
+        `\n  twice its live size before a full collection: a short run ends below that, a long one reaches it and levels off)`,
     );
   } finally {
     await fleet?.close();

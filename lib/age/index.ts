@@ -23,6 +23,7 @@ import {
   type Stanza,
 } from './header';
 import { unwrapFileKey, wrapFileKey, type Passphrase } from './scrypt';
+import { sealChunksInto } from './chunks';
 import { createDecryptStream, createEncryptStream, derivePayloadKey, sealChunks, type DecryptStream, type EncryptStream } from './stream';
 import { unwrapFileKeyWithIdentities, wrapFileKeyToRecipient } from './x25519';
 import type { X25519Identity, X25519Recipient } from './x25519-keys';
@@ -141,6 +142,41 @@ export function encryptToRecipients(recipients: readonly X25519Recipient[], opts
     return encryptWithFileKey(fileKey, distinct.map((r) => wrapFileKeyToRecipient(r, fileKey)), opts);
   } finally {
     // The header's MAC and the payload key are made by now: nothing keeps the file key.
+    fileKey.fill(0);
+  }
+}
+
+/**
+ * The whole age file for `plaintext`, to each of these recipients, written
+ * in one go into memory the caller provides: `into(size)` answers a Buffer
+ * of exactly `size` bytes (say, GrowableBuffer.reserve), which is returned
+ * filled. The same file encryptToRecipients streams, for data already whole
+ * in memory (a device's configuration) where a reusable buffer beats fresh
+ * chunks per file.
+ */
+export function sealToRecipients(recipients: readonly X25519Recipient[], plaintext: Buffer, into: (size: number) => Buffer, opts: { nonce?: Uint8Array } = {}): Buffer {
+  const distinct = recipients.filter((r, i) => recipients.findIndex((o) => o.equals(r)) === i);
+  if (distinct.length === 0) throw new TypeError('an age file needs at least one recipient');
+  const fileKey = crypto.randomBytes(FILE_KEY_SIZE);
+  try {
+    const header = serializeHeader(
+      distinct.map((r) => wrapFileKeyToRecipient(r, fileKey)),
+      fileKey,
+    );
+    const nonce = opts.nonce ? Buffer.from(opts.nonce) : crypto.randomBytes(PAYLOAD_NONCE_SIZE);
+    if (nonce.length !== PAYLOAD_NONCE_SIZE) throw new TypeError('the payload nonce is 16 bytes');
+    const chunks = Math.max(1, Math.ceil(plaintext.length / CHUNK_SIZE));
+    const size = header.length + PAYLOAD_NONCE_SIZE + plaintext.length + chunks * TAG_SIZE;
+    const out = into(size);
+    if (out.length !== size) throw new RangeError(`into(${size}) answered ${out.length} bytes`);
+    header.copy(out, 0);
+    nonce.copy(out, header.length);
+    const payloadKey = derivePayloadKey(fileKey, nonce);
+    const written = sealChunksInto(payloadKey, plaintext, out, header.length + PAYLOAD_NONCE_SIZE, 0, chunks - 1);
+    payloadKey.fill(0);
+    if (header.length + PAYLOAD_NONCE_SIZE + written !== size) throw new Error('age: sealed size does not match the computed size');
+    return out;
+  } finally {
     fileKey.fill(0);
   }
 }

@@ -1,3 +1,4 @@
+import type { GrowableBuffer } from '../memory/buffer-pool';
 import { where } from '../ssh/connect';
 import type { DeviceError } from './errors';
 import { exportParsed, type ExportOutcome } from './export';
@@ -24,13 +25,17 @@ export type FleetDevice = {
   model: DeviceModelInput;
 };
 
-export type FleetOptions = Omit<RunPoolOptions<FleetDevice>, 'deadlineFor' | 'describe'>;
+export type FleetOptions = Omit<RunPoolOptions<FleetDevice>, 'deadlineFor' | 'describe'> & {
+  /** Where each device's configuration is collected (ExportOptions.output); by default, a Buffer of its own. */
+  outputFor?: (id: string) => GrowableBuffer | undefined;
+};
 
 const SPARE_MS = 10_000;
 
 type Prepared = { id: string; device?: DeviceConnection; model?: DeviceModel; invalid?: DeviceError };
 
-export function exportDevices(devices: readonly FleetDevice[], opts: FleetOptions = {}): Promise<TaskOutcome<ExportOutcome>[]> {
+export function exportDevices(devices: readonly FleetDevice[], fleetOpts: FleetOptions = {}): Promise<TaskOutcome<ExportOutcome>[]> {
+  const { outputFor, ...opts } = fleetOpts;
   const prepared: Prepared[] = devices.map((d) => {
     try {
       return { id: d.id, device: parseInput(deviceConnectionSchema, d.connection), model: deviceModel(parseInput(deviceModelSchema, d.model, 'model')) };
@@ -42,7 +47,7 @@ export function exportDevices(devices: readonly FleetDevice[], opts: FleetOption
     prepared,
     async (p, { signal }) => {
       if (p.invalid) throw p.invalid;
-      return exportParsed(p.device!, p.model!, { signal });
+      return exportParsed(p.device!, p.model!, { signal, output: outputFor?.(p.id) });
     },
     {
       ...opts,

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { GrowableBuffer } from '../memory/buffer-pool';
 import { remoteText } from '../ssh/errors';
 import type { HostKey } from '../ssh/host-key';
 import { cancelledError, DeviceError, deviceErrorOf } from './errors';
@@ -26,7 +27,7 @@ export type HostKeyProbe = { kind: 'probe'; hostKey: HostKey };
 
 export type ConfigurationExport = {
   kind: 'export';
-  /** The configuration, byte for byte as the device printed it. */
+  /** The configuration, byte for byte as the device printed it (a view of ExportOptions.output when one was given). */
   config: Buffer;
   /**
    * SHA-256 (hex) of the configuration with the values that change on every
@@ -48,6 +49,8 @@ export type ExportOutcome = ConfigurationExport | HostKeyProbe;
 export type ExportOptions = {
   /** Aborting destroys the session at once; the export then fails with the signal's reason if it is a DeviceError, else as cancelled. */
   signal?: AbortSignal;
+  /** Where the configuration is collected (see CommandOptions.output): the caller's reusable memory. */
+  output?: GrowableBuffer;
 };
 
 /** Validates both inputs (DeviceError invalid_input / bad_private_key, naming the field), then exports or probes. */
@@ -85,7 +88,7 @@ export async function exportParsed(device: DeviceConnection, model: DeviceModel,
   const limits = { timeoutMs: device.limits.commandTimeoutMs, maxBytes: device.limits.maxOutputBytes };
   const quoted = `"${remoteText(model.command, 120)}"`;
   try {
-    const out = await runCommand(session, model.command, limits);
+    const out = await runCommand(session, model.command, { ...limits, output: opts.output });
     const ended = endProblem(out, model.exitStatusRequired);
     if (ended) {
       throw new DeviceError('command_failed', `${quoted} on ${session.where} ${ended.words}; nothing was kept.`, {

@@ -1,3 +1,4 @@
+import type { GrowableBuffer } from '../memory/buffer-pool';
 import { remoteText } from '../ssh/errors';
 import { DeviceError } from './errors';
 import type { DeviceSession } from './session';
@@ -19,6 +20,12 @@ export type CommandOptions = {
   timeoutMs: number;
   /** More stdout than this fails the command (output_too_large). */
   maxBytes: number;
+  /**
+   * Where stdout is collected (emptied first); the result's stdout is then a
+   * view of it, valid until it is written again or released. Without it,
+   * stdout is a Buffer of its own.
+   */
+  output?: GrowableBuffer;
 };
 
 export type CommandResult = {
@@ -32,12 +39,15 @@ export type CommandResult = {
 };
 
 const STDERR_TAIL = 4096;
+const EMPTY = Buffer.alloc(0);
 
 export function runCommand(session: DeviceSession, command: string, opts: CommandOptions): Promise<CommandResult> {
   const quoted = `"${remoteText(command, 120)}"`;
   const w = session.where;
   return new Promise<CommandResult>((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const output = opts.output;
+    const append = output?.writer();
     let bytes = 0;
     let stderrTail = Buffer.alloc(0);
     let exit: { code: number | null; signal?: string } | null = null;
@@ -60,7 +70,10 @@ export function runCommand(session: DeviceSession, command: string, opts: Comman
       if (settled) return;
       settled = true;
       cleanup();
-      resolve({ stdout: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), exitStatus: exit?.code ?? null, signal: exit?.signal, stderrTail });
+      // An empty append answers whether the buffer is still this command's.
+      if (append && !append(EMPTY)) return reject(new DeviceError('ssh_failed', `The output of ${quoted} on ${w} was given up on.`));
+      const stdout = output ? output.bytes() : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+      resolve({ stdout, exitStatus: exit?.code ?? null, signal: exit?.signal, stderrTail });
     };
     const lost = () => {
       const why = session.failureCause();
@@ -109,7 +122,10 @@ export function runCommand(session: DeviceSession, command: string, opts: Comman
             }),
           );
         }
-        chunks.push(d);
+        // Copied at once into the caller's buffer: ssh2's chunk is then garbage before it can age.
+        if (append) {
+          if (!append(d)) return fail(new DeviceError('ssh_failed', `The output of ${quoted} on ${w} was given up on.`));
+        } else chunks.push(d);
       });
       channel.stderr.on('data', (d: Buffer) => {
         const joined = Buffer.concat([stderrTail, d]);

@@ -24,7 +24,8 @@ export interface FleetStore {
   readonly kind: 's3' | 'console';
   /** Which bucket and folder, or which storage target; recorded with every backup. */
   readonly location: string;
-  put(key: string, body: Readable, signal?: AbortSignal): Promise<number>;
+  /** The whole object (a device backup is whole in memory anyway); answers its size once stored under `key`. */
+  put(key: string, body: Buffer, signal?: AbortSignal): Promise<number>;
   get(key: string): Promise<{ body: Readable; size: number | null }>;
   remove(key: string): Promise<void>;
   /** Removes what a killed run left: incomplete multipart uploads / .partial files of our names. */
@@ -62,7 +63,7 @@ class S3FleetStore implements FleetStore {
     readonly location: string,
     private readonly store: S3Store,
   ) {}
-  async put(key: string, body: Readable, signal?: AbortSignal): Promise<number> {
+  async put(key: string, body: Buffer, signal?: AbortSignal): Promise<number> {
     return (await this.store.put(key, body, { contentType: 'application/octet-stream', signal })).size;
   }
   async get(key: string) {
@@ -86,17 +87,13 @@ class ConsoleFleetStore implements FleetStore {
   constructor(private readonly target: StorageTarget) {
     this.location = target.label;
   }
-  async put(key: string, body: Readable, signal?: AbortSignal): Promise<number> {
+  async put(key: string, body: Buffer, signal?: AbortSignal): Promise<number> {
     const partial = `${key}.partial`;
     const writer = await this.target.create(partial);
-    let offset = 0;
     try {
-      for await (const chunk of body) {
-        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-        const b = chunk as Buffer;
-        await writer.writeAt(offset, b);
-        offset += b.length;
-      }
+      signal?.throwIfAborted();
+      await writer.writeAt(0, body);
+      signal?.throwIfAborted();
       await writer.commit();
     } catch (err) {
       await writer.abort().catch(() => undefined);
@@ -108,7 +105,7 @@ class ConsoleFleetStore implements FleetStore {
       await this.target.remove(partial).catch(() => undefined);
       throw err;
     }
-    return offset;
+    return body.length;
   }
   async get(key: string) {
     const entry = await this.target.stat(key);

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import { pipeline, Readable, Transform } from 'node:stream';
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import pLimit from 'p-limit';
-import { encryptToRecipients, parseX25519Recipient } from '../age';
+import { parseX25519Recipient, sealToRecipients } from '../age';
 import { audit, type Actor } from '../audit/audit';
 import { db } from '../db/client';
 import { isConstraintViolation } from '../db/errors';
@@ -10,6 +9,7 @@ import { deviceBackups, fleetRuns, fleetTasks, managedDevices, type FleetRun, ty
 import { exportDevices, type ConfigurationExport, type DeviceConnectionInput, type DeviceError, type PoolOptionsInput } from '../devices';
 import { AppError } from '../errors';
 import { log } from '../log';
+import { BufferPool, type GrowableBuffer } from '../memory/buffer-pool';
 import { objectKeyFor, openFleetStore, storeFailure, type FleetStore } from './backup-store';
 import { getFleetConfig } from './config';
 import { connectionOf, modelOf } from './credentials';
@@ -30,7 +30,7 @@ import { runInputSchema, type StoredFleetConfig } from './schemas';
  *   copy) | FAILED (with the reason in words) | CANCELLED.
  *
  * A stored backup is the configuration encrypted with age to the device's
- * recipient or the organisation's, streamed to the store, recorded in
+ * recipient or the organisation's, put to the store whole, recorded in
  * device_backups, then the device's retention applies. Each device's
  * record gets its sync status (reached or not), firmware version, last
  * contact and last error. A device whose host key changed fails without
@@ -221,8 +221,12 @@ async function execute(run: FleetRun, devices: ManagedDevice[], config: StoredFl
       if (!f) throw err;
       return endBeforeDevices(run, `The storage did not answer, so no device was contacted: ${f.message}`);
     }
-    const limit = pLimit(Number(tuning.concurrency ?? 16));
-    await Promise.all(devices.map((d) => limit(() => backupDevice(run, d, tasks.get(d.id)!, config, store, tuning, signal))));
+    const concurrency = Number(tuning.concurrency ?? 16);
+    const limit = pLimit(concurrency);
+    // Two buffers per device in flight (its export, its age file), reused from device to device:
+    // the run's memory follows the concurrency, not the number of devices (lib/memory/buffer-pool.ts).
+    const buffers = new BufferPool({ initialBytes: 256 * 1024, maxFree: 2 * concurrency });
+    await Promise.all(devices.map((d) => limit(() => backupDevice(run, d, tasks.get(d.id)!, config, store, tuning, buffers, signal))));
   } finally {
     await store.close().catch(() => undefined);
   }
@@ -258,7 +262,36 @@ function failTask(task: FleetTask, device: ManagedDevice, message: string, code:
   setDevice(device.id, { lastError: message, ...extra });
 }
 
-async function backupDevice(run: FleetRun, device: ManagedDevice, task: FleetTask, config: StoredFleetConfig, store: FleetStore, tuning: RunTuning, signal: AbortSignal): Promise<void> {
+async function backupDevice(
+  run: FleetRun,
+  device: ManagedDevice,
+  task: FleetTask,
+  config: StoredFleetConfig,
+  store: FleetStore,
+  tuning: RunTuning,
+  buffers: BufferPool,
+  signal: AbortSignal,
+): Promise<void> {
+  const memory = { output: buffers.acquire(), sealed: buffers.acquire() };
+  try {
+    await backupDeviceWith(run, device, task, config, store, tuning, memory, signal);
+  } finally {
+    memory.output.release();
+    memory.sealed.release();
+  }
+}
+
+/** `memory`: the export is collected in `output`, its age file written in `sealed`; both are the caller's to release. */
+async function backupDeviceWith(
+  run: FleetRun,
+  device: ManagedDevice,
+  task: FleetTask,
+  config: StoredFleetConfig,
+  store: FleetStore,
+  tuning: RunTuning,
+  memory: { output: GrowableBuffer; sealed: GrowableBuffer },
+  signal: AbortSignal,
+): Promise<void> {
   if (signal.aborted) return setTask(task.id, { status: 'cancelled', finishedAt: new Date(), error: CANCELLED_WAITING, errorCode: 'cancelled' });
   const d = db().select().from(managedDevices).where(eq(managedDevices.id, device.id)).get();
   if (!d) return setTask(task.id, { status: 'cancelled', finishedAt: new Date(), error: 'The device was removed.', errorCode: 'removed' });
@@ -276,6 +309,7 @@ async function backupDevice(run: FleetRun, device: ManagedDevice, task: FleetTas
     ...pool,
     concurrency: 1,
     signal,
+    outputFor: () => memory.output,
     onProgress: (e) => {
       if (e.state === 'in_progress') setTask(task.id, { attempts: e.attempt });
     },
@@ -312,19 +346,11 @@ async function backupDevice(run: FleetRun, device: ManagedDevice, task: FleetTas
 
   const at = new Date();
   const objectKey = objectKeyFor(store.kind, d.name, d.model, at);
-  const hash = crypto.createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  const source = pipeline(Readable.from([exp.config]), encryptToRecipients([parseX25519Recipient(key.recipient)]), hashing, () => undefined);
+  const file = sealToRecipients([parseX25519Recipient(key.recipient)], exp.config, (n) => memory.sealed.reserve(n));
   let size: number;
   try {
-    size = await store.put(objectKey, source as Readable, signal);
+    size = await store.put(objectKey, file, signal);
   } catch (err) {
-    hashing.destroy();
     if (signal.aborted) return setTask(task.id, { status: 'cancelled', finishedAt: new Date(), error: CANCELLED_RUNNING, errorCode: 'cancelled' });
     const f = storeFailure(err);
     if (!f) throw err;
@@ -339,7 +365,7 @@ async function backupDevice(run: FleetRun, device: ManagedDevice, task: FleetTas
       objectKey,
       createdAt: at,
       sizeBytes: size,
-      sha256: hash.digest('hex'),
+      sha256: crypto.createHash('sha256').update(file).digest('hex'),
       normalizedSha256: exp.digest,
       configBytes: exp.config.length,
       keyKind: key.kind,

@@ -13,6 +13,7 @@ import {
   parseX25519Identity,
   parseX25519Recipient,
   readIdentityFile,
+  sealToRecipients,
   writeIdentityFile,
   type X25519Identity,
   type X25519Recipient,
@@ -114,6 +115,21 @@ describe('Debian age and age-keygen (1.1.1)', () => {
     const input = path.join(dir, `ours-${size}.age`);
     const output = path.join(dir, `ours-${size}.out`);
     fs.writeFileSync(input, await encryptTo([parseX25519Recipient(recipient)], plaintext));
+    const r = await run('age', ['-d', '-i', idFile, '-o', output, input]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readOutput(output).equals(plaintext)).toBe(true);
+  });
+
+  it.each(SIZES)('age -d -i decrypts a %i-byte file sealToRecipients wrote whole into a reused buffer', async (size) => {
+    const { file: idFile, recipient } = await keygen(`sealed-${size}.txt`);
+    const plaintext = crypto.randomBytes(size);
+    const input = path.join(dir, `sealed-${size}.age`);
+    const output = path.join(dir, `sealed-${size}.out`);
+    // A buffer with old contents and room to spare: sealToRecipients takes exactly what it asks for.
+    const memory = crypto.randomBytes(size + 4096);
+    const sealed = sealToRecipients([parseX25519Recipient(recipient)], plaintext, (n) => memory.subarray(0, n));
+    expect(sealed.buffer).toBe(memory.buffer);
+    fs.writeFileSync(input, sealed);
     const r = await run('age', ['-d', '-i', idFile, '-o', output, input]);
     expect(r.code, r.stderr).toBe(0);
     expect(readOutput(output).equals(plaintext)).toBe(true);

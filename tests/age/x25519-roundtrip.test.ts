@@ -12,6 +12,7 @@ import {
   encryptToRecipients,
   generateX25519Identity,
   openHeaderWithIdentities,
+  sealToRecipients,
   type X25519Identity,
   type X25519Recipient,
 } from '@/lib/age';
@@ -164,5 +165,36 @@ describe('age files to X25519 recipients', () => {
     expect(reader.end().plainBytes).toBe(plaintext.length);
     expect(out.subarray(0, n).equals(plaintext)).toBe(true);
     await expect(openHeaderWithIdentities(file.subarray(0, 70_000), mallory)).rejects.toBeInstanceOf(AgeNoIdentityMatchedError);
+  });
+});
+
+describe('sealToRecipients: a whole file into memory the caller gives', () => {
+  it.each([0, 1, 65535, 65536, 65537, 3 * 65536, 200 * 1024 + 3])('%i bytes: the size the stream makes, opened by each identity, tampering refused', async (size) => {
+    const plaintext = crypto.randomBytes(size);
+    let asked = -1;
+    const sealed = sealToRecipients([alice.recipient, bob.recipient], plaintext, (n) => {
+      asked = n;
+      return Buffer.alloc(n, 0xee);
+    });
+    expect(sealed.length).toBe(asked);
+    expect(sealed.length).toBe((await encryptTo([alice.recipient, bob.recipient], plaintext)).length);
+    for (const id of [alice, bob]) {
+      const { data, error } = await decryptWith(sealed, id, 4099);
+      expect(error).toBeNull();
+      expect(data.equals(plaintext)).toBe(true);
+    }
+    await expect(decryptWith(sealed, mallory)).rejects.toBeInstanceOf(AgeNoIdentityMatchedError);
+    const bad = Buffer.from(sealed);
+    bad[bad.length - 1]! ^= 1;
+    expect((await decryptWith(bad, alice)).error).toBeInstanceOf(AgePayloadError);
+  });
+
+  it('a fresh file key each time; no recipient or a wrong-sized buffer is refused', () => {
+    const p = Buffer.from('same plaintext');
+    const a = sealToRecipients([alice.recipient], p, (n) => Buffer.alloc(n));
+    const b = sealToRecipients([alice.recipient], p, (n) => Buffer.alloc(n));
+    expect(a.equals(b)).toBe(false);
+    expect(() => sealToRecipients([], p, (n) => Buffer.alloc(n))).toThrow(/at least one recipient/);
+    expect(() => sealToRecipients([alice.recipient], p, (n) => Buffer.alloc(n + 1))).toThrow(RangeError);
   });
 });

@@ -78,6 +78,19 @@ describe('OPNsense', () => {
     expect(m.check(broken)).toMatch(/^is not a whole XML document \(line \d+: /);
   });
 
+  it('checks a large configuration whole, piece by piece: a fault deep inside is found, characters split between pieces are not one', () => {
+    // Multi-byte UTF-8 (2, 3 and 4 bytes) all through, so that some fall across the parser's 16 KiB pieces.
+    const rows = Array.from({ length: 8000 }, (_, i) => `<rule><descr>règle ${i} – 😀</descr></rule>\n`).join('');
+    const big = Buffer.from(`<?xml version="1.0"?>\n<opnsense>\n<system><hostname>fw9</hostname></system>\n${rows}</opnsense>\n`);
+    expect(big.length).toBeGreaterThan(300 * 1024);
+    expect(m.check(big)).toBeNull();
+    expect(m.facts(big)).toEqual({ hostname: 'fw9' });
+    const cut = Buffer.from(big.toString().replace('<descr>règle 4000 – 😀</descr>', '<descr>règle 4000 – 😀</desc>'));
+    expect(m.check(cut)).toBe(`is not a whole XML document (line ${4000 + 4}: unexpected close tag)`);
+    const twoRoots = Buffer.from(big.toString().replace('</system>', '</system></opnsense><opnsense>'));
+    expect(m.check(twoRoots)).toMatch(/^is not a whole XML document \(line 3: /);
+  });
+
   it('normalise sets aside re-encrypted secrets and the revision time, and nothing else', () => {
     const a = opnsense({ salt: 'aaaaaaaa', time: '1718000000.1234' });
     const b = opnsense({ salt: 'bbbbbbbb', time: '1718000999.9999' });

@@ -1,4 +1,5 @@
-import { XMLValidator } from 'fast-xml-parser';
+import { StringDecoder } from 'node:string_decoder';
+import { SaxesParser } from 'saxes';
 import { remoteText } from '../../ssh/errors';
 import type { DeviceModel } from './model';
 import { commonProblem, firstLine } from './output-text';
@@ -37,6 +38,31 @@ const TIME = /<time>[^<]*<\/time>/g;
 /** An element's text that is only an OpenSSL salted ciphertext in base64 (line breaks allowed). */
 const SALTED = />\s*U2FsdGVkX1[A-Za-z0-9+/=\r\n]*\s*</g;
 
+/** The start and the end are checked on this many bytes at each edge; the whole is checked by xmlProblem. */
+const EDGE_BYTES = 64 * 1024;
+/** The document is decoded and parsed this many bytes at a time. */
+const PIECE_BYTES = 16 * 1024;
+
+/**
+ * Whether the output is one well-formed XML document, in words; null when it
+ * is. Parsed as a stream of small pieces (saxes, a strict non-validating
+ * parser): a configuration of any size never becomes one large string, which
+ * would outlive the collections that run during the parse and stay in V8's
+ * old generation until a full one (many devices in a run).
+ */
+function xmlProblem(output: Buffer): string | null {
+  const parser = new SaxesParser({ position: true });
+  let problem: string | null = null;
+  parser.on('error', (err) => {
+    // saxes prefixes its messages with "line:column: "; the line is said once, in our words.
+    problem ??= `is not a whole XML document (line ${parser.line}: ${remoteText(err.message.replace(/^\d+:\d+: /, '').replace(/\.$/, ''), 200)})`;
+  });
+  const decoder = new StringDecoder('utf8');
+  for (let at = 0; at < output.length && problem === null; at += PIECE_BYTES) parser.write(decoder.write(output.subarray(at, at + PIECE_BYTES)));
+  if (problem === null) parser.write(decoder.end()).close();
+  return problem;
+}
+
 export function opnsenseModel(command = OPNSENSE_COMMAND): DeviceModel {
   return {
     id: 'opnsense',
@@ -47,12 +73,9 @@ export function opnsenseModel(command = OPNSENSE_COMMAND): DeviceModel {
     check(output) {
       const common = commonProblem(output);
       if (common) return common;
-      const text = output.toString('utf8');
-      if (!START.test(text)) return 'is not an OPNsense configuration: it does not start with an XML declaration and <opnsense>';
-      if (!END.test(text)) return 'is truncated: it does not end with </opnsense>';
-      const valid = XMLValidator.validate(text);
-      if (valid !== true) return `is not a whole XML document (line ${valid.err.line}: ${remoteText(valid.err.msg, 200)})`;
-      return null;
+      if (!START.test(output.subarray(0, EDGE_BYTES).toString('utf8'))) return 'is not an OPNsense configuration: it does not start with an XML declaration and <opnsense>';
+      if (!END.test(output.subarray(-EDGE_BYTES).toString('utf8'))) return 'is truncated: it does not end with </opnsense>';
+      return xmlProblem(output);
     },
     normalise(config) {
       const text = config
@@ -65,7 +88,9 @@ export function opnsenseModel(command = OPNSENSE_COMMAND): DeviceModel {
       return firstLine(firmwareOutput);
     },
     facts(config) {
-      const system = /<system>([\s\S]*?)<\/system>/.exec(config.toString('utf8'))?.[1] ?? '';
+      const from = config.indexOf('<system>');
+      const to = from < 0 ? -1 : config.indexOf('</system>', from);
+      const system = to < 0 ? '' : config.subarray(from + '<system>'.length, to).toString('utf8');
       const host = /<hostname>([^<]*)<\/hostname>/.exec(system)?.[1]?.trim();
       const domain = /<domain>([^<]*)<\/domain>/.exec(system)?.[1]?.trim();
       if (!host) return {};
