@@ -21,6 +21,13 @@ export const users = sqliteTable(
     createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
     createdBy: text('created_by'),
     lastLoginAt: integer('last_login_at', { mode: 'timestamp_ms' }),
+    /** Where the last sign-in came from (the client address as the console saw it). */
+    lastLoginIp: text('last_login_ip'),
+    /** Set while the account is disabled: it cannot sign in and has no sessions. */
+    disabledAt: integer('disabled_at', { mode: 'timestamp_ms' }),
+    disabledBy: text('disabled_by'),
+    /** The last change of the password by anyone (the user, or an admin's reset). */
+    passwordChangedAt: integer('password_changed_at', { mode: 'timestamp_ms' }),
   },
   (t) => [
     uniqueIndex('users_username_unique').on(t.username),
@@ -78,7 +85,7 @@ export const auditEvents = sqliteTable(
     outcome: text('outcome', { enum: ['success', 'denied', 'failure'] }).notNull(),
     detail: text('detail'),
   },
-  (t) => [index('audit_events_at').on(t.at)],
+  (t) => [index('audit_events_at').on(t.at), index('audit_events_actor_at').on(t.actorName, t.at), index('audit_events_action_at').on(t.action, t.at)],
 );
 
 /** Key/value settings, each value a JSON document validated by its domain's schema. */
@@ -141,6 +148,78 @@ export const backupRuns = sqliteTable(
     uniqueIndex('backup_runs_one_running').on(t.status).where(sql`status = 'running'`),
     index('backup_runs_started').on(t.startedAt),
   ],
+);
+
+/**
+ * Alert channels (lib/alerts): where alerts go. `config` is the kind's
+ * settings as JSON without secrets (the alerts domain's schemas); the
+ * secret (SMTP password, webhook signing key, syslog TLS client key) is
+ * sealed (lib/crypto/seal.ts) and never returned. The delivery counters say
+ * whether a channel keeps failing, for the page.
+ */
+export const alertChannels = sqliteTable(
+  'alert_channels',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: ['email', 'webhook', 'syslog'] }).notNull(),
+    name: text('name').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    config: text('config').notNull(),
+    secretSealed: text('secret_sealed'),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    lastDeliveredAt: integer('last_delivered_at', { mode: 'timestamp_ms' }),
+    lastFailedAt: integer('last_failed_at', { mode: 'timestamp_ms' }),
+    lastError: text('last_error'),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+  },
+  (t) => [uniqueIndex('alert_channels_name_unique').on(t.name)],
+);
+
+/**
+ * What is failing now, one row per condition (key: "backup", "verify",
+ * "storage", "storage-space", "schedule-missed", "device:<name>",
+ * "device-host-key:<name>"): the state behind "one alert when it starts
+ * failing, reminders while it stays failed, one when it recovers".
+ */
+export const alertConditions = sqliteTable('alert_conditions', {
+  key: text('key').primaryKey(),
+  state: text('state', { enum: ['failing', 'ok'] }).notNull(),
+  /** When the current state began. */
+  since: integer('since', { mode: 'timestamp_ms' }).notNull(),
+  /** The last event that kept it in this state. */
+  lastEventAt: integer('last_event_at', { mode: 'timestamp_ms' }).notNull(),
+  /** When the last alert (failure or reminder) for it was queued. */
+  lastNotifiedAt: integer('last_notified_at', { mode: 'timestamp_ms' }),
+  reminders: integer('reminders').notNull().default(0),
+  /** JSON: the last event's summary (what, where, why, what to do). */
+  detail: text('detail'),
+});
+
+/**
+ * Alerts waiting for delivery, one row per channel: written in the same
+ * transaction as the event that causes them, delivered in the background with
+ * back-off, so that a slow or unreachable channel never delays a backup.
+ */
+export const alertOutbox = sqliteTable(
+  'alert_outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => alertChannels.id, { onDelete: 'cascade' }),
+    conditionKey: text('condition_key'),
+    kind: text('kind', { enum: ['failure', 'reminder', 'recovery', 'test'] }).notNull(),
+    /** JSON: the alert's subject, text and fields. */
+    message: text('message').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'abandoned'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
+    deliveredAt: integer('delivered_at', { mode: 'timestamp_ms' }),
+    lastError: text('last_error'),
+  },
+  (t) => [index('alert_outbox_due').on(t.status, t.nextAttemptAt)],
 );
 
 export type User = typeof users.$inferSelect;
@@ -400,3 +479,6 @@ export type DerivedKey = typeof derivedKeys.$inferSelect;
 export type BackupVerification = typeof backupVerifications.$inferSelect;
 export type RestoreRun = typeof restoreRuns.$inferSelect;
 export type SshKnownHost = typeof sshKnownHosts.$inferSelect;
+export type AlertChannel = typeof alertChannels.$inferSelect;
+export type AlertCondition = typeof alertConditions.$inferSelect;
+export type AlertOutboxRow = typeof alertOutbox.$inferSelect;
