@@ -152,6 +152,14 @@ export const deviceAddSchema = z
   .strict()
   .superRefine((v, ctx) => {
     if (v.model === 'generic' && !v.exportCommand) ctx.addIssue({ code: 'custom', path: ['exportCommand'], message: 'A generic device needs the command that prints its configuration.' });
+    // Told at the field the form shows (a key was being given if the body has one), with the other fields' problems.
+    if (!v.password && !v.privateKey?.trim()) {
+      ctx.addIssue(
+        v.privateKey !== undefined
+          ? { code: 'custom', path: ['privateKey'], message: 'Paste the private key (PEM or OpenSSH format), or log in with a password.' }
+          : { code: 'custom', path: ['password'], message: 'Enter the SSH password, or log in with a private key.' },
+      );
+    }
   });
 export type DeviceAddInput = z.input<typeof deviceAddSchema>;
 

@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { db } from '../db/client';
+import { DEVICE_MODELS } from '../devices/models';
 import { deviceBackups, fleetRuns, fleetTasks, managedDevices, type FleetTask, type ManagedDevice } from '../db/schema';
 import { AppError } from '../errors';
 import { getFleetConfig } from './config';
@@ -17,6 +18,8 @@ export type DeviceView = {
   username: string;
   authKind: 'password' | 'key';
   model: string;
+  /** The model as people call it ("OPNsense"). */
+  modelName: string;
   exportCommand: string | null;
   state: 'PENDING' | 'SYNCED' | 'NOT SYNCED';
   backup: 'enabled' | 'disabled';
@@ -58,6 +61,7 @@ function deviceView(d: ManagedDevice, last: FleetTask | undefined, orgKey: boole
     username: d.username,
     authKind: d.authKind,
     model: d.model,
+    modelName: DEVICE_MODELS.find((m) => m.id === d.model)?.name ?? d.model,
     exportCommand: d.exportCommand,
     state: d.approval === 'pending' ? 'PENDING' : d.syncStatus === 'synced' ? 'SYNCED' : 'NOT SYNCED',
     backup: d.backupEnabled ? 'enabled' : 'disabled',

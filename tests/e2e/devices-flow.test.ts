@@ -54,6 +54,13 @@ describe('managed devices in the browser', () => {
     await page.getByRole('heading', { name: 'Managed devices', level: 1 }).waitFor();
     expect(await page.getByTestId('fleet-status').textContent()).toMatch(/No managed devices yet/);
 
+    // Nothing filled in: every required field is told at itself, the password too.
+    await page.getByRole('button', { name: 'Add device' }).click();
+    await page.locator('#password-error').waitFor();
+    expect(await page.locator('#password-error').textContent()).toBe('Enter the SSH password, or log in with a private key.');
+    expect(await page.locator('#password').getAttribute('aria-describedby')).toContain('password-error');
+    for (const f of ['name', 'host', 'username']) await page.locator(`#${f}-error`).waitFor();
+
     // The device: PENDING, with the fingerprint it presented.
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('fw-e2e');
     await page.getByRole('textbox', { name: 'Address', exact: true }).fill(device.host);
@@ -63,6 +70,10 @@ describe('managed devices in the browser', () => {
     await page.getByRole('button', { name: 'Add device' }).click();
     await page.getByText('Added fw-e2e.').waitFor();
     const row = page.getByTestId('device-fw-e2e');
+    // The model by its name, not its id; a result can be dismissed once read.
+    expect(await row.textContent()).toContain(`${device.username}@${device.host}:${device.port} · OPNsense`);
+    await page.getByRole('button', { name: 'Dismiss this message' }).first().click();
+    await expect.poll(() => page.getByText('Added fw-e2e.').count()).toBe(0);
     await row.getByText('PENDING').waitFor();
     expect(await page.getByTestId('host-key-fw-e2e').textContent()).toContain(device.fingerprint);
     // The password is in no answer and nowhere on the page.
@@ -107,7 +118,7 @@ describe('managed devices in the browser', () => {
     const run = page.getByTestId('fleet-run');
     await expect.poll(() => run.textContent(), { timeout: 60_000 }).toMatch(/Every device was backed up/);
     const status = page.getByTestId('status-fw-e2e');
-    await expect.poll(() => status.textContent()).toMatch(/fw-e2eEnabledorg.*● SUCCESS/);
+    await expect.poll(() => status.textContent()).toMatch(/fw-e2e(Backup: )?Enabled(Key: )?org.*● SUCCESS/);
 
     // The download is the encrypted file; age decrypts it to exactly what the device served.
     await row.getByText(/Backups and key/).click();
@@ -136,6 +147,11 @@ describe('managed devices in the browser', () => {
       return checked;
     };
     expect(await fits()).toBeGreaterThan(10);
+    // The status table is a card per device: its Status is on screen without scrolling sideways.
+    const cell = page.getByTestId('status-fw-e2e').getByText('● SUCCESS');
+    const box = (await cell.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    expect(await page.getByTestId('status-fw-e2e').textContent()).toMatch(/Status: ● SUCCESS/);
     await page.getByTestId('device-fw-e2e').getByText(/Backups and key/).click();
     await page.getByTestId('device-fw-e2e').getByRole('link', { name: 'Download' }).first().waitFor();
     await fits();

@@ -264,6 +264,14 @@ describe('through the built console, as each role', () => {
     const key = await call<{ recipient: string; identity: string }>(as.admin, '/api/fleet/encryption-key', 'PUT', { generate: true });
     expect(key.body.identity).toMatch(/^AGE-SECRET-KEY-1/);
     const d = dev['fw-good']!;
+    // Every field's problem at once, the missing login told at the field the form shows; nothing added.
+    const bad = await call<{ error: { fields: Record<string, string[]> } }>(as.admin, '/api/devices', 'POST', { name: '', host: '', username: '', password: '', model: 'opnsense' });
+    expect(bad.status).toBe(422);
+    expect(Object.keys(bad.body.error.fields).sort()).toEqual(['host', 'name', 'password', 'username']);
+    expect(bad.body.error.fields.password).toEqual(['Enter the SSH password, or log in with a private key.']);
+    const badKey = await call<{ error: { fields: Record<string, string[]> } }>(as.admin, '/api/devices', 'POST', { name: 'fw-k', host: d.host, username: 'u', privateKey: '  ', model: 'opnsense' });
+    expect(badKey.body.error.fields).toEqual({ privateKey: ['Paste the private key (PEM or OpenSSH format), or log in with a password.'] });
+    expect((await call<{ devices: unknown[] }>(as.admin, '/api/devices')).body.devices).toEqual([]);
     const added = await call<{ state: string; hostKey: { presented: string } }>(as.admin, '/api/devices', 'POST', { name: 'fw-good', host: d.host, port: d.port, username: d.username, password: d.password, model: 'opnsense' });
     expect(added.status).toBe(201);
     expect(added.body).toMatchObject({ state: 'PENDING', hostKey: { presented: d.fingerprint } });

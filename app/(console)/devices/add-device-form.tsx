@@ -49,7 +49,11 @@ export function AddDeviceForm({ onAdded }: { onAdded: (d: DeviceView) => void })
       <h2 id="add-device-title" className="mb-3 text-lg font-semibold">
         Add a device
       </h2>
-      {message ? <Banner kind={message.kind}>{message.text}</Banner> : null}
+      {message ? (
+        <Banner kind={message.kind} onDismiss={() => setMessage(null)}>
+          {message.text}
+        </Banner>
+      ) : null}
       <form
         ref={formRef}
         noValidate

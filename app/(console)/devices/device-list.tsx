@@ -53,7 +53,11 @@ export function DeviceList({
       <h2 id="devices-title" className="mb-3 text-lg font-semibold">
         Devices
       </h2>
-      {message ? <Banner kind={message.kind}>{message.text}</Banner> : null}
+      {message ? (
+        <Banner kind={message.kind} onDismiss={() => setMessage(null)}>
+          {message.text}
+        </Banner>
+      ) : null}
       {devices.length === 0 ? <p className="text-sm text-slate-600">No devices yet.{canConfigure ? ' Add the first one below.' : ' An admin adds them.'}</p> : null}
       <ul className="divide-y divide-slate-100">
         {devices.map((d) => (
@@ -62,7 +66,7 @@ export function DeviceList({
               <span className="font-medium">{d.name}</span>
               <span className={`rounded px-2 py-0.5 text-xs font-medium ${STATE_STYLE[d.state]}`}>{d.state}</span>
               <span className="text-xs text-slate-600">
-                {d.username}@{d.host}:{d.port} · {d.model}
+                {d.username}@{d.host}:{d.port} · {d.modelName}
                 {d.firmwareVersion ? ` · firmware ${d.firmwareVersion}` : ''}
                 {d.lastContactAt ? (
                   <>

@@ -66,7 +66,11 @@ export function FleetConfig({ config, canConfigure, onSaved }: { config: FleetCo
           </button>
         ) : null}
       </div>
-      {message ? <Banner kind={message.kind}>{message.text}</Banner> : null}
+      {message ? (
+        <Banner kind={message.kind} onDismiss={() => setMessage(null)}>
+          {message.text}
+        </Banner>
+      ) : null}
       {!config?.storage && !editing ? (
         <p className="text-sm text-slate-600">
           Not set up yet. {canConfigure ? 'Choose where device backups go (an S3 bucket or this console’s backup storage), a schedule and an encryption key.' : 'An admin sets it up.'}

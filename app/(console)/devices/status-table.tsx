@@ -36,9 +36,10 @@ export function StatusTable({ status, canRun, running, onRun }: { status: FleetS
       {status.total === 0 ? (
         <p className="text-sm text-slate-600">No managed devices yet. An admin adds them below with their address and SSH login; they can be backed up once their host key is confirmed and they are approved.</p>
       ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full min-w-[32rem] text-left text-sm">
-            <thead>
+        // On a narrow screen each device is a card with its labels (no sideways scrolling to reach Status).
+        <div className="sm:overflow-x-auto">
+          <table className="w-full text-left text-sm max-sm:block sm:min-w-[32rem]">
+            <thead className="max-sm:hidden">
               <tr className="border-b border-slate-200 text-slate-600">
                 {canRun ? (
                   <th scope="col" className="w-8 py-2">
@@ -52,19 +53,33 @@ export function StatusTable({ status, canRun, running, onRun }: { status: FleetS
                 <th scope="col" className="py-2">Status</th>
               </tr>
             </thead>
-            <tbody>
+            <tbody className="max-sm:block">
               {status.devices.map((d) => (
-                <tr key={d.name} className="border-b border-slate-100 align-top" data-testid={`status-${d.name}`}>
+                <tr
+                  key={d.name}
+                  className={`border-b border-slate-100 align-top max-sm:grid max-sm:gap-x-3 max-sm:py-2 [&>td]:max-sm:py-0.5 ${canRun ? 'max-sm:grid-cols-[auto_1fr]' : 'max-sm:grid-cols-1'}`}
+                  data-testid={`status-${d.name}`}
+                >
                   {canRun ? (
-                    <td className="py-2">
+                    <td className="py-2 max-sm:row-span-5">
                       <input type="checkbox" aria-label={`Select ${d.name}`} checked={picked.includes(d.name)} onChange={() => toggle(d.name)} disabled={d.backup !== 'Enabled'} />
                     </td>
                   ) : null}
                   <td className="py-2 font-medium">{d.name}</td>
-                  <td className="py-2">{d.backup}</td>
-                  <td className="py-2">{d.key}</td>
-                  <td className="py-2">{d.lastBackupAt ? <RelativeTime iso={d.lastBackupAt} /> : 'Never'}</td>
                   <td className="py-2">
+                    <span className="text-slate-600 sm:hidden">Backup: </span>
+                    {d.backup}
+                  </td>
+                  <td className="py-2">
+                    <span className="text-slate-600 sm:hidden">Key: </span>
+                    {d.key}
+                  </td>
+                  <td className="py-2">
+                    <span className="text-slate-600 sm:hidden">Last Backup: </span>
+                    {d.lastBackupAt ? <RelativeTime iso={d.lastBackupAt} /> : 'Never'}
+                  </td>
+                  <td className="py-2">
+                    <span className="text-slate-600 sm:hidden">Status: </span>
                     {d.status === 'SUCCESS' ? <span className="text-green-800">● SUCCESS</span> : d.status === 'FAILED' ? <span className="text-red-700">● FAILED</span> : '-'}
                     {d.status === 'FAILED' && d.message ? <p className="mt-0.5 text-xs text-red-800">{d.message}</p> : null}
                   </td>
