@@ -45,6 +45,13 @@ export function objectKeyFor(kind: 's3' | 'console', device: string, model: stri
   return kind === 's3' ? `${device}/${utcStamp(at)}.${ext}.age` : `${CONSOLE_PREFIX}${device}-${utcStamp(at)}.${ext}.age`;
 }
 
+/** An S3 key objectKeyFor makes (device name as deviceNameSchema allows, then the stamp): the only uploads a sweep may abort. */
+const S3_OBJECT_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*\/\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z\.(xml|cfg)\.age$/;
+
+export function isFleetObjectKey(key: string): boolean {
+  return S3_OBJECT_KEY.test(key);
+}
+
 export function s3Location(s: { endpoint: string; bucket: string; folder: string }): string {
   return `${s.endpoint}/${s.bucket}${s.folder ? `/${s.folder}` : ''}`;
 }
@@ -74,7 +81,8 @@ class S3FleetStore implements FleetStore {
     return this.store.delete(key);
   }
   sweep(olderThan: Date) {
-    return this.store.abortIncompleteUploads({ olderThan });
+    // The folder may be shared: another tool's upload under way there is not ours to abort.
+    return this.store.abortIncompleteUploads({ olderThan, match: isFleetObjectKey });
   }
   async close() {
     this.store.close();

@@ -296,13 +296,16 @@ export class S3Store {
 
   /**
    * Aborts the incomplete uploads under `prefix` (only those started before
-   * `olderThan` when given, so that uploads running now are left alone), which
-   * removes their parts. Returns how many were aborted.
+   * `olderThan` when given, so that uploads running now are left alone; and
+   * only those whose key `match` accepts when given, so that a caller sharing
+   * the folder leaves other writers' uploads alone), which removes their
+   * parts. Returns how many were aborted.
    */
-  async abortIncompleteUploads(opts: { prefix?: string; olderThan?: Date } = {}): Promise<number> {
+  async abortIncompleteUploads(opts: { prefix?: string; olderThan?: Date; match?: (key: string) => boolean } = {}): Promise<number> {
     let n = 0;
     for (const u of await this.incompleteUploads(opts.prefix ?? '')) {
       if (opts.olderThan && u.initiated && u.initiated >= opts.olderThan) continue;
+      if (opts.match && !opts.match(u.key)) continue;
       const full = this.#full('aborting the incomplete upload of', u.key);
       try {
         await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: full, UploadId: u.uploadId }));

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '@/lib/audit/audit';
 import { db } from '@/lib/db/client';
@@ -178,11 +178,15 @@ describe('lib/fleet against Ceph RGW', () => {
 
   it('an upload a killed run left is swept at the next start; a cancelled multipart upload leaves no parts', async () => {
     const client = new S3Client({ endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey } });
-    await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${FOLDER}/fw-good/left-by-a-killed-run.xml.age` }));
+    // Named as the console names device backups: what a killed run leaves.
+    await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${FOLDER}/fw-good/2020-01-01T00-00-00.000Z.xml.age` }));
+    // Another tool's upload under way in the same folder: not the console's to abort.
+    const foreign = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${FOLDER}/other-tool/archive.tar` }));
+    const beside = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: `${FOLDER}/fw-good/notes.txt` }));
     client.destroy();
     const store = s3();
     try {
-      expect((await store.incompleteUploads()).length).toBe(1);
+      expect((await store.incompleteUploads()).length).toBe(3);
       // 40 MiB: several 8 MiB parts, long enough to cancel in the middle.
       fs.writeFileSync(path.join(sshd.filesDir, 'running.cfg'), crypto.randomBytes(40 * 1024 * 1024).toString('base64').slice(0, 40 * 1024 * 1024));
       const r = await startFleetRun(admin, { trigger: 'manual', devices: ['real-sshd'] }, { ...TUNING, limits: { ...TUNING.limits, commandTimeoutMs: 60_000 } });
@@ -196,11 +200,24 @@ describe('lib/fleet against Ceph RGW', () => {
       cancelFleetRun(admin, r.id);
       await waitForFleetRun(r.id);
       expect(runView(r.id).tasks[0]!.status).toBe('CANCELLED');
-      expect(await store.incompleteUploads()).toEqual([]);
+      // The killed run's upload and the cancelled one are gone; the uploads the console did not start are left alone.
+      const left = await store.incompleteUploads();
+      expect(left.map((u) => [u.key, u.uploadId]).sort()).toEqual([
+        ['fw-good/notes.txt', beside.UploadId],
+        ['other-tool/archive.tar', foreign.UploadId],
+      ]);
       const { stdout } = await gw.s3cmd(['multipart', `s3://${BUCKET}`]);
-      // "Initiated\tPath\tId" and no upload lines (ListMultipartUploads, as s3cmd sees it).
-      expect(stdout.split('\n').filter((l) => l.split('\t').length >= 3 && l.split('\t')[1]!.startsWith('s3://'))).toEqual([]);
+      // "Initiated\tPath\tId" and only the other uploads (ListMultipartUploads, as s3cmd sees it).
+      expect(stdout.split('\n').filter((l) => l.split('\t').length >= 3 && l.split('\t')[1]!.startsWith('s3://')).map((l) => l.split('\t')[1]).sort()).toEqual([
+        `s3://${BUCKET}/${FOLDER}/fw-good/notes.txt`,
+        `s3://${BUCKET}/${FOLDER}/other-tool/archive.tar`,
+      ]);
     } finally {
+      const cleanup = new S3Client({ endpoint: gw.endpoint, region: gw.region, forcePathStyle: true, credentials: { accessKeyId: gw.accessKeyId, secretAccessKey: gw.secretAccessKey } });
+      for (const [Key, u] of [[`${FOLDER}/other-tool/archive.tar`, foreign], [`${FOLDER}/fw-good/notes.txt`, beside]] as const) {
+        await cleanup.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId: u.UploadId })).catch(() => undefined);
+      }
+      cleanup.destroy();
       store.close();
       fs.writeFileSync(path.join(sshd.filesDir, 'running.cfg'), sshdConfig);
     }
