@@ -17,7 +17,8 @@ export async function applyDeviceRetention(store: FleetStore, deviceId: number, 
     .select()
     .from(deviceBackups)
     .where(and(eq(deviceBackups.deviceId, deviceId), eq(deviceBackups.location, store.location), eq(deviceBackups.storage, store.kind), isNull(deviceBackups.deletedAt)))
-    .orderBy(desc(deviceBackups.createdAt), desc(deviceBackups.id))
+    // Newest by record (one run at a time: ids follow the order backups were taken), not by the clock, which may have been ahead then.
+    .orderBy(desc(deviceBackups.id))
     .all();
   let removed = 0;
   for (const row of rows.slice(k)) {

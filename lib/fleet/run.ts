@@ -336,7 +336,7 @@ async function backupDeviceWith(
     .select()
     .from(deviceBackups)
     .where(and(eq(deviceBackups.deviceId, d.id), eq(deviceBackups.location, store.location), eq(deviceBackups.storage, store.kind), isNull(deviceBackups.deletedAt)))
-    .orderBy(desc(deviceBackups.createdAt), desc(deviceBackups.id))
+    .orderBy(desc(deviceBackups.id))
     .get();
   const key = recipientOf(d, config)!;
   // A new key is a reason for a new copy: the last one may be readable only with the old identity.

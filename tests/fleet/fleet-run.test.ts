@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptWithIdentities, parseX25519Identity } from '@/lib/age';
 import type { Actor } from '@/lib/audit/audit';
@@ -237,6 +238,23 @@ describe('runs', () => {
     expect((await plaintextOf('generic', kept[0]!.id)).toString()).toBe('hostname gen\nversion 6\n');
     expect(fs.readdirSync(store).filter((f) => f.startsWith('managed-device-generic-')).length).toBe(4);
     expect(fs.readFileSync(foreign, 'utf8')).toBe('not ours');
+  });
+
+  it('retention keeps the backup just taken even when older ones carry later times (they were taken while the clock was ahead)', async () => {
+    const gen = deviceByName('generic');
+    const ahead = new Date(Date.now() + 24 * 3600_000);
+    db().update(deviceBackups).set({ createdAt: ahead }).where(and(eq(deviceBackups.deviceId, gen.id), isNull(deviceBackups.deletedAt))).run();
+    specs.generic!.content = Buffer.from('hostname gen\nversion 7\n');
+    expect((await run(['generic'])).tasks[0]).toMatchObject({ status: 'SUCCEEDED', unchanged: false });
+    const lastTask = () => db().select().from(fleetTasks).where(eq(fleetTasks.deviceId, gen.id)).orderBy(desc(fleetTasks.id)).get()!;
+    const newest = db().select().from(deviceBackups).where(eq(deviceBackups.id, lastTask().backupId!)).get()!;
+    expect(newest.deletedAt).toBeNull();
+    expect(fs.existsSync(path.join(store, newest.objectKey))).toBe(true);
+    expect((await plaintextOf('generic', newest.id)).toString()).toBe('hostname gen\nversion 7\n');
+    expect(deviceBackupsView('generic').backups.length).toBe(3);
+    // The same configuration again is unchanged against the backup just taken, not against an older one.
+    expect((await run(['generic'])).tasks[0]).toMatchObject({ status: 'SUCCEEDED', unchanged: true });
+    expect(lastTask().backupId).toBe(newest.id);
   });
 
   it('a device key overrides the organisation key; a generated identity is answered once', async () => {
