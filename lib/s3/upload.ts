@@ -204,9 +204,9 @@ export async function putObject(t: UploadTarget, body: PutBody, opts: PutOptions
     if (failure) throw (failure as { err: unknown }).err;
     signal?.throwIfAborted();
     done.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    const r = await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: done } }), {
-      abortSignal: signal,
-    });
+    // Without the caller's signal: a cancel that lands while the gateway assembles the object would make put fail with
+    // the object stored under its name all the same (the abort then finds no upload). Past this point the put succeeds.
+    const r = await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
     // Ceph RGW (16.2) answers Complete without an ETag; HEAD gives it, and shows the gateway put the object together whole.
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key }), { abortSignal: signal }).catch(() => null);
     if (head && head.ContentLength !== undefined && head.ContentLength !== size) {

@@ -3,7 +3,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Error, S3Store, type S3ConfigInput, type S3Failure } from '@/lib/s3';
+import { s3ConfigSchema, S3Error, S3Store, type S3ConfigInput, type S3Failure } from '@/lib/s3';
+import { makeS3Client } from '@/lib/s3/client';
+import { putObject } from '@/lib/s3/upload';
 import { startCephRgw, type CephRgw, type S3Keys } from '../helpers/ceph-rgw';
 import { freePort } from '../helpers/console-server';
 
@@ -291,6 +293,43 @@ describe('a multipart upload that fails in the middle leaves no parts', () => {
     expect(e.message).toMatch(/cancelled/);
     expect(await s3cmdUploads()).toEqual([]);
     expect(await s.head('mp/cancelled.bin')).toBeNull();
+  });
+
+  it.each([
+    ['CompleteMultipartUploadCommand', 11 * MiB],
+    ['PutObjectCommand', 1 * MiB],
+  ])('when the caller cancels once the gateway answered %s: either the object is there and put succeeded, or put failed and there is none', async (command, size) => {
+    const client = makeS3Client(s3ConfigSchema.parse(config()));
+    const ac = new AbortController();
+    // The cancel lands after the gateway answered (it stored the object) and before its answer is read.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === command) {
+          ac.abort();
+          await new Promise((r) => setImmediate(r));
+        }
+        return out;
+      },
+      { step: 'deserialize', priority: 'low', name: 'cancelAfterCompleteAnswered' },
+    );
+    const key = `mp/cancelled-at-${command}.bin`;
+    const full = `${FOLDER}/${key}`;
+    const ctx = { endpoint: gw.endpoint, bucket: BUCKET, operation: 'writing', key, fullKey: full, connectTimeoutMs: 5000, idleTimeoutMs: 30000, secrets: [gw.secretAccessKey] };
+    try {
+      const outcome = await putObject({ client, bucket: BUCKET, fullKey: full, partSize: 5 * MiB, concurrency: 2, ctx }, crypto.randomBytes(size), { signal: ac.signal }).then(
+        () => 'stored',
+        (e: unknown) => (e as S3Error).reason,
+      );
+      expect(ac.signal.aborted).toBe(true);
+      const there = await store().head(key);
+      // A put that says it failed must leave no object under the final name (its caller records nothing for it).
+      expect({ outcome, there: there !== null }).toEqual(there ? { outcome: 'stored', there: true } : { outcome: 'aborted', there: false });
+      expect(await s3cmdUploads()).toEqual([]);
+    } finally {
+      await store().delete(key);
+      client.destroy();
+    }
   });
 
   it('when the gateway dies: put fails in words and names the upload; it is aborted once the gateway is back', async () => {
