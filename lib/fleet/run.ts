@@ -3,6 +3,7 @@ import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import { parseX25519Recipient, sealToRecipients } from '../age';
 import { audit, type Actor } from '../audit/audit';
+import { SealError } from '../crypto/seal';
 import { db } from '../db/client';
 import { isConstraintViolation } from '../db/errors';
 import { deviceBackups, fleetRuns, fleetTasks, managedDevices, type FleetRun, type FleetTask, type ManagedDevice } from '../db/schema';
@@ -275,6 +276,14 @@ async function backupDevice(
   const memory = { output: buffers.acquire(), sealed: buffers.acquire() };
   try {
     await backupDeviceWith(run, device, task, config, store, tuning, memory, signal);
+  } catch (err) {
+    // A fault with one device is that device's failure: the others go on, and the run ends with its record.
+    log.error({ event: 'fleet.device.fault', run: run.id, device: device.name, err: (err as Error).message }, 'device backup stopped by a fault');
+    const why =
+      err instanceof SealError
+        ? "its stored password or key cannot be opened with this appliance's key (an admin enters it again)"
+        : 'a fault on the appliance stopped it (it was logged)';
+    failTask(task, device, `${device.name} was not backed up: ${why}.`, 'internal');
   } finally {
     memory.output.release();
     memory.sealed.release();

@@ -281,6 +281,24 @@ describe('runs', () => {
     putSetting('fleet-backup', (await import('@/lib/fleet/schemas')).storedFleetConfigSchema, saved, 'test');
   });
 
+  it("a device whose stored secret cannot be opened fails alone; the others in the run go on and the run's record is theirs", async () => {
+    const cisco = deviceByName('cisco');
+    // As after restoring the database without the appliance key that sealed it.
+    db().update(managedDevices).set({ secretSealed: 'v1.AAAA.AAAA.AAAA' }).where(eq(managedDevices.id, cisco.id)).run();
+    try {
+      const v = await run(['cisco', 'good']);
+      expect(v.tasks.map((t) => [t.device, t.status])).toEqual([
+        ['cisco', 'FAILED'],
+        ['good', 'SUCCEEDED'],
+      ]);
+      expect(v.status).toBe('partial');
+      expect(v.tasks[0]!.error).toMatch(/^cisco was not backed up: /);
+      expect(v.tasks[0]!.error).not.toMatch(/\bat \S+ \(|node:internal/);
+    } finally {
+      db().update(managedDevices).set({ secretSealed: cisco.secretSealed }).where(eq(managedDevices.id, cisco.id)).run();
+    }
+  });
+
   it('one run at a time; cancel ends the devices not done as CANCELLED', async () => {
     const r = await startFleetRun(admin, { trigger: 'manual', devices: ['hang', 'midway'] }, { ...TUNING, concurrency: 1, limits: { ...TUNING.limits, commandTimeoutMs: 20_000 } });
     expect((await refusal(startFleetRun(admin, { trigger: 'manual' }))).message).toMatch(/^A device backup run is already in progress \(started by ada/);
