@@ -103,7 +103,15 @@ export function runCommand(session: DeviceSession, command: string, opts: Comman
     };
     session.client.on('close', onConnectionClose);
 
-    session.client.exec(command, (err, channel) => {
+    // ssh2 throws at once ("Not connected") when the connection went away before the request: the same as a close.
+    const exec = (cb: Parameters<typeof session.client.exec>[1]) => {
+      try {
+        session.client.exec(command, cb);
+      } catch {
+        fail(lost());
+      }
+    };
+    exec((err, channel) => {
       if (settled) {
         channel?.close();
         return;

@@ -34,7 +34,13 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function withAuth<P = Record<string, string>>(
   permission: Permission | null,
   handler: (ctx: RouteContext<P>) => Promise<Response | unknown>,
-  opts: { name: string; /** false for background polling: it does not count as activity. */ touch?: boolean },
+  opts: {
+    name: string;
+    /** false for background polling: it does not count as activity. */
+    touch?: boolean;
+    /** Refused to API tokens: a signed-in person only (issuing tokens: a leaked token must not be able to mint its own replacement). */
+    sessionOnly?: string;
+  },
 ) {
   return async (req: NextRequest, segment: { params: Promise<P> }): Promise<Response> => {
     let user: RouteUser | null;
@@ -54,6 +60,10 @@ export function withAuth<P = Record<string, string>>(
         return problem('unauthorized', bearer.message);
       }
       user = bearer.user;
+      if (opts.sessionOnly) {
+        audit(await actorOf(user), opts.name, 'denied', { detail: { reason: 'API token on a signed-in-only route' } });
+        return problem('forbidden', opts.sessionOnly);
+      }
     } else {
       if (UNSAFE.has(req.method)) {
         const origin = checkSameOrigin(req);

@@ -3,6 +3,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDeviceError, type DeviceError } from '@/lib/devices/errors';
 import { exportConfiguration, type ConfigurationExport, type ExportOutcome } from '@/lib/devices/export';
+import { runCommand } from '@/lib/devices/run-command';
+import { deviceConnectionSchema } from '@/lib/devices/schemas';
+import { openDeviceSession } from '@/lib/devices/session';
 import { CISCO_VERSION, OPNSENSE_VERSION, startDevices, type SimulatedDevice, type SimulatedFleet } from '../helpers/ssh-devices';
 
 /**
@@ -296,3 +299,19 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+describe('a command on a connection that is already gone', () => {
+  it('fails at once as a lost connection (ssh2 throws "Not connected"), not at the time limit', async () => {
+    const d = dev('opnsense');
+    const device = deviceConnectionSchema.parse(d.connection());
+    const session = await openDeviceSession(device);
+    await session.close();
+    expect(session.closed()).toBe(true);
+    const t0 = Date.now();
+    const err = await failure(runCommand(session, 'cat /conf/config.xml', { timeoutMs: 60_000, maxBytes: 1 << 20 }));
+    expect(err.reason).toBe('connection_lost');
+    expect(err.message).toMatch(/closed before "cat \/conf\/config.xml" printed anything/);
+    // Well below the 60 s limit: the timer did not decide it.
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+});

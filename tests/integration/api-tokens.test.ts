@@ -106,6 +106,10 @@ describe('API tokens', () => {
     expect((await bearer(op.token, '/api/tokens')).status).toBe(403);
     expect((await bearer(op.token, '/api/users')).status).toBe(403);
     expect((await bearer(adm.token, '/api/tokens')).status).toBe(200);
+    // Even an admin's token cannot issue tokens: revoking a leaked one must end its access.
+    const minted = await bearer(adm.token, '/api/tokens', 'POST', { name: 'replacement', role: 'admin' });
+    expect(minted).toMatchObject({ status: 403, body: { error: { message: expect.stringMatching(/^New API tokens are issued by a signed-in admin/) } } });
+    expect((await tokensNow()).some((t) => t.name === 'replacement')).toBe(false);
     expect((await admin.json<{ retention: number }>('/api/fleet/config')).body.retention).toBe(5);
     const denied = (await auditNow()).find((e) => e.actorName === 'token:reader' && e.outcome === 'denied');
     expect(denied).toMatchObject({ action: 'api.fleet.config.save' });

@@ -8,5 +8,5 @@ export const GET = withAuth('tokens:manage', async () => ({ tokens: listTokens()
 export const POST = withAuth(
   'tokens:manage',
   async ({ req, actor }) => issueToken(actor, await jsonBody(req, issueTokenSchema)),
-  { name: 'api.tokens.issue' },
+  { name: 'api.tokens.issue', sessionOnly: 'New API tokens are issued by a signed-in admin on the API tokens page, not with a token: a leaked token must not be able to make its own replacement.' },
 );
