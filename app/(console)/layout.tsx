@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
-import { currentUser } from '@/lib/auth/current-user';
+import { currentUser, signInPath } from '@/lib/auth/current-user';
 import { ROLE_LABELS, can } from '@/lib/auth/roles';
 import { SignOutButton } from './sign-out-button';
 
@@ -8,7 +8,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function ConsoleLayout({ children }: { children: React.ReactNode }) {
   const user = await currentUser();
-  if (!user) redirect('/login');
+  if (!user) redirect(await signInPath());
   const nav = [
     { href: '/backup', label: 'Backup', show: true },
     { href: '/devices', label: 'Managed devices', show: can(user.role, 'devices:read') },
@@ -16,6 +16,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
     { href: '/settings/sign-in', label: 'Sign-in settings', show: can(user.role, 'auth:configure') },
     { href: '/settings/tokens', label: 'API tokens', show: can(user.role, 'tokens:manage') },
     { href: '/audit', label: 'Audit trail', show: can(user.role, 'audit:read') },
+    { href: '/account', label: 'My account', show: user.kind === 'local' },
   ].filter((n) => n.show);
   return (
     <div className="min-h-screen">

@@ -7,6 +7,7 @@ import { keepSelected } from './use-reset-safe-select';
  */
 export function Field({
   name,
+  id = name,
   label,
   type = 'text',
   defaultValue,
@@ -17,6 +18,8 @@ export function Field({
   children,
 }: {
   name: string;
+  /** The element's id when one page shows the same field twice (defaults to the name). */
+  id?: string;
   label: string;
   type?: string;
   defaultValue?: string;
@@ -26,8 +29,8 @@ export function Field({
   required?: boolean;
   children?: React.ReactNode;
 }) {
-  const errorId = `${name}-error`;
-  const hintId = `${name}-hint`;
+  const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
   const describedBy = [hint ? hintId : null, errors?.length ? errorId : null].filter(Boolean).join(' ') || undefined;
   const invalid = Boolean(errors?.length);
   const cls = `mt-1 block w-full rounded-md border px-3 py-2 text-sm shadow-sm focus:outline-none focus:ring-2 focus:ring-sky-500 ${
@@ -35,19 +38,19 @@ export function Field({
   }`;
   return (
     <div className="mb-4">
-      <label htmlFor={name} className="block text-sm font-medium text-slate-700">
+      <label htmlFor={id} className="block text-sm font-medium text-slate-700">
         {label}
         {required ? <span aria-hidden="true"> *</span> : null}
       </label>
       {children ? (
-        <select id={name} name={name} defaultValue={defaultValue} aria-invalid={invalid} aria-describedby={describedBy} className={cls}
+        <select id={id} name={name} defaultValue={defaultValue} aria-invalid={invalid} aria-describedby={describedBy} className={cls}
           // Keeps the chosen option through React's form reset after a submission (see use-reset-safe-select.ts).
           onChange={(e) => keepSelected(e.currentTarget, e.currentTarget.value)}>
           {children}
         </select>
       ) : (
         <input
-          id={name}
+          id={id}
           name={name}
           type={type}
           defaultValue={defaultValue}

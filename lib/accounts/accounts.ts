@@ -10,6 +10,8 @@ import { isConstraintViolation } from '../db/errors';
 import { users, type User } from '../db/schema';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
+import { revokeUserSessions } from '../auth/sessions';
+import { isLastEnabledAdmin } from './manage';
 import { countAdmins, getUser, otpUser, type PublicUser } from './queries';
 import type { CreateUserInput } from './schemas';
 
@@ -111,10 +113,7 @@ export function deleteUser(actor: Actor, id: number): void {
       const admins = tx.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).all();
       if (admins.length === 0) throw new AppError('conflict', 'Create an admin OAuth user before removing the OTP User.');
     }
-    if (target.role === 'admin') {
-      const admins = tx.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).all();
-      if (admins.length <= 1) throw new AppError('conflict', 'The last admin account cannot be deleted.');
-    }
+    if (isLastEnabledAdmin(target)) throw new AppError('conflict', 'The last enabled admin account cannot be deleted: make another account an admin first.');
     tx.delete(users).where(eq(users.id, id)).run();
     if (target.kind === 'otp') fs.rmSync(otpPasswordFile(), { force: true });
     audit(actor, target.kind === 'otp' ? 'account.otp.remove' : 'account.delete', 'success', { target: target.username });
@@ -133,18 +132,38 @@ export function canRemoveOtp(): boolean {
 }
 
 /** Finds or creates the account of an OpenID Connect identity, updating its role from the provider's claims. */
-export function upsertOidcUser(identity: { issuer: string; subject: string; username: string; displayName: string | null; role: OAuthRole }): User {
+export function findOidcUser(issuer: string, subject: string): User | undefined {
+  return db()
+    .select()
+    .from(users)
+    .where(and(eq(users.oidcIssuer, issuer), eq(users.oidcSubject, subject)))
+    .get();
+}
+
+/**
+ * The role follows the claims at every sign-in. When they give another role
+ * than last time, the account's older sessions end (they were granted under
+ * the old role); the caller then creates the new session.
+ */
+export function upsertOidcUser(
+  identity: { issuer: string; subject: string; username: string; displayName: string | null; role: OAuthRole },
+  ip: string | null = null,
+): User {
   const d = db();
   return d.transaction((tx) => {
-    const existing = tx
-      .select()
-      .from(users)
-      .where(and(eq(users.oidcIssuer, identity.issuer), eq(users.oidcSubject, identity.subject)))
-      .get();
+    const existing = findOidcUser(identity.issuer, identity.subject);
     if (existing) {
+      if (existing.disabledAt) throw new AppError('forbidden', 'This account is disabled.');
+      if (existing.role !== identity.role) {
+        const ended = revokeUserSessions(existing.id);
+        audit({ id: existing.id, name: existing.username, ip }, 'user.role.sync', 'success', {
+          target: existing.username,
+          detail: { from: existing.role, to: identity.role, source: 'oidc claims', sessionsEnded: ended },
+        });
+      }
       return tx
         .update(users)
-        .set({ role: identity.role, displayName: identity.displayName, lastLoginAt: new Date() })
+        .set({ role: identity.role, displayName: identity.displayName, lastLoginAt: new Date(), lastLoginIp: ip })
         .where(eq(users.id, existing.id))
         .returning()
         .get();
@@ -166,12 +185,14 @@ export function upsertOidcUser(identity: { issuer: string; subject: string; user
         createdAt: new Date(),
         createdBy: 'oidc sign-in',
         lastLoginAt: new Date(),
+        lastLoginIp: ip,
       })
       .returning()
       .get();
   });
 }
 
-export function recordLogin(userId: number): void {
-  db().update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, userId)).run();
+/** The last sign-in's time and client address, shown on the Users page. */
+export function recordLogin(userId: number, ip: string | null = null): void {
+  db().update(users).set({ lastLoginAt: new Date(), lastLoginIp: ip }).where(eq(users.id, userId)).run();
 }

@@ -2,7 +2,7 @@ import type { AuthOptions } from 'next-auth';
 import CredentialsProvider from 'next-auth/providers/credentials';
 import type { OAuthConfig } from 'next-auth/providers/oauth';
 import { headers } from 'next/headers';
-import { recordLogin, upsertOidcUser } from '../accounts/accounts';
+import { findOidcUser, recordLogin, upsertOidcUser } from '../accounts/accounts';
 import { findForSignIn } from '../accounts/queries';
 import { signInSchema } from '../accounts/schemas';
 import { audit } from '../audit/audit';
@@ -42,8 +42,13 @@ async function authorizePassword(raw: Record<string, unknown> | undefined) {
     audit({ id: user?.id ?? null, name: username, ip }, 'auth.sign-in', 'failure', { detail: { method: 'password' } });
     return null;
   }
+  // Told only once the password is right: a wrong one reads the same for disabled and enabled accounts.
+  if (user.disabledAt) {
+    audit({ id: user.id, name: user.username, ip }, 'auth.sign-in', 'denied', { detail: { method: 'password', reason: 'account disabled' } });
+    throw new Error('AccountDisabled');
+  }
   clearAccountFailures(username);
-  recordLogin(user.id);
+  recordLogin(user.id, ip);
   audit({ id: user.id, name: user.username, ip }, 'auth.sign-in', 'success', { detail: { method: 'password' } });
   return { id: String(user.id), name: user.username };
 }
@@ -111,6 +116,12 @@ export function authOptions(): AuthOptions {
           audit({ id: null, name: u.username, ip }, 'auth.sign-in', 'denied', { detail: { method: 'oidc', reason: 'no role claim' } });
           return '/login?error=OidcNoRole';
         }
+        const known = findOidcUser(u.issuer, u.id);
+        if (known?.disabledAt) {
+          const { ip } = await requestMeta();
+          audit({ id: known.id, name: known.username, ip }, 'auth.sign-in', 'denied', { detail: { method: 'oidc', reason: 'account disabled' } });
+          return '/login?error=AccountDisabled';
+        }
         return true;
       },
       async jwt({ token, user, account }) {
@@ -119,7 +130,7 @@ export function authOptions(): AuthOptions {
         let userId = Number(user.id);
         if (account.provider === OIDC_PROVIDER_ID) {
           const u = user as unknown as OidcUser;
-          const row = upsertOidcUser({ issuer: u.issuer, subject: u.id, username: u.username, displayName: u.name, role: u.role! });
+          const row = upsertOidcUser({ issuer: u.issuer, subject: u.id, username: u.username, displayName: u.name, role: u.role! }, meta.ip);
           userId = row.id;
           audit({ id: row.id, name: row.username, ip: meta.ip }, 'auth.sign-in', 'success', { detail: { method: 'oidc', role: row.role } });
         }

@@ -1,6 +1,6 @@
 import { redirect } from 'next/navigation';
 import { audit } from '../audit/audit';
-import { actorOf, currentUser, type CurrentUser } from './current-user';
+import { actorOf, currentUser, signInPath, type CurrentUser } from './current-user';
 import { decide } from './access';
 import type { Permission } from './roles';
 
@@ -13,7 +13,7 @@ export type PageAccess = { user: CurrentUser; allowed: true } | { user: CurrentU
  */
 export async function pageAccess(permission: Permission | null, from: string): Promise<PageAccess> {
   const user = await currentUser();
-  if (!user) redirect(`/login?callbackUrl=${encodeURIComponent(from)}`);
+  if (!user) redirect(await signInPath(from));
   if (!permission) return { user, allowed: true };
   const decision = decide(user, permission);
   if (decision.allowed) return { user, allowed: true };

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { eq, isNotNull, lt, or } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, lt, ne, or } from 'drizzle-orm';
 import { db } from '../db/client';
 import { sessions, users, type User } from '../db/schema';
 
@@ -39,6 +39,8 @@ export function resolveSession(id: string, now = Date.now(), opts: { touch?: boo
   if (!row) return { ok: false, reason: 'unknown' };
   const s = row.sessions;
   if (s.revokedAt) return { ok: false, reason: 'revoked' };
+  // A disabled account has no sessions (they are revoked when it is disabled); this holds even if one was missed.
+  if (row.users.disabledAt) return { ok: false, reason: 'revoked' };
   if (now - s.createdAt.getTime() > ABSOLUTE_TIMEOUT_MS) return { ok: false, reason: 'expired' };
   if (now - s.lastSeenAt.getTime() > IDLE_TIMEOUT_MS) return { ok: false, reason: 'idle' };
   if (opts.touch !== false && now - s.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
@@ -49,6 +51,21 @@ export function resolveSession(id: string, now = Date.now(), opts: { touch?: boo
 
 export function revokeSession(id: string, now = Date.now()): void {
   db().update(sessions).set({ revokedAt: new Date(now) }).where(eq(sessions.idHash, hashId(id))).run();
+}
+
+/**
+ * Ends every session of one account at once: its role, password or state
+ * changed, and what a session was allowed to do may no longer hold. Called
+ * inside the caller's transaction (one better-sqlite3 connection: db() is the
+ * transaction's), so the change and the revocation commit together.
+ */
+export function revokeUserSessions(userId: number, opts: { now?: number; exceptSessionId?: string } = {}): number {
+  const keep = opts.exceptSessionId ? ne(sessions.idHash, hashId(opts.exceptSessionId)) : undefined;
+  return db()
+    .update(sessions)
+    .set({ revokedAt: new Date(opts.now ?? Date.now()) })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep))
+    .run().changes;
 }
 
 /** Drops records that can no longer be used. */

@@ -12,6 +12,8 @@ export const SIGN_IN_ERRORS = {
   OAuthCallback: 'The identity provider did not complete the sign-in. Try again or ask an admin to check the provider settings.',
   OAuthSignin: 'The identity provider could not be reached. Try again or sign in with a password.',
   SessionRequired: 'Sign in to continue.',
+  AccountDisabled: 'This account is disabled. Ask an admin to enable it.',
+  SessionRevoked: 'Your session was ended: an admin changed your account (role, password or access), or you signed out elsewhere. Sign in again.',
   Default: 'Sign-in failed. Try again.',
 } as const;
 

@@ -42,7 +42,8 @@ function echo(formData: FormData): Record<string, string> {
  *   export const save = validatedAction('backup:configure', fooSchema, async (data, ctx) => { ... });
  */
 export function validatedAction<S extends z.ZodType>(
-  permission: Permission,
+  /** null: any signed-in account (its own things, such as its password). */
+  permission: Permission | null,
   schema: S,
   fn: (data: z.infer<S>, ctx: ActionContext) => Promise<ActionState | void>,
   opts: { name: string },
@@ -55,7 +56,7 @@ export function validatedAction<S extends z.ZodType>(
       audit(actor, opts.name, 'denied', { detail: { reason: 'no session' } });
       return { ok: false, code: 'unauthorized', message: 'Your session has ended. Sign in again.', values };
     }
-    const decision = decide(user, permission);
+    const decision = permission ? decide(user, permission) : ({ allowed: true } as const);
     if (!decision.allowed) {
       audit(actor, opts.name, 'denied', { detail: { permission } });
       return { ok: false, code: 'forbidden', message: decision.message, values };

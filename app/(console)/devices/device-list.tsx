@@ -4,7 +4,7 @@ import { Banner } from '@/app/ui/banner';
 import { formatBytes } from '@/app/ui/format';
 import { RelativeTime } from '@/app/ui/relative-time';
 import { api, type DeviceView } from './api';
-import { ConfirmDialog } from './confirm-dialog';
+import { ConfirmDialog } from '@/app/ui/confirm-dialog';
 import { EncryptionKeyForm } from './fleet-config';
 
 type Backup = { id: number; createdAt: string; sizeBytes: number; keyKind: 'org' | 'device'; firmwareVersion: string | null; sha256: string };
