@@ -202,7 +202,7 @@ describe('deleteUser', () => {
     expect(countAdmins()).toBe(1);
     // a1 is now the only admin: no other account can remove it.
     const op = quickUser('op', 'operator');
-    await expectAppError(() => deleteUser(actorFor(op), a1.id), 'conflict', /last admin account cannot be deleted/);
+    await expectAppError(() => deleteUser(actorFor(op), a1.id), 'conflict', /last enabled admin account cannot be deleted/);
     expect(countAdmins()).toBe(1);
   });
 
