@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
+import { ConsoleClient } from '../helpers/http-client';
 import { startOidcProvider, type OidcProviderHarness } from '../helpers/oidc-provider';
 import { cleanUp, consoleDb, createAccountViaApi, field, gotoAndHydrate, signInWithPassword, waitForHydration, whoami } from './harness';
 
@@ -67,6 +68,7 @@ describe('OpenID Connect sign-in', () => {
     await field(adminPage, 'Client secret').fill(idp.clientSecret);
     await field(adminPage, 'Role claim').fill('groups');
     await field(adminPage, 'Claim values for Operator').fill('ops');
+    await field(adminPage, 'Claim values for Support').fill('helpdesk');
     await adminPage.getByRole('button', { name: 'Save sign-in settings' }).click();
     await adminPage.getByText('OpenID Connect settings saved.').waitFor();
 
@@ -77,7 +79,7 @@ describe('OpenID Connect sign-in', () => {
       issuer: idp.issuer,
       clientId: idp.clientId,
       roleClaim: 'groups',
-      roleMapping: { admin: [], operator: ['ops'], support: [] },
+      roleMapping: { admin: [], operator: ['ops'], support: ['helpdesk'] },
     });
     // The secret is stored sealed, never as given.
     expect(JSON.stringify(stored)).not.toContain(idp.clientSecret);
@@ -115,6 +117,45 @@ describe('OpenID Connect sign-in', () => {
     await page.goto(`${server.url}/users`);
     expect(await page.getByTestId('refused').textContent()).toBe('The Operator role cannot create user accounts.');
     expect(await page.getByRole('button', { name: 'Create account' }).count()).toBe(0);
+  });
+
+  it('the role follows the claims at the next sign-in, and the session granted under the old role ends', async () => {
+    const before = await (await browser.newContext()).newPage();
+    await signInThroughProvider(before, 'olivia');
+    await before.waitForURL(`${server.url}/backup`);
+    expect(await whoami(before)).toBe('Olivia Ops Operator');
+
+    idp.accounts.olivia!.groups = ['staff', 'helpdesk'];
+    try {
+      const after = await (await browser.newContext()).newPage();
+      await signInThroughProvider(after, 'olivia');
+      await after.waitForURL(`${server.url}/backup`);
+      expect(await whoami(after)).toBe('Olivia Ops Support');
+      expect(consoleDb(server.dataDir).users().find((u) => u.username === 'olivia')?.role).toBe('support');
+      const sync = consoleDb(server.dataDir).audit('user.role.sync');
+      expect(sync.map((e) => [e.target, e.outcome])).toEqual([['olivia', 'success']]);
+      expect(JSON.parse(sync[0]!.detail!)).toMatchObject({ from: 'operator', to: 'support', source: 'oidc claims', sessionsEnded: 2 });
+
+      // The tab opened as Operator: its next request goes to sign-in, saying why.
+      await before.reload();
+      await before.waitForURL(/\/login\?error=SessionRevoked/);
+      expect(await before.getByTestId('login-error').textContent()).toContain('Your session was ended');
+    } finally {
+      idp.accounts.olivia!.groups = ['staff', 'ops'];
+    }
+  });
+
+  it('a disabled OpenID Connect account is turned away at sign-in with a clear message', async () => {
+    const api = new ConsoleClient(server.url);
+    expect(await api.signIn(admin.username, admin.password)).toMatchObject({ ok: true });
+    const id = consoleDb(server.dataDir).users().find((u) => u.username === 'olivia')!.id;
+    expect((await api.json(`/api/users/${id}`, 'PATCH', { disabled: true })).status).toBe(200);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughProvider(page, 'olivia');
+    await page.waitForURL(/\/login\?error=AccountDisabled/);
+    expect(await page.getByTestId('login-error').textContent()).toBe('This account is disabled. Ask an admin to enable it.');
+    expect(consoleDb(server.dataDir).audit('auth.sign-in').some((e) => e.outcome === 'denied' && e.detail?.includes('account disabled'))).toBe(true);
+    expect((await api.json(`/api/users/${id}`, 'PATCH', { disabled: false })).status).toBe(200);
   });
 
   it('a user whose groups map to no role is turned away with a clear message', async () => {
