@@ -160,6 +160,12 @@ const PAGES: Record<string, PageRow> = {
   // Next's own pages: nothing of the console in them.
   '/_not-found': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'status', status: 404 }),
   '/_global-error': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'status', status: 500 }),
+  // Every signed-in account; the password form only for password accounts (the OTP User is told why not).
+  '/account': guardedPage(
+    'My account',
+    { allow: ALL_ROLES, cannot: 'nothing' },
+    { otp: { lacks: ['name="currentPassword"'] }, support: { contains: ['name="currentPassword"'] }, admin: { contains: ['name="currentPassword"'] } },
+  ),
 };
 
 // ---------------------------------------------------------------------------
@@ -213,7 +219,7 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/storage/usb': { GET: STORAGE_BROWSE, HEAD: STORAGE_BROWSE, OPTIONS: 'options' },
   '/api/storage/usb/[uuid]/eject': { POST: BACKUP_CONFIGURE, OPTIONS: 'options' },
   '/api/users': { GET: USERS_MANAGE, HEAD: USERS_MANAGE, POST: USERS_CREATE, OPTIONS: 'options' },
-  '/api/users/[id]': { DELETE: USERS_MANAGE, OPTIONS: 'options' },
+  '/api/users/[id]': { DELETE: USERS_MANAGE, PATCH: USERS_MANAGE, OPTIONS: 'options' },
   '/api/tokens': { GET: TOKENS_MANAGE, HEAD: TOKENS_MANAGE, POST: TOKENS_MANAGE, OPTIONS: 'options' },
   '/api/tokens/[id]': { DELETE: TOKENS_MANAGE, OPTIONS: 'options' },
   '/api/fleet/config': { GET: DEVICES_READ, HEAD: DEVICES_READ, PUT: DEVICES_CONFIGURE, OPTIONS: 'options' },
@@ -238,6 +244,7 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/restore/remote/probe': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/remote/pin': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/remote/fetch': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
+  '/api/me/password': { POST: ME, OPTIONS: 'options' },
 };
 
 /** No such device: an allowed principal reaches the handler and hears so, a refused one gets the role's refusal first. */
@@ -289,6 +296,7 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/devices/[name]/backups/[id]/download': `/api/devices/${NO_DEVICE}/backups/1/download`,
   '/api/devices/[name]/encryption-key': `/api/devices/${NO_DEVICE}/encryption-key`,
   '/api/devices/[name]/host-key': `/api/devices/${NO_DEVICE}/host-key`,
+  '/api/me/password': '/api/me/password',
 };
 
 // ---------------------------------------------------------------------------
@@ -309,6 +317,11 @@ const ACTIONS: Record<string, Rule> = {
   'app/(console)/users/actions.ts#removeOtpUserAction': USERS_MANAGE,
   'app/(console)/settings/tokens/actions.ts#issueTokenAction': TOKENS_MANAGE,
   'app/(console)/settings/tokens/actions.ts#revokeTokenAction': TOKENS_MANAGE,
+  'app/(console)/users/actions.ts#changeRoleAction': USERS_MANAGE,
+  'app/(console)/users/actions.ts#resetPasswordAction': USERS_MANAGE,
+  'app/(console)/users/actions.ts#setDisabledAction': USERS_MANAGE,
+  // Any signed-in account; the OTP User reaches the action and is told it has a one-time password (see its probe).
+  'app/(console)/account/actions.ts#changeOwnPasswordAction': ME,
 };
 
 // ---------------------------------------------------------------------------
@@ -1280,6 +1293,17 @@ const PROBES: Record<string, Probe> = {
     effect: async (ctx) => !(await userExists((ctx.victim as ListedUser).username)),
   },
   'OPTIONS /api/users/[id]': { request: () => ({ path: '/api/users/1' }) },
+  'PATCH /api/users/[id]': {
+    prepare: async () => ({ victim: await createVictim() }),
+    request: (ctx) => ({ path: `/api/users/${(ctx.victim as ListedUser).id}`, ...json({ role: 'operator' }) }),
+    effect: async (ctx) => (await listUsers()).find((u) => u.id === (ctx.victim as ListedUser).id)?.role === 'operator',
+  },
+  // A body that fails its schema: an allowed principal reaches the handler and hears why; no password changes.
+  'POST /api/me/password': {
+    request: () => ({ path: '/api/me/password', ...json({ currentPassword: PASSWORD, password: 'short', confirmPassword: 'short' }) }),
+    allowedAnswer: { status: 422, code: 'unprocessable', message: /^The request has invalid fields\.$/ },
+  },
+  'OPTIONS /api/me/password': { request: () => ({ path: '/api/me/password' }) },
   'GET /api/tokens': {
     request: () => ({ path: '/api/tokens' }),
     data: (b) => {
@@ -1435,7 +1459,9 @@ describe('route handlers', () => {
 // ---------------------------------------------------------------------------
 
 type ActionProbe = {
-  prepare?: () => Promise<Record<string, unknown>>;
+  prepare?: (p: Principal) => Promise<Record<string, unknown>>;
+  /** For an allowed principal the action itself refuses (past the role check), the refusal it gives; it then takes no effect. */
+  refusedPastRole?: (p: Principal) => { code: string; message: string } | undefined;
   fields: (ctx: Record<string, unknown>) => Record<string, string>;
   effect: (ctx: Record<string, unknown>, p: Principal) => Promise<boolean>;
   /** For allowed principals: the state says what it should. */
@@ -1448,6 +1474,9 @@ const oidcIssuerShown = async (issuer: string) => {
   const res = await admin().fetch('/settings/sign-in');
   return (await res.text()).includes(issuer);
 };
+
+/** The passwords the own-password probe has set, by principal (PASSWORD until then). */
+const ownPasswords = new Map<Principal, string>();
 
 const ACTION_PROBES: Record<string, ActionProbe> = {
   'app/(console)/backup/actions.ts#saveBackupSettingsAction': {
@@ -1493,6 +1522,40 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
     prepare: async () => ({ victim: await victimToken() }),
     fields: (ctx) => ({ id: String((ctx.victim as ListedToken).id) }),
     effect: (ctx) => tokenRevoked((ctx.victim as ListedToken).id),
+  },
+  'app/(console)/users/actions.ts#changeRoleAction': {
+    prepare: async () => ({ victim: await createVictim() }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedUser).id), role: 'operator' }),
+    effect: async (ctx) => (await listUsers()).find((u) => u.id === (ctx.victim as ListedUser).id)?.role === 'operator',
+  },
+  'app/(console)/users/actions.ts#resetPasswordAction': {
+    prepare: async () => ({ victim: await createVictim(), password: `${unique('reset-')}-long-enough` }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedUser).id), password: String(ctx.password), confirmPassword: String(ctx.password) }),
+    effect: async (ctx) => {
+      const row = sqlite.prepare('select password_hash from users where id = ?').get((ctx.victim as ListedUser).id) as { password_hash: string };
+      return verifyPassword(String(ctx.password), row.password_hash);
+    },
+  },
+  'app/(console)/users/actions.ts#setDisabledAction': {
+    prepare: async () => ({ victim: await createVictim() }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedUser).id), disabled: 'true' }),
+    effect: async (ctx) => {
+      const row = sqlite.prepare('select disabled_at from users where id = ?').get((ctx.victim as ListedUser).id) as { disabled_at: number | null };
+      return row.disabled_at !== null;
+    },
+  },
+  // Each principal changes its own password from the one it has now (kept here) to a new one; the OTP User is refused past the role check.
+  'app/(console)/account/actions.ts#changeOwnPasswordAction': {
+    prepare: async (p) => ({ user: isRole(p) ? usernameOf(p) : 'matrix-stale', current: ownPasswords.get(p) ?? PASSWORD, next: `${unique('own-')}-long-enough` }),
+    fields: (ctx) => ({ currentPassword: String(ctx.current), password: String(ctx.next), confirmPassword: String(ctx.next) }),
+    refusedPastRole: (p) =>
+      p === 'otp' ? { code: 'failed', message: 'The OTP User has a one-time password: create an account and remove the OTP User instead.' } : undefined,
+    effect: async (ctx, p) => {
+      const row = sqlite.prepare('select password_hash from users where username = ?').get(String(ctx.user)) as { password_hash: string } | undefined;
+      const changed = Boolean(row) && (await verifyPassword(String(ctx.next), row!.password_hash));
+      if (changed) ownPasswords.set(p, String(ctx.next));
+      return changed;
+    },
   },
   'app/(console)/users/actions.ts#removeOtpUserAction': {
     prepare: async () => {
@@ -1581,10 +1644,12 @@ describe('server actions', () => {
     it(key, async () => {
       const probe = ACTION_PROBES[key]!;
       await walk(`${key} via POST ${actionPage(key)}`, async (p, v, where) => {
-        const ctx = probe.prepare ? await probe.prepare() : {};
+        const ctx = probe.prepare ? await probe.prepare(p) : {};
         const got = await actionAttempt(key, probe.fields(ctx), p, v);
-        checkAction(where, rule, p, got);
-        const allowed = isRole(p) && rule.allow.includes(p);
+        const past = isRole(p) && rule.allow.includes(p) ? probe.refusedPastRole?.(p) : undefined;
+        if (past) expect(got.state, where).toMatchObject({ ok: false, ...past });
+        else checkAction(where, rule, p, got);
+        const allowed = isRole(p) && rule.allow.includes(p) && !past;
         if (allowed) probe.ok?.(got.state!, ctx);
         expect(await probe.effect(ctx, p), `${where}: took effect`).toBe(allowed);
         return got.seen;
