@@ -15,6 +15,7 @@ import { pruneSessions } from './lib/auth/sessions';
 import { ensureApplianceFolders } from './lib/backup/appliance';
 import { abortRunningBackups } from './lib/backup/engine';
 import { recoverInterruptedBackups } from './lib/backup/recovery';
+import { startAlertDeliverer } from './lib/alerts/deliverer';
 import { startScheduler } from './lib/backup/scheduler';
 import { recoverInterruptedFleetRuns } from './lib/fleet/recovery';
 import { abortFleetRuns } from './lib/fleet/run';
@@ -121,6 +122,8 @@ async function main() {
     log.info({ event: 'server.listen', protocol: 'http', address: '127.0.0.1', port: e.WEBCONF_HTTP_PORT }, 'serving plain HTTP on loopback');
   }
   const stopScheduler = startScheduler();
+  // Alerts queued by the domain (lib/alerts) are sent from here, never from a backup.
+  const stopAlertDeliverer = startAlertDeliverer();
   const stopVerifyScheduler = startVerifyScheduler();
   const stopFleetScheduler = startFleetScheduler();
   log.info({ event: 'server.ready', url: process.env.NEXTAUTH_URL }, 'Webconf is ready');
@@ -131,6 +134,7 @@ async function main() {
     stopping = true;
     log.info({ event: 'server.stop', signal }, 'shutting down');
     stopScheduler();
+    stopAlertDeliverer();
     stopVerifyScheduler();
     stopFleetScheduler();
     for (const s of servers) s.close();

@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { eq } from 'drizzle-orm';
+import { alertEvents } from '../alerts/events';
 import { audit, type Actor } from '../audit/audit';
 import { db } from '../db/client';
 import { exclusiveOperationRefusal, isConstraintViolation } from '../db/errors';
@@ -98,13 +99,20 @@ async function checkStorage(): Promise<StorageState> {
     // A check that changes nothing where the target has one (a USB drive is not mounted for it).
     const quick = target.status ? await target.status() : null;
     const write = quick ? quick.write : (await target.access()).write;
-    if (write === false) return { ...state, blocker: `The console cannot write to ${target.label}.` };
+    if (write === false) {
+      alertEvents.storageUnavailable(`The console cannot write to ${target.label}.`);
+      return { ...state, blocker: `The console cannot write to ${target.label}.` };
+    }
+    alertEvents.storageAvailable(target.label);
     state.space = quick ? quick.space : await target.space().catch(() => null);
     state.expectedBytes = await estimateNextBackupBytes().catch(() => null);
     if (state.space) state.warning = spaceWarning(state.space, state.expectedBytes);
+    if (state.space && state.warning) alertEvents.storageLow(state.warning);
+    else if (state.space) alertEvents.storageSpaceOk(target.label);
   } catch (err) {
     // A StorageError names the target and the operation already; its reason is what is left to say.
     const why = err instanceof StorageError ? err.reason : (err as Error).message;
+    alertEvents.storageUnavailable(`${target.label} is unavailable: ${why}`);
     return { ...state, blocker: `${target.label} is unavailable: ${why}` };
   } finally {
     await target.close().catch(() => undefined);
@@ -142,6 +150,7 @@ export async function startBackup(trigger: Trigger, actor: Actor): Promise<Backu
           .values({ trigger, requestedBy: actor.name, status: 'failed', phase: 'preparing', startedAt: now, finishedAt: now, error: `The scheduled backup did not start: ${blocker}` })
           .run(),
       );
+      alertEvents.backupFailed(blocker, null, true);
     }
     throw new AppError('conflict', blocker);
   }
@@ -400,6 +409,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     clock.enter('done');
     log.info({ event: 'backup.succeeded', run: run.id, file: fileName, bytes: size, target: target.label, phaseMs: clock.timings }, 'backup succeeded');
     audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'success', { target: fileName, detail: { run: run.id, size } });
+    alertEvents.backupSucceeded(fileName, target.label);
     await applyRetention(target, settings.retention).catch((err) =>
       log.error({ event: 'backup.retention.error', err: (err as Error).message }, 'retention failed'),
     );
@@ -421,6 +431,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
     safely(() => update(run.id, { status: aborted ? 'aborted' : 'failed', finishedAt: new Date(), error: message, tempName: cleaned ? null : tempName }));
     log.warn({ event: aborted ? 'backup.aborted' : 'backup.failed', run: run.id, reason: message }, 'backup did not complete');
     safely(() => audit({ id: null, name: run.requestedBy, ip: null }, 'backup.finish', 'failure', { target: String(run.id), detail: { reason: message } }));
+    if (!aborted) alertEvents.backupFailed(message, run.id, run.trigger === 'scheduled');
   } finally {
     // The space on the target and the folder changed: the status panel and the browser look afresh.
     forgetStorageState();

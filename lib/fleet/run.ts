@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { alertEvents } from '../alerts/events';
 import pLimit from 'p-limit';
 import { parseX25519Recipient, sealToRecipients } from '../age';
 import { audit, type Actor } from '../audit/audit';
@@ -261,6 +262,7 @@ function endBeforeDevices(run: FleetRun, message: string): void {
 function failTask(task: FleetTask, device: ManagedDevice, message: string, code: string, extra: Partial<ManagedDevice> = {}): void {
   setTask(task.id, { status: 'failed', finishedAt: new Date(), error: message, errorCode: code });
   setDevice(device.id, { lastError: message, ...extra });
+  alertEvents.deviceBackupFailed(device.name, message, code === 'host_key_changed');
 }
 
 async function backupDevice(
@@ -350,6 +352,7 @@ async function backupDeviceWith(
   const key = recipientOf(d, config)!;
   // A new key is a reason for a new copy: the last one may be readable only with the old identity.
   if (last && last.normalizedSha256 === exp.digest && last.recipient === key.recipient) {
+    alertEvents.deviceBackupSucceeded(d.name);
     return setTask(task.id, { status: 'succeeded', finishedAt: new Date(), unchanged: true, backupId: last.id, error: null });
   }
 
@@ -384,6 +387,7 @@ async function backupDeviceWith(
     .returning()
     .get();
   setTask(task.id, { status: 'succeeded', finishedAt: new Date(), unchanged: false, backupId: backup.id, error: null });
+  alertEvents.deviceBackupSucceeded(d.name);
   try {
     await applyDeviceRetention(store, d.id, config.retention);
   } catch (err) {

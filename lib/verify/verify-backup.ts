@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { and, eq, isNull } from 'drizzle-orm';
+import { alertEvents } from '../alerts/events';
 import { audit, type Actor } from '../audit/audit';
 import { readBackupDetails } from '../backup/details';
 import { isDmsSet, unsealDms } from '../backup/dms';
@@ -341,6 +342,9 @@ async function execute(row: BackupVerification, source: Source, dms: string, sig
   result.durationMs = Math.round(performance.now() - began);
   const { status, error } = outcome;
   safely(() => db().update(backupVerifications).set({ status, finishedAt: new Date(), result: JSON.stringify(result), error }).where(eq(backupVerifications.id, row.id)).run());
+  // An interrupted verification has no verdict on the file: no alert either way.
+  if (status === 'passed') alertEvents.verifyPassed(row.fileName);
+  else if (!result.interrupted) alertEvents.verifyFailed(row.fileName, error);
   if (status === 'passed') log.info({ event: 'verify.passed', verification: row.id, file: row.fileName, level: row.level, ms: result.durationMs }, 'verification passed');
   else log.warn({ event: result.interrupted ? 'verify.interrupted' : 'verify.failed', verification: row.id, file: row.fileName, level: row.level, reason: error }, 'verification did not pass');
   safely(() =>
