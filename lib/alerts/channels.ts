@@ -167,6 +167,8 @@ export async function sendTest(actor: Actor, id: number): Promise<{ ok: boolean;
   } catch (err) {
     const words = err instanceof AlertSendError ? err.message : 'The test message could not be sent because of a fault on the appliance; it was logged.';
     if (!(err instanceof AlertSendError)) log.error({ event: 'alerts.test.fault', channel: c.id, err: (err as Error).message }, 'test send failed unexpectedly');
+    // Shown at the channel; a test does not count towards "keeps failing" (only queued alerts do).
+    db().update(alertChannels).set({ lastFailedAt: new Date(), lastError: words }).where(eq(alertChannels.id, id)).run();
     audit(actor, 'alerts.channel.test', 'failure', { target: c.name, detail: { kind: c.kind, reason: words } });
     return { ok: false, message: words };
   }

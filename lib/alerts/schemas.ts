@@ -68,8 +68,13 @@ export const channelInputSchema = z.discriminatedUnion('kind', [
 export type ChannelInput = z.input<typeof channelInputSchema>;
 export type ParsedChannelInput = z.output<typeof channelInputSchema>;
 
-/** What is stored in alert_channels.config, per kind. */
-export const storedConfigSchemas = { email: emailConfigSchema, webhook: webhookConfigSchema, syslog: syslogConfigSchema } as const;
+/** What is stored in alert_channels.config, per kind: the parsed form (recipients as a list, no certificate as null). */
+const storedCa = z.string().nullable();
+export const storedConfigSchemas = {
+  email: z.object({ host: z.string(), port: z.number().int(), username: z.string(), from: z.string(), to: z.array(z.string()).min(1), trustedCa: storedCa }),
+  webhook: z.object({ url: z.string(), trustedCa: storedCa }),
+  syslog: z.object({ host: z.string(), port: z.number().int(), transport: z.enum(SYSLOG_TRANSPORTS), trustedCa: storedCa }),
+} as const;
 
 export const reminderSettingSchema = z.object({
   hours: z.coerce
