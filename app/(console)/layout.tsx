@@ -15,6 +15,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
     { href: '/users', label: 'User accounts', show: can(user.role, 'users:create') },
     { href: '/settings/sign-in', label: 'Sign-in settings', show: can(user.role, 'auth:configure') },
     { href: '/settings/tokens', label: 'API tokens', show: can(user.role, 'tokens:manage') },
+    { href: '/settings/alerts', label: 'Alerts', show: can(user.role, 'alerts:configure') },
     { href: '/audit', label: 'Audit trail', show: can(user.role, 'audit:read') },
     { href: '/account', label: 'My account', show: user.kind === 'local' },
   ].filter((n) => n.show);

@@ -74,7 +74,8 @@ function parseInput(input: unknown) {
   const parsed = channelInputSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new AppError('unprocessable', issue.message, { field: issue.path.join('.') });
+    // The form's fields are flat (host, port…): the field is named without the config. prefix.
+    throw new AppError('unprocessable', issue.message, { field: issue.path.filter((p) => p !== 'config').join('.') });
   }
   return parsed.data;
 }

@@ -114,3 +114,44 @@ export const alertMessageSchema = z.object({
   failingSince: z.string().nullable(),
 });
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
+
+const formText = z.string().optional().default('');
+/**
+ * The Alerts page's form: flat fields, turned into a channel input
+ * (channelInputSchema checks it, field by field, in channels.ts). An empty
+ * secret on an edit keeps the stored one.
+ */
+export const channelFormSchema = z
+  .object({
+    id: z.coerce.number().int().positive().optional().or(z.literal('').transform(() => undefined)),
+    kind: z.enum(['email', 'webhook', 'syslog'], { error: 'Choose e-mail, webhook or syslog.' }),
+    name: formText,
+    host: formText,
+    port: formText,
+    username: formText,
+    from: formText,
+    to: formText,
+    url: formText,
+    transport: formText,
+    trustedCa: formText,
+    secret: formText,
+    enabled: z.string().optional(),
+  })
+  .transform((f) => ({
+    id: f.id,
+    input: {
+      kind: f.kind,
+      name: f.name,
+      enabled: f.enabled !== 'off',
+      secret: f.kind === 'syslog' ? undefined : f.secret || undefined,
+      config:
+        f.kind === 'email'
+          ? { host: f.host, port: f.port || 587, username: f.username, from: f.from, to: f.to, trustedCa: f.trustedCa }
+          : f.kind === 'webhook'
+            ? { url: f.url, trustedCa: f.trustedCa }
+            : { host: f.host, port: f.port, transport: f.transport, trustedCa: f.trustedCa },
+    },
+  }));
+
+export const channelIdSchema = z.object({ id: z.coerce.number({ error: 'Unknown channel.' }).int('Unknown channel.').positive('Unknown channel.') });
+export const channelEnableSchema = channelIdSchema.extend({ enabled: z.enum(['true', 'false']).transform((v) => v === 'true') });

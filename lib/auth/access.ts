@@ -18,6 +18,7 @@ const PERMISSION_WORDS: Record<Permission, string> = {
   'devices:download': 'download device backups',
   'devices:configure': 'change managed devices, their keys or the organisation backup configuration',
   'tokens:manage': 'issue or revoke API tokens',
+  'alerts:configure': 'configure alerts',
 };
 
 const BACKUP_PERMISSIONS: Permission[] = [

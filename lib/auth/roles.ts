@@ -20,6 +20,7 @@ export const PERMISSIONS = [
   'devices:download', // download a device backup (the encrypted file)
   'devices:configure', // add, change, approve and remove devices, pin host keys, set keys and the organisation configuration
   'tokens:manage', // issue and revoke API tokens
+  'alerts:configure', // alert channels (e-mail, webhook, syslog), Send test, the reminder interval and the channels' delivery state
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
