@@ -154,6 +154,7 @@ const PAGES: Record<string, PageRow> = {
   '/settings/tokens': guardedPage('API tokens', { allow: ['admin'], cannot: 'issue or revoke API tokens' }, { admin: { contains: ['id="issue-token-title"'] } }),
   '/audit': guardedPage('Audit trail', { allow: ['admin'], cannot: 'read the audit trail' }),
   '/devices': guardedPage('Managed devices', { allow: ['support', 'operator', 'admin'], cannot: 'read managed devices and their backups', backup: true }),
+  '/settings/alerts': guardedPage('Alerts', { allow: ['admin'], cannot: 'configure alerts' }, { admin: { contains: ['id="add-channel-title"'] } }),
   // Static redirect to /backup, which decides.
   '/': (p) => (p === 'anonymous' ? { kind: 'login' } : { kind: 'redirect', to: '/backup' }),
   '/login': (p) => (isRole(p) ? { kind: 'redirect', to: '/backup' } : { kind: 'render', marker: 'Sign in to the Software Appliance.' }),
@@ -196,6 +197,7 @@ const DEVICES_READ: Rule = { allow: ['support', 'operator', 'admin'], cannot: 'r
 const DEVICES_RUN: Rule = { allow: ['operator', 'admin'], cannot: 'start device backups', backup: true };
 const DEVICES_DOWNLOAD: Rule = { allow: ['operator', 'admin'], cannot: 'download device backups', backup: true };
 const DEVICES_CONFIGURE: Rule = { allow: ['admin'], cannot: 'change managed devices, their keys or the organisation backup configuration', backup: true };
+const ALERTS_CONFIGURE: Rule = { allow: ['admin'], cannot: 'configure alerts' };
 
 const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/health': { GET: PUBLIC, HEAD: PUBLIC, OPTIONS: { public: 204 } },
@@ -245,6 +247,7 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/restore/remote/pin': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/restore/remote/fetch': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/me/password': { POST: ME, OPTIONS: 'options' },
+  '/api/alerts/channels': { GET: ALERTS_CONFIGURE, HEAD: ALERTS_CONFIGURE, POST: ALERTS_CONFIGURE, OPTIONS: 'options' },
 };
 
 /** No such device: an allowed principal reaches the handler and hears so, a refused one gets the role's refusal first. */
@@ -297,6 +300,7 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/devices/[name]/encryption-key': `/api/devices/${NO_DEVICE}/encryption-key`,
   '/api/devices/[name]/host-key': `/api/devices/${NO_DEVICE}/host-key`,
   '/api/me/password': '/api/me/password',
+  '/api/alerts/channels': '/api/alerts/channels',
 };
 
 // ---------------------------------------------------------------------------
@@ -322,6 +326,11 @@ const ACTIONS: Record<string, Rule> = {
   'app/(console)/users/actions.ts#setDisabledAction': USERS_MANAGE,
   // Any signed-in account; the OTP User reaches the action and is told it has a one-time password (see its probe).
   'app/(console)/account/actions.ts#changeOwnPasswordAction': ME,
+  'app/(console)/settings/alerts/actions.ts#saveChannelAction': ALERTS_CONFIGURE,
+  'app/(console)/settings/alerts/actions.ts#testChannelAction': ALERTS_CONFIGURE,
+  'app/(console)/settings/alerts/actions.ts#enableChannelAction': ALERTS_CONFIGURE,
+  'app/(console)/settings/alerts/actions.ts#removeChannelAction': ALERTS_CONFIGURE,
+  'app/(console)/settings/alerts/actions.ts#saveReminderAction': ALERTS_CONFIGURE,
 };
 
 // ---------------------------------------------------------------------------
@@ -421,6 +430,14 @@ const tokenRevoked = async (id: number) => Boolean((await listTokens()).find((t)
 const victimToken = async () => adminJson<ListedToken>('/api/tokens', 'POST', { name: unique('victim'), role: 'support' });
 
 const newUserInput = (username: string) => ({ username, displayName: '', role: 'support', password: PASSWORD, confirmPassword: PASSWORD });
+
+type ListedChannel = { id: number; name: string; enabled: boolean; lastFailedAt: string | null };
+const alertsState = async () => adminJson<{ channels: ListedChannel[]; reminderHours: number }>('/api/alerts/channels');
+const channelNamed = async (name: string) => (await alertsState()).channels.find((c) => c.name === name);
+const channelById = async (id: number) => (await alertsState()).channels.find((c) => c.id === id);
+// A webhook to a closed loopback port: a Send test fails in words and leaves the channel's last failure.
+const victimChannel = async () =>
+  (await adminJson<{ channel: ListedChannel }>('/api/alerts/channels', 'POST', { kind: 'webhook', name: unique('victim'), secret: 'matrix-webhook-secret-0123', config: { url: 'http://127.0.0.1:9/hook' } })).channel;
 
 const usernameOf = (r: Role) => (r === 'otp' ? 'otp' : USERNAME[r]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -1380,6 +1397,19 @@ const PROBES: Record<string, Probe> = {
     allowedAnswer: { status: 422, code: 'unprocessable', message: /refused|host key/i },
   },
   'OPTIONS /api/restore/remote/fetch': { request: () => ({ path: '/api/restore/remote/fetch' }) },
+  'GET /api/alerts/channels': {
+    request: () => ({ path: '/api/alerts/channels' }),
+    data: (b) => {
+      expect(Array.isArray((b as { channels: unknown }).channels)).toBe(true);
+      expect(JSON.stringify(b)).not.toMatch(/matrix-webhook-secret|secretSealed/);
+    },
+  },
+  'HEAD /api/alerts/channels': { request: () => ({ path: '/api/alerts/channels' }) },
+  'POST /api/alerts/channels': {
+    request: () => ({ path: '/api/alerts/channels', ...json({ kind: 'webhook', name: '', secret: 'matrix-webhook-secret-0123', config: { url: 'http://127.0.0.1:9/hook' } }) }),
+    allowedAnswer: { status: 422, code: 'unprocessable', message: /Give the channel a name/ },
+  },
+  'OPTIONS /api/alerts/channels': { request: () => ({ path: '/api/alerts/channels' }) },
 };
 
 function expectApi(rule: RouteRule, p: Principal, okStatus = 200): { status: number; code?: string; message?: string } {
@@ -1556,6 +1586,32 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
       if (changed) ownPasswords.set(p, String(ctx.next));
       return changed;
     },
+  },
+  'app/(console)/settings/alerts/actions.ts#saveChannelAction': {
+    prepare: async () => ({ name: unique('act') }),
+    fields: (ctx) => ({ kind: 'webhook', name: String(ctx.name), url: 'http://127.0.0.1:9/hook', secret: 'matrix-webhook-secret-0123' }),
+    effect: async (ctx) => Boolean(await channelNamed(String(ctx.name))),
+  },
+  'app/(console)/settings/alerts/actions.ts#testChannelAction': {
+    prepare: async () => ({ victim: await victimChannel() }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedChannel).id) }),
+    ok: (state) => expect(state).toMatchObject({ ok: false, message: 'Could not connect to 127.0.0.1:9: connection refused.' }),
+    effect: async (ctx) => Boolean((await channelById((ctx.victim as ListedChannel).id))?.lastFailedAt),
+  },
+  'app/(console)/settings/alerts/actions.ts#enableChannelAction': {
+    prepare: async () => ({ victim: await victimChannel() }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedChannel).id), enabled: 'false' }),
+    effect: async (ctx) => (await channelById((ctx.victim as ListedChannel).id))?.enabled === false,
+  },
+  'app/(console)/settings/alerts/actions.ts#removeChannelAction': {
+    prepare: async () => ({ victim: await victimChannel() }),
+    fields: (ctx) => ({ id: String((ctx.victim as ListedChannel).id) }),
+    effect: async (ctx) => !(await channelById((ctx.victim as ListedChannel).id)),
+  },
+  'app/(console)/settings/alerts/actions.ts#saveReminderAction': {
+    prepare: async () => ({ hours: 1 + Math.floor(Math.random() * 700) }),
+    fields: (ctx) => ({ hours: String(ctx.hours) }),
+    effect: async (ctx) => (await alertsState()).reminderHours === ctx.hours,
   },
   'app/(console)/users/actions.ts#removeOtpUserAction': {
     prepare: async () => {
