@@ -20,9 +20,10 @@ cd "$(dirname "$0")/.."
 # For S3 storage, a single-node Ceph cluster with its S3 gateway on loopback (tests/helpers/ceph-rgw.ts):
 # the monitor (ceph-mon), one OSD keeping its objects in memory (ceph-osd), RADOS Gateway (radosgw),
 # the `ceph` and `radosgw-admin` tools that register the OSD and create S3 users (ceph-common), and
-# s3cmd, the independent S3 client that checks what the console stored. Installing them starts no daemon
+# s3cmd, the independent S3 client that checks what the console stored. For syslog alerts, Debian's rsyslog with its
+# TLS driver (rsyslog-gnutls); the tests run their own rsyslogd with its own config (Debian may enable its unit where there is an init system). Installing them starts no daemon
 # where there is no init system; where there is one, Debian may enable ceph's units, which the tests do not use.
-DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount openssh-server openssh-client ceph-mon ceph-osd radosgw ceph-common s3cmd)
+DEBS=(chromium openssl age bsdutils nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils gdisk exfatprogs exfat-fuse fuse3 util-linux mount openssh-server openssh-client ceph-mon ceph-osd radosgw ceph-common s3cmd rsyslog rsyslog-gnutls)
 bash scripts/install-debs.sh "${DEBS[@]}"
 
 stamp=node_modules/.webconf-lock-sha256
