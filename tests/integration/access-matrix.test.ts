@@ -1595,7 +1595,7 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
   'app/(console)/settings/alerts/actions.ts#testChannelAction': {
     prepare: async () => ({ victim: await victimChannel() }),
     fields: (ctx) => ({ id: String((ctx.victim as ListedChannel).id) }),
-    ok: (state) => expect(state).toMatchObject({ ok: false, message: 'Could not connect to 127.0.0.1:9: connection refused.' }),
+    ok: (state) => expect(state).toMatchObject({ ok: true, code: 'failed', message: 'Could not connect to 127.0.0.1:9: connection refused.' }),
     effect: async (ctx) => Boolean((await channelById((ctx.victim as ListedChannel).id))?.lastFailedAt),
   },
   'app/(console)/settings/alerts/actions.ts#enableChannelAction': {

@@ -24,7 +24,7 @@ function TestButton({ c }: { c: Row }) {
       <input type="hidden" name="id" value={c.id} />
       <SubmitButton variant="secondary">Send test</SubmitButton>
       {state ? (
-        <p role="status" data-testid={`test-result-${c.id}`} className={`mt-1 text-sm ${state.ok ? 'text-emerald-800' : 'text-red-700'}`}>{state.message}</p>
+        <p role="status" data-testid={`test-result-${c.id}`} className={`mt-1 text-sm ${state.ok && !state.code ? 'text-emerald-800' : 'text-red-700'}`}>{state.message}</p>
       ) : null}
     </form>
   );
