@@ -36,12 +36,16 @@ export function withAuth<P = Record<string, string>>(
   handler: (ctx: RouteContext<P>) => Promise<Response | unknown>,
   opts: {
     name: string;
-    /** false for background polling: it does not count as activity. */
+    /** false for background polling: it does not count as activity, and is not recorded in the audit trail. */
     touch?: boolean;
     /** Refused to API tokens: a signed-in person only (issuing tokens: a leaked token must not be able to mint its own replacement). */
     sessionOnly?: string;
   },
 ) {
+  // Background polling (touch: false) repeats every few seconds; its refusals and failures would bury the trail, so they are not recorded.
+  const record: typeof audit = (...args) => {
+    if (opts.touch !== false) audit(...args);
+  };
   return async (req: NextRequest, segment: { params: Promise<P> }): Promise<Response> => {
     let user: RouteUser | null;
     let bearer;
@@ -68,7 +72,7 @@ export function withAuth<P = Record<string, string>>(
       if (UNSAFE.has(req.method)) {
         const origin = checkSameOrigin(req);
         if (!origin.ok) {
-          audit(await actorOf(null), opts.name, 'denied', { detail: { reason: 'cross-site request' } });
+          record(await actorOf(null), opts.name, 'denied', { detail: { reason: 'cross-site request' } });
           return problem('forbidden', origin.message);
         }
       }
@@ -84,7 +88,7 @@ export function withAuth<P = Record<string, string>>(
     if (!user) return problem('unauthorized', 'Sign in to continue.');
     const decision = permission ? decide(user, permission) : ({ allowed: true } as const);
     if (!decision.allowed) {
-      audit(actor, opts.name, 'denied', { detail: { permission } });
+      record(actor, opts.name, 'denied', { detail: { permission } });
       return problem('forbidden', decision.message);
     }
     try {
@@ -95,7 +99,7 @@ export function withAuth<P = Record<string, string>>(
       const err = exclusiveOperationRefusal(caught) === 'restore' || isDbSuspendedError(caught) ? new AppError('conflict', RESTORE_IN_PROGRESS) : caught;
       if (err instanceof z.ZodError) return problem('unprocessable', 'The request has invalid fields.', { fields: fieldErrorsOf(err) });
       if (err instanceof AppError) {
-        audit(actor, opts.name, 'failure', { detail: { reason: err.message } });
+        record(actor, opts.name, 'failure', { detail: { reason: err.message } });
         return problem(err.code, err.message, err.field ? { fields: { [err.field]: [err.message] } } : {});
       }
       log.error({ event: 'route.error', route: opts.name, err: (err as Error).message, stack: (err as Error).stack }, 'route handler failed');
