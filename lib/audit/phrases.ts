@@ -263,10 +263,6 @@ function who(name: string): string {
   return name;
 }
 
-function capitalise(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
 /** The sentence for one entry. Never the raw code alone. */
 export function describeAuditEvent(e: AuditEventLike): string {
   const d = parseDetail(e.detail);
@@ -287,11 +283,11 @@ export function describeAuditEvent(e: AuditEventLike): string {
   const todo = phrase ? phrase.todo(target, d) : (REQUESTS[e.action] ?? `${wordsOf(e.action)}${target ? ` (${target})` : ''}`);
   const via = e.action.startsWith('api.') && API_ALIASES[e.action] ? ' through the API' : '';
   if (e.outcome === 'success') {
-    if (phrase?.done) return `${capitalise(subject)} ${phrase.done(target, d)}${via}`;
-    return `${capitalise(subject)} did: ${todo}${via}`;
+    if (phrase?.done) return `${subject} ${phrase.done(target, d)}${via}`;
+    return `${subject} did: ${todo}${via}`;
   }
-  if (e.outcome === 'denied') return `${capitalise(subject)} was not allowed to ${todo}${via}${because}`;
-  return `${capitalise(subject)} could not ${todo}${via}${because}`;
+  if (e.outcome === 'denied') return `${subject} was not allowed to ${todo}${via}${because}`;
+  return `${subject} could not ${todo}${via}${because}`;
 }
 
 /** Every code this table knows (tests check the codes in use are all here). */
