@@ -31,5 +31,5 @@ export function proxy(req: NextRequest) {
  * route unseen by the proxy; the route checks session and role itself.
  */
 export const config = {
-  matcher: ['/((?!_next/static|_next/image|favicon.ico|robots.txt|api/restore/upload).*)'],
+  matcher: ['/((?!_next/static|_next/image|favicon.ico|favicon.svg|robots.txt|api/restore/upload).*)'],
 };

@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import './globals.css';
 
-export const metadata: Metadata = { title: { default: 'Webconf', template: '%s · Webconf' } };
+export const metadata: Metadata = { title: { default: 'Webconf', template: '%s · Webconf' }, icons: { icon: '/favicon.svg' } };
 
 export default function RootLayout({ children }: { children: React.ReactNode }) {
   return (

@@ -120,6 +120,7 @@ const STORAGE_FIELD = 'name="type"';
 const STORAGE_READONLY = 'data-testid="storage-readonly"';
 const VERIFY_SCHEDULE_FIELD = 'name="everyDays"';
 const VERIFY_SCHEDULE_READONLY = 'data-testid="verify-schedule-readonly"';
+const BACKUP_NOW_NOT_ALLOWED = 'data-testid="backup-now-not-allowed"';
 
 const PAGES: Record<string, PageRow> = {
   // Everyone signed in reaches /backup; what they see follows the role.
@@ -129,10 +130,10 @@ const PAGES: Record<string, PageRow> = {
     {
       otp: {
         contains: [OTP_GUIDANCE, esc(OTP_BACKUP_GUIDANCE)],
-        lacks: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, SCHEDULE_READONLY, STORAGE_FIELD, STORAGE_READONLY, VERIFY_SCHEDULE_FIELD, VERIFY_SCHEDULE_READONLY],
+        lacks: [STATUS_SECTION, PREFIX_READONLY, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, SCHEDULE_READONLY, STORAGE_FIELD, STORAGE_READONLY, VERIFY_SCHEDULE_FIELD, VERIFY_SCHEDULE_READONLY, PREFIX_FIELD],
       },
       support: {
-        contains: [STATUS_SECTION, PREFIX_READONLY, SCHEDULE_READONLY, STORAGE_READONLY, VERIFY_SCHEDULE_READONLY],
+        contains: [STATUS_SECTION, PREFIX_READONLY, SCHEDULE_READONLY, STORAGE_READONLY, VERIFY_SCHEDULE_READONLY, BACKUP_NOW_NOT_ALLOWED],
         lacks: [PREFIX_FIELD, OTP_GUIDANCE, BACKUP_NOW, DMS_FIELD, SCHEDULE_FIELD, STORAGE_FIELD, VERIFY_SCHEDULE_FIELD],
       },
       operator: {
@@ -248,6 +249,7 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/restore/remote/fetch': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/me/password': { POST: ME, OPTIONS: 'options' },
   '/api/alerts/channels': { GET: ALERTS_CONFIGURE, HEAD: ALERTS_CONFIGURE, POST: ALERTS_CONFIGURE, OPTIONS: 'options' },
+  '/api/audit/export': { GET: AUDIT_READ, HEAD: AUDIT_READ, OPTIONS: 'options' },
 };
 
 /** No such device: an allowed principal reaches the handler and hears so, a refused one gets the role's refusal first. */
@@ -259,6 +261,7 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/auth/[...nextauth]': '/api/auth/session',
   '/api/me': '/api/me',
   '/api/audit': '/api/audit',
+  '/api/audit/export': '/api/audit/export',
   '/api/backup/settings': '/api/backup/settings',
   '/api/backup/status': '/api/backup/status',
   '/api/backup/dms': '/api/backup/dms',
@@ -1102,9 +1105,12 @@ const PROBES: Record<string, Probe> = {
   },
   'HEAD /api/me': { request: () => ({ path: '/api/me' }) },
   'OPTIONS /api/me': { request: () => ({ path: '/api/me' }) },
-  'GET /api/audit': { request: () => ({ path: '/api/audit' }), data: (b) => expect(Array.isArray((b as { events: unknown }).events)).toBe(true) },
+  'GET /api/audit': { request: () => ({ path: '/api/audit' }), data: (b) => expect(Array.isArray((b as { entries: unknown }).entries)).toBe(true) },
   'HEAD /api/audit': { request: () => ({ path: '/api/audit' }) },
   'OPTIONS /api/audit': { request: () => ({ path: '/api/audit' }) },
+  'GET /api/audit/export': { request: () => ({ path: '/api/audit/export' }), data: (b) => expect(String(b)).toMatch(/^Time \(UTC\),Who,From,What,Outcome,Reason,Action,Target\r\n/) },
+  'HEAD /api/audit/export': { request: () => ({ path: '/api/audit/export' }) },
+  'OPTIONS /api/audit/export': { request: () => ({ path: '/api/audit/export' }) },
   'GET /api/backup/settings': {
     request: () => ({ path: '/api/backup/settings' }),
     data: (b) => expect(typeof (b as { filenamePrefix: unknown }).filenamePrefix).toBe('string'),
@@ -1934,5 +1940,64 @@ describe('the Domain Master Secret never shows', () => {
       const leaked = dmsSecrets.some((secret) => text.includes(secret));
       expect(leaked, `a DMS in ${name}`).toBe(false);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Every action the matrix made leaves an entry in words (issue 12): read the
+// whole trail back through the API, page by page, and the CSV export.
+// ---------------------------------------------------------------------------
+
+describe('the audit trail tells every action in words', () => {
+  type Entry = { id: number; action: string; outcome: string; sentence: string; reason: string; who: string };
+  const readAll = async (query = '') => {
+    const all: Entry[] = [];
+    let before: number | null = null;
+    do {
+      const page: { entries: Entry[]; nextBefore: number | null } = await adminJson(`/api/audit?limit=500${query}${before ? `&before=${before}` : ''}`);
+      all.push(...page.entries);
+      before = page.nextBefore;
+    } while (before !== null);
+    return all;
+  };
+
+  it('each action code in the trail reads as a sentence, not the code', async () => {
+    const all = await readAll();
+    const codes = new Set(all.map((e) => e.action));
+    // The matrix refused and ran requests of every kind: sign-ins, refusals by role, backups, DMS, storage, tokens, devices.
+    expect(codes.size).toBeGreaterThan(20);
+    for (const code of ['auth.sign-in', 'backup.dms.set', 'backup.start', 'page.view']) expect(codes, code).toContain(code);
+    for (const e of all) {
+      const where = `${e.action} ${e.outcome}: ${e.sentence}`;
+      expect(e.sentence, where).not.toContain(e.action);
+      expect(e.sentence, where).toMatch(/^\S+( \S+){2,}/);
+      if (e.outcome !== 'success' && e.action !== 'auth.sign-in') expect(e.sentence.includes(': ') || e.reason === '', where).toBe(true);
+    }
+    // Background polls (the status panel's GET /api/backup/status) are not recorded, even when refused.
+    expect(codes.has('api.backup.status')).toBe(false);
+    const dms = all.find((e) => e.action === 'backup.dms.set' && e.outcome === 'success')!;
+    expect(dms.sentence).toBe(`${USERNAME.admin} set the Domain Master Secret`);
+    const refused = all.find((e) => e.action === 'page.view' && e.outcome === 'denied' && e.who === USERNAME.support)!;
+    expect(refused.sentence).toMatch(new RegExp(`^${USERNAME.support} was refused the page /\\S+: their role may not `));
+  });
+
+  it('filters and pages on the server, and the export holds every matching row', async () => {
+    const denied = await readAll('&outcome=denied');
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied.every((e) => e.outcome === 'denied')).toBe(true);
+    const support = await readAll(`&user=${USERNAME.support}&action=page`);
+    expect(support.length).toBeGreaterThan(0);
+    expect(support.every((e) => e.who === USERNAME.support && e.action === 'page.view')).toBe(true);
+    const first: { entries: Entry[]; nextBefore: number } = await adminJson('/api/audit?limit=3&outcome=denied');
+    const second: { entries: Entry[] } = await adminJson(`/api/audit?limit=3&outcome=denied&before=${first.nextBefore}`);
+    expect(second.entries[0]!.id).toBeLessThan(first.entries[2]!.id);
+    const bad = await admin().json<{ error: { code: string; fields: Record<string, string[]> } }>('/api/audit?from=yesterday', 'GET');
+    expect(bad.status).toBe(422);
+    expect(Object.keys(bad.body.error.fields)).toContain('from');
+    const csv = await (await admin().fetch('/api/audit/export?outcome=denied')).text();
+    requests += 4;
+    const lines = csv.trimEnd().split('\r\n');
+    // One header, then one record per denied entry (a refused reason has no line break, so lines are records).
+    expect(lines.length - 1).toBe((await readAll('&outcome=denied')).length);
   });
 });

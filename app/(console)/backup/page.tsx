@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { pageAccess } from '@/lib/auth/page-guard';
-import { OTP_BACKUP_GUIDANCE, can } from '@/lib/auth/roles';
+import { OTP_BACKUP_GUIDANCE, ROLE_LABELS, can } from '@/lib/auth/roles';
 import { dmsInfo } from '@/lib/backup/dms';
 import { backupHistory } from '@/lib/backup/runs';
 import { toRunView } from '@/lib/backup/run-view';
@@ -19,6 +19,7 @@ import { PageFlash } from '@/app/ui/page-flash';
 import { RestoreSection } from './restore-section';
 import { Banner } from '@/app/ui/banner';
 import { BackupNowButton } from './backup-now';
+import { timeZoneNames } from '@/lib/time/zones';
 import { DmsForm } from './dms-form';
 import { HistoryTable } from './history-table';
 import { ScheduleForm } from './schedule-form';
@@ -80,10 +81,16 @@ export default async function BackupPage({ searchParams }: { searchParams: Promi
               <BackupNowButton initial={{ running: status.running, blocker: status.blocker }} />
               <p className="mt-2 text-xs text-slate-500">Do not restart or shut down the Software Appliance while the Backup is running.</p>
             </div>
-          ) : null}
+          ) : (
+            <p className="mt-4 text-sm text-slate-600" data-testid="backup-now-not-allowed">
+              There is no Backup now button for you: the {ROLE_LABELS[user.role]} role can read the status and history but not start a backup. An operator or an admin can start one.
+            </p>
+          )}
         </Card>
       ) : null}
 
+      {/* The OTP User may only create accounts: it is shown the guidance above and no form it would be refused. */}
+      {isOtp ? null : (
       <Card id="settings-title" title="Backup Settings">
         <div className="space-y-8">
           {reader ? (
@@ -103,8 +110,8 @@ export default async function BackupPage({ searchParams }: { searchParams: Promi
               )}
             </div>
           ) : null}
-          {admin || isOtp ? (
-            <BackupSettingsForm filenamePrefix={isOtp ? '' : (settings?.filenamePrefix ?? '')} />
+          {admin ? (
+            <BackupSettingsForm filenamePrefix={settings?.filenamePrefix ?? ''} />
           ) : (
             <dl className="text-sm">
               <dt className="font-medium text-slate-700">Backup Filename Prefix</dt>
@@ -118,7 +125,7 @@ export default async function BackupPage({ searchParams }: { searchParams: Promi
               retention={settings.retention}
               nextRuns={nextRuns(settings.schedule, 3).map((d) => d.toISOString())}
               description={describeSchedule(settings.schedule)}
-              timezones={Intl.supportedValuesOf('timeZone').includes('UTC') ? Intl.supportedValuesOf('timeZone') : ['UTC', ...Intl.supportedValuesOf('timeZone')]}
+              timezones={timeZoneNames()}
             />
           ) : settings ? (
             <dl className="text-sm">
@@ -138,6 +145,7 @@ export default async function BackupPage({ searchParams }: { searchParams: Promi
           ) : null}
         </div>
       </Card>
+      )}
 
       {storage ? (
         <Card id="storage-title-card" title="Backup Storage">

@@ -1,6 +1,9 @@
 'use client';
-import { useActionState, useState } from 'react';
-import type { Schedule } from '@/lib/backup/schemas';
+import { useActionState, useCallback, useEffect, useRef, useState } from 'react';
+import { nextRuns as computeNextRuns } from '@/lib/backup/schedule';
+import { scheduleFormSchema, type Schedule } from '@/lib/backup/schemas';
+import { currentZoneName } from '@/lib/time/zones';
+import { TimeZonePicker } from '@/app/ui/time-zone-picker';
 import { Field } from '@/app/ui/field';
 import { FormMessage } from '@/app/ui/form-message';
 import { SubmitButton } from '@/app/ui/submit-button';
@@ -37,8 +40,22 @@ export function ScheduleForm({
   // After a refused time the select would otherwise show, and send, "Daily".
   const presetSelect = useResetSafeSelect(preset);
   const e = state?.fieldErrors ?? {};
+  // Next runs follow the form as it is edited: the same schema and the same croner the server uses, run in the browser.
+  const form = useRef<HTMLFormElement>(null);
+  const [preview, setPreview] = useState<{ runs: string[]; timezone: string; enabled: boolean } | null>(null);
+  const recompute = useCallback(() => {
+    if (!form.current) return;
+    const parsed = scheduleFormSchema.safeParse(Object.fromEntries(new FormData(form.current).entries()));
+    if (!parsed.success) return setPreview({ runs: [], timezone: '', enabled: true });
+    const s = parsed.data.schedule;
+    setPreview({ runs: computeNextRuns(s, 3).map((d) => d.toISOString()), timezone: s.timezone, enabled: s.enabled });
+  }, []);
+  useEffect(() => {
+    recompute();
+  }, [preset, recompute]);
+  const shown = preview ?? { runs: nextRuns, timezone: schedule.timezone, enabled: schedule.enabled };
   return (
-    <form action={action} noValidate aria-labelledby="schedule-title" className="max-w-xl">
+    <form ref={form} action={action} noValidate aria-labelledby="schedule-title" className="max-w-xl" onInput={recompute} onChange={recompute}>
       <h3 id="schedule-title" className="mb-2 font-semibold">Automated Backup Schedule</h3>
       <p className="mb-3 text-sm text-slate-600" data-testid="schedule-description">
         {schedule.enabled ? description : 'Automated backups are turned off.'}
@@ -70,25 +87,28 @@ export function ScheduleForm({
         <Field name="cron" label="Cron expression" defaultValue={v?.cron ?? schedule.cron} errors={e.cron}
           hint="Minute hour day-of-month month day-of-week, e.g. 30 2 * * 1-5 for 02:30 on weekdays." />
       )}
-      <Field name="timezone" label="Time zone" defaultValue={v?.timezone ?? schedule.timezone} errors={e.timezone}>
-        {timezones.map((tz) => (
-          <option key={tz} value={tz}>{tz}</option>
-        ))}
-      </Field>
+      <TimeZonePicker name="timezone" label="Time zone" zones={timezones} defaultValue={currentZoneName(v?.timezone ?? schedule.timezone)} errors={e.timezone}
+        onChange={() => setTimeout(recompute, 0)} />
       <Field name="retention" label="Keep the most recent successful backups" type="number" defaultValue={v?.retention ?? String(retention)} errors={e.retention}
         hint="0 keeps all. Older backups this console wrote are removed from the storage location after each successful backup; the newest is never removed." />
-      {schedule.enabled && nextRuns.length ? (
-        <div className="mb-4 text-sm">
-          <span className="font-medium">Next runs:</span>
-          <ul className="ml-4 list-disc text-slate-700" data-testid="next-runs">
-            {nextRuns.map((r) => (
-              <li key={r}>
-                <time dateTime={r}>{new Date(r).toLocaleString('en-GB', { timeZone: schedule.timezone, dateStyle: 'medium', timeStyle: 'short' })}</time> ({schedule.timezone})
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
+      <div className="mb-4 text-sm" aria-live="polite">
+        {!shown.enabled ? (
+          <p className="text-slate-600" data-testid="next-runs-off">No automated backups will run.</p>
+        ) : shown.runs.length ? (
+          <>
+            <span className="font-medium">Next runs:</span>
+            <ul className="ml-4 list-disc text-slate-700" data-testid="next-runs">
+              {shown.runs.map((r) => (
+                <li key={r}>
+                  <time dateTime={r}>{new Date(r).toLocaleString('en-GB', { timeZone: shown.timezone, dateStyle: 'medium', timeStyle: 'short' })}</time> ({shown.timezone})
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p className="text-slate-600" data-testid="next-runs-none">Next runs appear when the schedule is complete and valid.</p>
+        )}
+      </div>
       <SubmitButton>Save Schedule</SubmitButton>
     </form>
   );
