@@ -742,7 +742,8 @@ async function visit(p: Principal, pathname: string, headers: Record<string, str
   const res = await clientFor(p).fetch(pathname, { headers });
   requests++;
   const html = await res.text();
-  const m = /data-testid="refused"[^>]*>([^<]*)</.exec(html);
+  // The banner holds its message in an inner element (app/ui/banner.tsx).
+  const m = /data-testid="refused"[^>]*>(?:<div[^>]*>)?([^<]*)</.exec(html);
   return { seen: { status: res.status, location: locationOf(res), refused: m ? m[1]! : null }, html };
 }
 
