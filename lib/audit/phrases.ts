@@ -68,6 +68,11 @@ const PHRASES: Record<string, Phrase> = {
   },
   'user.password.reset': { todo: (x) => `reset the password of${t(x, ' an account')}`, done: (x) => `reset the password of${t(x, ' an account')}` },
   'user.disable': { todo: (x) => `disable the account${t(x)}`, done: (x) => `disabled the account${t(x)}` },
+  'user.state.change': { todo: (x) => `disable or enable the account${t(x)}`, done: (x) => `disabled or enabled the account${t(x)}` },
+  'user.role.sync': {
+    todo: (x) => `take the role of${t(x, ' an account')} from the identity provider`,
+    done: (x, d) => `had the role of${t(x, ' an account')} set from the identity provider${d.from && d.to ? ` (${str(d.from)} to ${str(d.to)})` : d.role ? ` (${str(d.role)})` : ''}`,
+  },
   'user.enable': { todo: (x) => `enable the account${t(x)}`, done: (x) => `enabled the account${t(x)}` },
 
   'backup.dms.set': { todo: () => 'set the Domain Master Secret', done: () => 'set the Domain Master Secret' },
@@ -168,6 +173,7 @@ const REQUESTS: Record<string, string> = {
   'api.storage.usb.list': 'list the USB drives',
   'api.tokens.list': 'list the API tokens',
   'api.users.list': 'list the accounts',
+  'api.users.update': 'change an account',
   'api.verifications.list': 'list the verifications',
   'api.verifications.read': 'read a verification',
   'api.verifications.start': 'verify a backup',
@@ -197,6 +203,7 @@ const API_ALIASES: Record<string, string> = {
   'api.tokens.revoke': 'token.revoke',
   'api.users.create': 'account.create',
   'api.users.delete': 'account.delete',
+  'api.me.password': 'account.password.change',
 };
 
 /** "backup.verify-schedule.read" → "backup verify schedule read": the generic words of an unknown code. */
