@@ -126,6 +126,9 @@ const PHRASES: Record<string, Phrase> = {
   'alerts.channel.delete': { todo: (x) => `remove the alert channel${t(x)}`, done: (x) => `removed the alert channel${t(x)}` },
   'alerts.channel.remove': { todo: (x) => `remove the alert channel${t(x)}`, done: (x) => `removed the alert channel${t(x)}` },
   'alerts.channel.test': { todo: (x) => `send a test alert through${t(x, ' a channel')}`, done: (x) => `sent a test alert through${t(x, ' a channel')}` },
+  'alerts.channel.disable': { todo: (x) => `turn off the alert channel${t(x)}`, done: (x) => `turned off the alert channel${t(x)}` },
+  'alerts.channel.enable': { todo: (x) => `turn the alert channel${t(x)} on or off`, done: (x) => `turned the alert channel${t(x)} on or off` },
+  'alerts.settings.update': { todo: () => 'change the alert settings', done: () => 'changed the alert settings' },
   'alerts.settings.save': { todo: () => 'save the alert settings', done: () => 'saved the alert settings' },
   'alerts.deliver': { todo: (x) => `deliver an alert${x ? ` through ${x}` : ''}`, done: (x) => `delivered an alert${x ? ` through ${x}` : ''}` },
   'alerts.send': { todo: (x) => `send an alert${x ? ` through ${x}` : ''}`, done: (x) => `sent an alert${x ? ` through ${x}` : ''}` },
@@ -178,6 +181,8 @@ const REQUESTS: Record<string, string> = {
   'api.verifications.read': 'read a verification',
   'api.verifications.start': 'verify a backup',
   'api.alerts.read': 'read the alert settings',
+  'api.alerts.channels.list': 'list the alert channels',
+  'api.alerts.channels.create': 'add an alert channel',
   'api.alerts.list': 'list the alert channels',
 };
 
