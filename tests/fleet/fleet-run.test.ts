@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { and, desc, eq, isNull } from 'drizzle-orm';
+import { failingConditions } from '@/lib/alerts/conditions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptWithIdentities, parseX25519Identity } from '@/lib/age';
 import type { Actor } from '@/lib/audit/audit';
@@ -181,6 +182,10 @@ describe('runs', () => {
     const views = Object.fromEntries(deviceViews().map((d) => [d.name, d]));
     expect(views.good).toMatchObject({ state: 'SYNCED', firmwareVersion: 'OPNsense 24.7.5 (amd64)', lastBackup: { status: 'SUCCESS', message: null } });
     expect(views.refuse).toMatchObject({ state: 'NOT SYNCED', lastBackup: { status: 'FAILED' } });
+    // Each failed device is an alert condition of its own, in the device's words; the good ones are not.
+    const failing = new Map(failingConditions().map((c) => [c.key, JSON.parse(c.detail!) as { why: string }]));
+    for (const k of ['refuse', 'hang', 'midway', 'empty']) expect(failing.get(`device:${k}`)?.why, k).toBe(by[k]!.error);
+    expect(failing.has('device:good')).toBe(false);
   });
 
   it('stored files are age files for the organisation key that decrypt to what each device served; names as documented', async () => {
@@ -221,9 +226,11 @@ describe('runs', () => {
     const third = await run(['rekey']);
     expect(third.tasks[0]!.error).toMatch(/^Backups of rekey are stopped: its host key changed/);
     expect(dev.rekey!.stats.connections).toBe(logins);
+    expect(failingConditions().some((c) => c.key === 'device-host-key:rekey')).toBe(true);
     // Pinned again by an admin: backups resume.
     await pinHostKey(admin, 'rekey', { fingerprint: dev.rekey!.fingerprint });
     expect((await run(['rekey'])).tasks[0]).toMatchObject({ status: 'SUCCEEDED', unchanged: true });
+    expect(failingConditions().some((c) => c.key === 'device-host-key:rekey')).toBe(false);
   });
 
   it('retention keeps the N most recent per device and never files it did not write', async () => {

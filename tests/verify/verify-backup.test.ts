@@ -1,3 +1,4 @@
+import { failingConditions } from '@/lib/alerts/conditions';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -165,6 +166,11 @@ describe('a damaged backup', () => {
     expect(full.status).toBe('failed');
     expect(full.error).toBe(`The backup file is damaged: chunk ${late} failed authentication.`);
     expect(resultOf(full).passed).toEqual(['header', 'signature', 'length', 'end']);
+    // A failed verify is an alert condition, with the file and the reason; the next one that passes clears it.
+    const failing = failingConditions().find((c) => c.key === 'verify');
+    expect(JSON.parse(failing!.detail!)).toMatchObject({ what: 'Verification of late-flip.tar.age failed', why: full.error });
+    expect((await verify(name, 'quick')).status).toBe('passed');
+    expect(failingConditions().some((c) => c.key === 'verify')).toBe(false);
   });
 
   it('a flipped bit in the last chunk: quick fails (it authenticates the last chunk)', async () => {
