@@ -11,6 +11,7 @@ export function ConfirmDialog({
   busy,
   onConfirm,
   onCancel,
+  returnFocusTo,
 }: {
   open: boolean;
   title: string;
@@ -20,8 +21,11 @@ export function ConfirmDialog({
   busy?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
+  /** Where focus goes when the dialog closes, when the control that opened it may be gone or disabled by then. */
+  returnFocusTo?: React.RefObject<HTMLElement | null>;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const wasOpen = useRef(false);
   // Several dialogs on one page (one per row): each its own title id.
   const titleId = useId();
   useEffect(() => {
@@ -29,9 +33,12 @@ export function ConfirmDialog({
     if (!d) return;
     if (open && !d.open) d.showModal();
     if (!open && d.open) d.close();
-  }, [open]);
+    // Closed by a button or by Escape (the browser closed it already): focus where the caller says.
+    if (!open && wasOpen.current) returnFocusTo?.current?.focus();
+    wasOpen.current = open;
+  }, [open, returnFocusTo]);
   return (
-    <dialog ref={ref} onClose={onCancel} aria-labelledby={titleId} className="w-[min(28rem,calc(100vw-2rem))] rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40">
+    <dialog ref={ref} onClose={onCancel} aria-labelledby={titleId} className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-lg p-0 shadow-xl backdrop:bg-slate-900/40">
       <div className="p-5">
         <h2 id={titleId} className="mb-2 text-lg font-semibold">
           {title}

@@ -1,5 +1,5 @@
 'use client';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 
 /**
  * A time zone chosen from a list that a search field filters ("kolkata",
@@ -24,6 +24,21 @@ export function TimeZonePicker({
 }) {
   const [value, setValue] = useState(defaultValue);
   const [query, setQuery] = useState('');
+  const select = useRef<HTMLSelectElement>(null);
+  const current = useRef(value);
+  current.current = value;
+  // React resets a form after its action (form.reset()): a controlled select then shows its first
+  // option while the state still holds the choice. Put the choice back once the reset is done.
+  useEffect(() => {
+    const form = select.current?.form;
+    if (!form) return;
+    const onReset = () =>
+      queueMicrotask(() => {
+        if (select.current) select.current.value = current.current;
+      });
+    form.addEventListener('reset', onReset);
+    return () => form.removeEventListener('reset', onReset);
+  }, []);
   const list = useMemo(() => {
     const words = query.trim().toLowerCase().replace(/[_\s]+/g, ' ').split(' ').filter(Boolean);
     const shown = zones.filter((z) => {
@@ -59,6 +74,7 @@ export function TimeZonePicker({
       />
       <label htmlFor={name} className="mt-2 block text-sm font-medium text-slate-700">{label}</label>
       <select
+        ref={select}
         id={name}
         name={name}
         value={value}

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { asc, eq } from 'drizzle-orm';
 import { applianceIdentity } from '../backup/appliance';
 import type { Actor } from '../audit/audit';
@@ -73,9 +74,8 @@ export function channelSecret(c: AlertChannel): string | null {
 function parseInput(input: unknown) {
   const parsed = channelInputSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    // The form's fields are flat (host, port…): the field is named without the config. prefix.
-    throw new AppError('unprocessable', issue.message, { field: issue.path.filter((p) => p !== 'config').join('.') });
+    // Every problem at once, each at the form's flat field (host, port, to…): no config. prefix, no list index.
+    throw new z.ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: issue.path.filter((p) => p !== 'config' && typeof p !== 'number') })));
   }
   return parsed.data;
 }

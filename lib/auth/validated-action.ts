@@ -68,6 +68,8 @@ export function validatedAction<S extends z.ZodType>(
     try {
       return (await fn(parsed.data, { user, actor })) ?? { ok: true };
     } catch (caught) {
+      // The domain's own validation (a schema beyond the form's): its problems at their fields, all at once.
+      if (caught instanceof z.ZodError) return { ok: false, code: 'invalid', message: 'Check the highlighted fields.', fieldErrors: fieldErrorsOf(caught), values };
       // A write refused because a restore runs is a conflict in words, not a fault.
       const err = exclusiveOperationRefusal(caught) === 'restore' || isDbSuspendedError(caught) ? new AppError('conflict', RESTORE_IN_PROGRESS) : caught;
       if (err instanceof AppError) {

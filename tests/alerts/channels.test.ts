@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { fieldErrorsOf } from '@/lib/auth/validated-action';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, listChannels, removeChannel, sendTest, updateChannel } from '@/lib/alerts/channels';
@@ -79,6 +81,19 @@ describe('e-mail channel against a real SMTP server (STARTTLS, AUTH LOGIN)', () 
     expect(() => createChannel(admin, emailInput('No password', {}, ''))).toThrow(/Enter the SMTP password/);
     expect(() => createChannel(admin, emailInput('Mail ops'))).toThrow(/Another alert channel has this name/);
     expect(listChannels()).toHaveLength(before);
+  });
+
+  it('tells every problem at once, each at the form field it belongs to (a bad recipient at "to", not at a list index)', () => {
+    let caught: unknown;
+    try {
+      createChannel(admin, emailInput('', { host: 'smtp://x', port: 70000, to: 'ops@example.test, not-an-address' }));
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(z.ZodError);
+    const fields = fieldErrorsOf(caught as z.ZodError);
+    expect(Object.keys(fields).sort()).toEqual(['host', 'name', 'port', 'to']);
+    expect(fields.to![0]).toMatch(/e-mail address/);
   });
 });
 

@@ -199,7 +199,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     await schedule.getByRole('checkbox', { name: 'Run automated backups' }).check();
     await schedule.getByLabel('Repeat').selectOption({ label: 'Daily at a time' });
     await schedule.getByLabel('Time (HH:MM, 24-hour)').fill(hhmm);
-    await schedule.getByLabel('Time zone').selectOption(TIME_ZONE);
+    await schedule.getByLabel('Time zone', { exact: true }).selectOption(TIME_ZONE);
     await submit(schedule, 'Save Schedule');
     await schedule.getByText('Automated backup schedule saved.').waitFor();
 
@@ -230,7 +230,7 @@ describe('Backup page: configure, then Backup now with live progress', () => {
     expect(await page.getByRole('textbox', { name: 'Local folder URL' }).inputValue()).toBe(targetDir);
     expect(await page.getByRole('checkbox', { name: 'Run automated backups' }).isChecked()).toBe(true);
     expect(await page.getByLabel('Time (HH:MM, 24-hour)').inputValue()).toBe(hhmm);
-    expect(await page.getByLabel('Time zone').inputValue()).toBe(TIME_ZONE);
+    expect(await page.getByLabel('Time zone', { exact: true }).inputValue()).toBe(TIME_ZONE);
     await screenshot('3-configured');
   });
 

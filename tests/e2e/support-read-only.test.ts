@@ -63,7 +63,7 @@ describe('support user: read-only', () => {
     expect(await supportPage.locator('input, select, textarea').count(), 'no form field at all').toBe(0);
     expect(await supportPage.getByRole('button', { name: 'Save Settings' }).count()).toBe(0);
     const nav = supportPage.getByRole('navigation', { name: 'Main' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Backup', 'Managed devices']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Backup', 'Managed devices', 'My account']);
   });
 
   it.each([

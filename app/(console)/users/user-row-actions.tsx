@@ -30,6 +30,7 @@ export function UserControls({ user }: { user: RowUser }) {
   useEffect(() => void (deleteState && setLatest(deleteState)), [deleteState]);
   const [dialog, setDialog] = useState<null | 'role' | 'reset' | 'state' | 'delete'>(null);
   const [role, setRole] = useState<Role>(user.role);
+  const roleSelect = useRef<HTMLSelectElement>(null);
   const [resetGeneration, setResetGeneration] = useState(0);
   const roleForm = useRef<HTMLFormElement>(null);
   const resetForm = useRef<HTMLFormElement>(null);
@@ -71,6 +72,7 @@ export function UserControls({ user }: { user: RowUser }) {
             <label className="text-sm">
               <span className="block text-xs text-slate-600">Role</span>
               <select
+                ref={roleSelect}
                 name="role"
                 value={role}
                 onChange={(e) => setRole(e.currentTarget.value as Role)}
@@ -121,6 +123,8 @@ export function UserControls({ user }: { user: RowUser }) {
           setDialog(null);
           setRole(user.role);
         }}
+        // Change role… is disabled again once the choice is undone: focus goes back to the select, not to the page.
+        returnFocusTo={roleSelect}
         onConfirm={() => submit(roleForm)}
       >
         <p>
