@@ -37,7 +37,8 @@ const refused = (parse: () => unknown) => thrown(AgeKeyError, parse);
 function mistype(s: string, at: number): string {
   const c = s[at]!;
   const swap = c.toLowerCase() === 'q' ? 'p' : 'q';
-  return s.slice(0, at) + (c === c.toUpperCase() ? swap.toUpperCase() : swap) + s.slice(at + 1);
+  // In the string's own case: a digit at `at` says nothing about it (a digit was once swapped for "Q" in a lower-case recipient).
+  return s.slice(0, at) + (s === s.toUpperCase() ? swap.toUpperCase() : swap) + s.slice(at + 1);
 }
 
 describe('X25519 identities and recipients', () => {

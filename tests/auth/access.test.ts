@@ -25,6 +25,7 @@ const EXPECTED: Record<Role, Permission[]> = {
     'devices:download',
     'devices:configure',
     'tokens:manage',
+    'alerts:configure',
   ],
 };
 const ROLES = Object.keys(EXPECTED) as Role[];
@@ -46,7 +47,7 @@ function userWith(role: Role): CurrentUser {
 }
 
 describe('roles', () => {
-  it('knows exactly the fifteen permissions', () => {
+  it('knows exactly the sixteen permissions', () => {
     expect([...PERMISSIONS].sort()).toEqual([...EXPECTED.admin].sort());
   });
 
@@ -100,6 +101,7 @@ describe('decide', () => {
     ['operator', 'backup:restore', 'The Operator role cannot restore backups.'],
     ['operator', 'auth:configure', 'The Operator role cannot configure sign-in.'],
     ['operator', 'users:manage', 'The Operator role cannot manage user accounts.'],
+    ['operator', 'alerts:configure', 'The Operator role cannot configure alerts.'],
   ] as const)('%s refused %s names the role', (role, permission, message) => {
     expect(decide(userWith(role), permission)).toEqual({ allowed: false, message });
   });

@@ -104,7 +104,8 @@ describe('managed devices in the browser', () => {
     await page.getByLabel('Back up the enabled devices on the schedule').check();
     await config.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved the organisation backup configuration.').waitFor();
-    expect(await config.textContent()).toMatch(/● ENABLED/);
+    // The view is read again after the save: wait for it rather than for the banner alone.
+    await expect.poll(() => config.textContent()).toMatch(/● ENABLED/);
     expect(await page.content()).not.toContain(rgw.secretAccessKey);
     await config.getByRole('button', { name: 'Make a new key pair' }).click();
     const shown = page.getByTestId('new-identity');
