@@ -45,7 +45,7 @@ export function TimeZonePicker({
       const hay = z.toLowerCase().replace(/_/g, ' ');
       return words.every((w) => hay.includes(w));
     });
-    return shown.includes(value) ? shown : [value, ...shown];
+    return { matches: shown.length, options: shown.includes(value) ? shown : [value, ...shown] };
   }, [zones, query, value]);
   const errorId = `${name}-error`;
   const invalid = Boolean(errors?.length);
@@ -86,11 +86,17 @@ export function TimeZonePicker({
         aria-describedby={invalid ? errorId : undefined}
         className={cls}
       >
-        {list.map((z) => (
+        {list.options.map((z) => (
           <option key={z} value={z}>{z}</option>
         ))}
       </select>
-      <p className="mt-1 text-xs text-slate-500" aria-live="polite">{query ? `${list.length} time zone${list.length === 1 ? '' : 's'} shown.` : ''}</p>
+      <p className="mt-1 text-xs text-slate-500" aria-live="polite">
+        {!query
+          ? ''
+          : list.matches === 0
+            ? `No time zone matches “${query.trim()}”. Try a city or region name, such as Kolkata or Europe.`
+            : `${list.matches} time zone${list.matches === 1 ? '' : 's'} match.`}
+      </p>
       {invalid ? (
         <p id={errorId} className="mt-1 text-sm text-red-700">{errors!.join(' ')}</p>
       ) : null}

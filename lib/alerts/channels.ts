@@ -107,9 +107,11 @@ export function createChannel(actor: Actor, input: ChannelInput | unknown): Chan
   return channelView(row);
 }
 
+/** Replaces a channel's settings. A missing or empty secret keeps the stored one; a missing `enabled` keeps its state. */
 export function updateChannel(actor: Actor, id: number, input: ChannelInput | unknown): ChannelView {
   const old = getChannel(id);
   const c = parseInput(input);
+  const enabled = typeof (input as { enabled?: unknown } | null)?.enabled === 'boolean' ? c.enabled : old.enabled;
   if (c.kind !== old.kind) throw new AppError('unprocessable', 'The kind of a channel cannot change; add a new channel instead.', { field: 'kind' });
   const secret = 'secret' in c && c.secret ? c.secret : null;
   if (c.kind === 'webhook' && secret && secret.length < 16) throw new AppError('unprocessable', 'The signing secret must have at least 16 characters.', { field: 'secret' });
@@ -119,7 +121,7 @@ export function updateChannel(actor: Actor, id: number, input: ChannelInput | un
       .update(alertChannels)
       .set({
         name: c.name,
-        enabled: c.enabled,
+        enabled,
         config: JSON.stringify(c.config),
         ...(secret ? { secretSealed: seal(secret, purpose(c.kind)) } : {}),
         updatedAt: new Date(),

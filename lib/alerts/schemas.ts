@@ -142,7 +142,8 @@ export const channelFormSchema = z
     input: {
       kind: f.kind,
       name: f.name,
-      enabled: f.enabled !== 'off',
+      // No `enabled` field (the edit form sends none): an edit keeps the channel's state, a new channel starts enabled.
+      enabled: f.enabled === undefined ? undefined : f.enabled !== 'off',
       secret: f.kind === 'syslog' ? undefined : f.secret || undefined,
       config:
         f.kind === 'email'

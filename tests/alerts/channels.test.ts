@@ -161,3 +161,45 @@ describe('secrets', () => {
     }
   });
 });
+
+describe('editing a channel', () => {
+  it('changes its settings, keeps the secret when none is given, takes a new one, and keeps its enabled state when the edit says nothing of it', async () => {
+    const c = createChannel(admin, emailInput('Mail edit', {}, 'not-the-password'));
+    expect((await sendTest(admin, c.id)).ok).toBe(false);
+    // The right password fixes it; the recipients change with it.
+    const fixed = updateChannel(admin, c.id, emailInput('Mail edit', { to: 'night@example.test' }));
+    expect(fixed.config.to).toEqual(['night@example.test']);
+    expect((await sendTest(admin, c.id)).ok).toBe(true);
+    // Disabled, then edited without `enabled` and without a secret: still disabled, still delivering.
+    const { setChannelEnabled } = await import('@/lib/alerts/channels');
+    setChannelEnabled(admin, c.id, false);
+    const { enabled: _e, secret: _s, ...noState } = emailInput('Mail edit renamed');
+    const renamed = updateChannel(admin, c.id, noState);
+    expect(renamed).toMatchObject({ name: 'Mail edit renamed', enabled: false, secretSet: true });
+    expect((await sendTest(admin, c.id)).ok).toBe(true);
+  });
+
+  it('refuses bad input, a change of kind and a taken name, and changes nothing', () => {
+    const c = createChannel(admin, emailInput('Mail stay'));
+    const before = JSON.stringify(listChannels().find((x) => x.id === c.id));
+    const fieldsOf = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return err instanceof z.ZodError ? fieldErrorsOf(err) : { message: (err as Error).message };
+      }
+      return null;
+    };
+    expect(fieldsOf(() => updateChannel(admin, c.id, emailInput('Mail stay', { host: 'smtp://x', port: 0, to: 'not-an-address' })))).toEqual({
+      host: ['Enter a host name or an IP address, without a scheme or a port.'],
+      port: ['Enter a port from 1 to 65535.'],
+      to: ['Enter an e-mail address such as backups@example.net.'],
+    });
+    expect(fieldsOf(() => updateChannel(admin, c.id, { kind: 'webhook', name: 'Mail stay', config: { url: 'http://127.0.0.1:9/' } }))).toEqual({
+      message: 'The kind of a channel cannot change; add a new channel instead.',
+    });
+    expect(fieldsOf(() => updateChannel(admin, c.id, emailInput('Mail ops')))).toEqual({ message: 'Another alert channel has this name; choose another.' });
+    expect(fieldsOf(() => updateChannel(admin, 999_999, emailInput('Mail stay')))).toEqual({ message: 'No such alert channel (it may have been removed).' });
+    expect(JSON.stringify(listChannels().find((x) => x.id === c.id))).toBe(before);
+  });
+});

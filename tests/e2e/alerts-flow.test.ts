@@ -12,7 +12,8 @@ import { cleanUp, field, gotoAndHydrate, submitForm, submitLogin } from './harne
 /**
  * Alerts end to end, in Chromium, as an admin: an e-mail channel added on
  * Settings → Alerts (to a real SMTP server with STARTTLS and a login, its
- * self-signed certificate pasted as trusted), Send test, then the storage
+ * self-signed certificate pasted as trusted), a wrong password found by
+ * Send test and fixed through Edit, Send test again, then the storage
  * folder taken away: backups are refused and exactly one mail says so; the
  * folder back, a backup succeeds and one recovery mail follows.
  */
@@ -77,7 +78,8 @@ describe('Alerts: e-mail on failure and recovery', () => {
     await host.fill('127.0.0.1');
     await page.getByRole('spinbutton', { name: 'Port' }).fill(String(smtp.port));
     await field(page, 'User name').fill(smtp.user);
-    await page.locator('input#secret[type="password"]').fill(smtp.password);
+    // A mistyped password first: Send test says why, and Edit fixes it.
+    await page.locator('input#secret[type="password"]').fill('not the smtp password');
     await field(page, 'From').fill('webconf@example.test');
     await field(page, 'To').fill('ops@example.test');
     await page.getByLabel('Trusted certificate (PEM, optional)').fill(smtp.cert.certPem);
@@ -87,8 +89,27 @@ describe('Alerts: e-mail on failure and recovery', () => {
     await channel.waitFor();
     expect(await page.content()).not.toContain(smtp.password);
 
+    const testResult = async () => (await channel.getByRole('status').textContent().catch(() => '')) ?? '';
     await channel.getByRole('button', { name: 'Send test' }).click();
-    await expect.poll(async () => (await channel.getByRole('status').textContent().catch(() => '')) ?? '', { timeout: 30_000 }).toBe('Test message delivered.');
+    await expect.poll(testResult, { timeout: 30_000 }).toMatch(/^The SMTP server 127\.0\.0\.1:\d+ refused the login of \S+: wrong user name or password \(535\)\.$/);
+    // Said once: the stored last error is not repeated under the test's own result.
+    expect(await channel.getByText(/wrong user name or password/).count()).toBe(1);
+
+    await channel.getByRole('button', { name: 'Edit' }).click();
+    const edit = channel.getByRole('form', { name: 'Edit “Ops mail”' });
+    await edit.waitFor();
+    // The stored settings are in the form; the password is not, and an empty one would keep it.
+    expect(await edit.getByRole('textbox', { name: 'To', exact: true }).inputValue()).toBe('ops@example.test');
+    expect(await edit.locator('input[name="secret"]').inputValue()).toBe('');
+    await edit.locator('input[name="secret"]').fill(smtp.password);
+    await edit.getByRole('button', { name: 'Save channel' }).click();
+    await page.getByText('Channel "Ops mail" saved.').waitFor();
+    await edit.waitFor({ state: 'detached' });
+    expect(await page.content()).not.toContain(smtp.password);
+    expect(smtp.messages).toHaveLength(0);
+
+    await channel.getByRole('button', { name: 'Send test' }).click();
+    await expect.poll(testResult, { timeout: 30_000 }).toBe('Test message delivered.');
     await smtp.waitFor(1);
     expect(subjects()[0]).toMatch(/TEST: Test alert from Webconf/);
   });

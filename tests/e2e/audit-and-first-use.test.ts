@@ -79,8 +79,14 @@ describe('audit trail and first use', () => {
     const select = form.getByRole('combobox', { name: 'Time zone', exact: true });
     expect(await select.locator('option[value="Asia/Calcutta"]').count()).toBe(0);
     expect(await select.locator('option[value="Europe/Kyiv"]').count()).toBe(1);
+    // A search that finds nothing says so, and leaves the choice as it was.
+    const before = await select.inputValue();
+    await form.getByRole('searchbox', { name: 'Search time zones' }).fill('atlantisville');
+    await form.getByText('No time zone matches “atlantisville”. Try a city or region name, such as Kolkata or Europe.').waitFor();
+    expect(await select.inputValue()).toBe(before);
     await form.getByRole('searchbox', { name: 'Search time zones' }).fill('kolkata');
     await expect.poll(() => select.inputValue()).toBe('Asia/Kolkata');
+    await form.getByText('1 time zone match.').waitFor();
     expect(await select.locator('option').allTextContents()).toEqual(['Asia/Kolkata']);
     await expect.poll(async () => (await form.getByTestId('next-runs').textContent()) ?? '').toMatch(/04:45 \(Asia\/Kolkata\)/);
   });

@@ -249,6 +249,8 @@ const ROUTES: Record<string, Partial<Record<Method, RouteRule>>> = {
   '/api/restore/remote/fetch': { POST: BACKUP_RESTORE, OPTIONS: 'options' },
   '/api/me/password': { POST: ME, OPTIONS: 'options' },
   '/api/alerts/channels': { GET: ALERTS_CONFIGURE, HEAD: ALERTS_CONFIGURE, POST: ALERTS_CONFIGURE, OPTIONS: 'options' },
+  '/api/alerts/channels/[id]': { PUT: ALERTS_CONFIGURE, DELETE: ALERTS_CONFIGURE, OPTIONS: 'options' },
+  '/api/alerts/channels/[id]/test': { POST: ALERTS_CONFIGURE, OPTIONS: 'options' },
   '/api/audit/export': { GET: AUDIT_READ, HEAD: AUDIT_READ, OPTIONS: 'options' },
 };
 
@@ -304,6 +306,8 @@ const SAMPLE_PATH: Record<string, string> = {
   '/api/devices/[name]/host-key': `/api/devices/${NO_DEVICE}/host-key`,
   '/api/me/password': '/api/me/password',
   '/api/alerts/channels': '/api/alerts/channels',
+  '/api/alerts/channels/[id]': '/api/alerts/channels/999999',
+  '/api/alerts/channels/[id]/test': '/api/alerts/channels/999999/test',
 };
 
 // ---------------------------------------------------------------------------
@@ -1418,6 +1422,29 @@ const PROBES: Record<string, Probe> = {
     allowedAnswer: { status: 422, code: 'unprocessable', message: /^The request has invalid fields\.$/ },
   },
   'OPTIONS /api/alerts/channels': { request: () => ({ path: '/api/alerts/channels' }) },
+  'PUT /api/alerts/channels/[id]': {
+    prepare: async () => ({ victim: await victimChannel(), name: unique('renamed') }),
+    // No secret in the body: the stored one is kept.
+    request: (ctx) => ({ path: `/api/alerts/channels/${(ctx.victim as ListedChannel).id}`, ...json({ kind: 'webhook', name: String(ctx.name), config: { url: 'http://127.0.0.1:9/renamed' } }) }),
+    data: (b, _p, ctx) => {
+      expect((b as { channel: { name: string; secretSet: boolean } }).channel).toMatchObject({ name: ctx.name, secretSet: true });
+      expect(JSON.stringify(b)).not.toMatch(/matrix-webhook-secret|secretSealed/);
+    },
+    effect: async (ctx) => (await channelById((ctx.victim as ListedChannel).id))?.name === ctx.name,
+  },
+  'DELETE /api/alerts/channels/[id]': {
+    prepare: async () => ({ victim: await victimChannel() }),
+    request: (ctx) => ({ path: `/api/alerts/channels/${(ctx.victim as ListedChannel).id}` }),
+    effect: async (ctx) => !(await channelById((ctx.victim as ListedChannel).id)),
+  },
+  'OPTIONS /api/alerts/channels/[id]': { request: () => ({ path: '/api/alerts/channels/999999' }) },
+  'POST /api/alerts/channels/[id]/test': {
+    prepare: async () => ({ victim: await victimChannel() }),
+    request: (ctx) => ({ path: `/api/alerts/channels/${(ctx.victim as ListedChannel).id}/test` }),
+    data: (b) => expect(b).toEqual({ delivered: false, message: 'Could not connect to 127.0.0.1:9: connection refused.' }),
+    effect: async (ctx) => Boolean((await channelById((ctx.victim as ListedChannel).id))?.lastFailedAt),
+  },
+  'OPTIONS /api/alerts/channels/[id]/test': { request: () => ({ path: '/api/alerts/channels/999999/test' }) },
 };
 
 function expectApi(rule: RouteRule, p: Principal, okStatus = 200): { status: number; code?: string; message?: string } {

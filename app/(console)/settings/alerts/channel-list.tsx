@@ -1,12 +1,15 @@
 'use client';
-import { useActionState, useEffect, useRef, useState } from 'react';
+import { useActionState, useCallback, useEffect, useRef, useState } from 'react';
+import type { ActionState } from '@/lib/auth/validated-action';
 import type { ChannelView } from '@/lib/alerts/channels';
 import { Banner } from '@/app/ui/banner';
 import { RelativeTime } from '@/app/ui/relative-time';
 import { SubmitButton } from '@/app/ui/submit-button';
+import { ChannelForm } from './channel-form';
 import { enableChannelAction, removeChannelAction, testChannelAction } from './actions';
 
 type Row = ChannelView & { pending: number };
+type TestState = ActionState | undefined;
 const KIND: Record<Row['kind'], string> = { email: 'E-mail', webhook: 'Webhook', syslog: 'Syslog' };
 
 function where(c: Row): string {
@@ -17,8 +20,7 @@ function where(c: Row): string {
 }
 
 /** Send test: the result in words, at the channel. */
-function TestButton({ c }: { c: Row }) {
-  const [state, action] = useActionState(testChannelAction, undefined);
+function TestButton({ c, state, action }: { c: Row; state: TestState; action: (f: FormData) => void }) {
   return (
     <form action={action} className="basis-full">
       <input type="hidden" name="id" value={c.id} />
@@ -67,6 +69,63 @@ function RemoveDialog({ c, onClose, onRemoved }: { c: Row; onClose: () => void; 
   );
 }
 
+/**
+ * One channel: its state, its buttons, and its edit form in place. The test
+ * result is kept here, and while it is shown the stored "Last error" (the
+ * same failure, after the page is read again) is not repeated.
+ */
+function ChannelRow({ c, onRemove, onSaved }: { c: Row; onRemove: (c: Row) => void; onSaved: (m: string) => void }) {
+  const [testState, testAction] = useActionState(testChannelAction, undefined);
+  const [editing, setEditing] = useState(false);
+  const editRef = useRef<HTMLButtonElement>(null);
+  const closeEdit = useCallback(
+    (message: string) => {
+      setEditing(false);
+      if (message) onSaved(message);
+      // Back to the button that opened the form.
+      requestAnimationFrame(() => editRef.current?.focus());
+    },
+    [onSaved],
+  );
+  return (
+    <li data-testid={`channel-${c.name}`} className="flex flex-wrap items-start gap-x-4 gap-y-2 py-3 text-sm">
+      <div className="min-w-0 flex-1 basis-56">
+        <p className="font-medium">
+          {c.name} <span className="font-normal text-slate-500">· {KIND[c.kind]}{c.enabled ? '' : ' · disabled'}</span>
+        </p>
+        <p className="text-slate-600 [overflow-wrap:anywhere]">{where(c)}</p>
+        <p data-testid={`channel-state-${c.id}`} className={c.state === 'failing' ? 'text-red-700' : 'text-slate-600'}>
+          {c.state === 'failing' ? (
+            <>Failing: {c.consecutiveFailures} deliveries in a row failed{c.lastFailedAt ? <>, the last <RelativeTime iso={c.lastFailedAt} /></> : null}.</>
+          ) : c.lastDeliveredAt ? (
+            <>Last delivered <RelativeTime iso={c.lastDeliveredAt} />.</>
+          ) : (
+            <>Nothing delivered yet.</>
+          )}
+          {c.pending ? ` ${c.pending} alert${c.pending === 1 ? '' : 's'} waiting.` : ''}
+        </p>
+        {c.lastError && !testState ? <p data-testid={`channel-error-${c.id}`} className="text-red-700 [overflow-wrap:anywhere]">Last error: {c.lastError}</p> : null}
+      </div>
+      <div className="flex flex-wrap gap-2">
+        <button ref={editRef} type="button" onClick={() => setEditing((x) => !x)} aria-expanded={editing}
+          className="rounded-md border border-slate-300 px-3 py-2 text-sm font-semibold hover:bg-slate-100">
+          Edit
+        </button>
+        <EnableButton c={c} />
+        <button type="button" onClick={() => onRemove(c)} className="rounded-md border border-red-300 px-3 py-2 text-sm font-semibold text-red-800 hover:bg-red-50">
+          Remove
+        </button>
+      </div>
+      <TestButton c={c} state={testState} action={testAction} />
+      {editing ? (
+        <div className="basis-full rounded-md border border-slate-200 bg-slate-50 p-4">
+          <ChannelForm channel={c} onDone={closeEdit} />
+        </div>
+      ) : null}
+    </li>
+  );
+}
+
 export function ChannelList({ channels }: { channels: Row[] }) {
   const [removing, setRemoving] = useState<Row | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -81,34 +140,7 @@ export function ChannelList({ channels }: { channels: Row[] }) {
     <>
       {done ? <Banner kind="success">{done}</Banner> : null}
       <ul className="divide-y divide-slate-100">
-        {channels.map((c) => (
-          <li key={c.id} data-testid={`channel-${c.name}`} className="flex flex-wrap items-start gap-x-4 gap-y-2 py-3 text-sm">
-            <div className="min-w-0 flex-1 basis-56">
-              <p className="font-medium">
-                {c.name} <span className="font-normal text-slate-500">· {KIND[c.kind]}{c.enabled ? '' : ' · disabled'}</span>
-              </p>
-              <p className="text-slate-600 [overflow-wrap:anywhere]">{where(c)}</p>
-              <p data-testid={`channel-state-${c.id}`} className={c.state === 'failing' ? 'text-red-700' : 'text-slate-600'}>
-                {c.state === 'failing' ? (
-                  <>Failing: {c.consecutiveFailures} deliveries in a row failed{c.lastFailedAt ? <>, the last <RelativeTime iso={c.lastFailedAt} /></> : null}.</>
-                ) : c.lastDeliveredAt ? (
-                  <>Last delivered <RelativeTime iso={c.lastDeliveredAt} />.</>
-                ) : (
-                  <>Nothing delivered yet.</>
-                )}
-                {c.pending ? ` ${c.pending} alert${c.pending === 1 ? '' : 's'} waiting.` : ''}
-              </p>
-              {c.lastError ? <p className="text-red-700 [overflow-wrap:anywhere]">Last error: {c.lastError}</p> : null}
-            </div>
-            <div className="flex flex-wrap gap-2">
-              <EnableButton c={c} />
-              <button type="button" onClick={() => setRemoving(c)} className="rounded-md border border-red-300 px-3 py-2 text-sm font-semibold text-red-800 hover:bg-red-50">
-                Remove
-              </button>
-            </div>
-            <TestButton c={c} />
-          </li>
-        ))}
+        {channels.map((c) => <ChannelRow key={c.id} c={c} onRemove={setRemoving} onSaved={setDone} />)}
       </ul>
       {removing ? <RemoveDialog c={removing} onClose={() => setRemoving(null)} onRemoved={setDone} /> : null}
     </>
