@@ -53,7 +53,7 @@ export function ChannelForm({ channel, onDone }: { channel?: ChannelView; onDone
   const p = channel ? `edit-${channel.id}-` : '';
   const v = state?.ok ? (channel ? valuesOf(channel) : {}) : (state?.values ?? (channel ? valuesOf(channel) : {}));
   const e = state?.fieldErrors ?? {};
-  const titleId = `${p}channel-form-title`;
+  const titleId = channel ? `${p}channel-form-title` : 'add-channel-title';
   const secretHint = editing ? 'Leave empty to keep the stored one. ' : '';
   return (
     <form action={action} noValidate aria-labelledby={titleId} className="max-w-xl" key={generation} data-testid={channel ? `edit-channel-${channel.id}` : 'add-channel'}>
