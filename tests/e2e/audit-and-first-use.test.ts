@@ -66,8 +66,13 @@ describe('audit trail and first use', () => {
     await expect.poll(async () => (await runs.textContent()) ?? '').toMatch(/03:15.*03:15.*03:15/);
     await form.getByRole('textbox', { name: 'Time (HH:MM, 24-hour)' }).fill('04:45');
     await expect.poll(async () => (await runs.textContent()) ?? '').toMatch(/04:45.*\(UTC\)/);
+    // The saved state is told apart from the ticked box being edited.
+    expect(await form.getByText('Saved schedule:').textContent()).toBe('Saved schedule: Automated backups are turned off.');
     await form.getByRole('textbox', { name: 'Time (HH:MM, 24-hour)' }).fill('25:00');
-    await form.getByTestId('next-runs-none').waitFor();
+    // An impossible time is said at once, before Save.
+    await expect
+      .poll(async () => (await form.getByTestId('next-runs-none').textContent()) ?? '')
+      .toBe('Next runs appear when the schedule is complete and valid: Enter a time as HH:MM, 00:00 to 23:59.');
     await form.getByRole('textbox', { name: 'Time (HH:MM, 24-hour)' }).fill('04:45');
     // Nothing was saved by editing.
     const saved = await adminPage.evaluate(async () => (await (await fetch('/api/backup/schedule')).json()) as { schedule: { enabled: boolean } });

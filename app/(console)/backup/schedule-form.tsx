@@ -42,11 +42,12 @@ export function ScheduleForm({
   const e = state?.fieldErrors ?? {};
   // Next runs follow the form as it is edited: the same schema and the same croner the server uses, run in the browser.
   const form = useRef<HTMLFormElement>(null);
-  const [preview, setPreview] = useState<{ runs: string[]; timezone: string; enabled: boolean } | null>(null);
+  const [preview, setPreview] = useState<{ runs: string[]; timezone: string; enabled: boolean; problem?: string } | null>(null);
   const recompute = useCallback(() => {
     if (!form.current) return;
     const parsed = scheduleFormSchema.safeParse(Object.fromEntries(new FormData(form.current).entries()));
-    if (!parsed.success) return setPreview({ runs: [], timezone: '', enabled: true });
+    // Said as the form is edited, before Save: the first problem, in the schema's words (the fields are marked only by Save).
+    if (!parsed.success) return setPreview({ runs: [], timezone: '', enabled: true, problem: parsed.error.issues[0]?.message });
     const s = parsed.data.schedule;
     setPreview({ runs: computeNextRuns(s, 3).map((d) => d.toISOString()), timezone: s.timezone, enabled: s.enabled });
   }, []);
@@ -57,8 +58,9 @@ export function ScheduleForm({
   return (
     <form ref={form} action={action} noValidate aria-labelledby="schedule-title" className="max-w-xl" onInput={recompute} onChange={recompute}>
       <h3 id="schedule-title" className="mb-2 font-semibold">Automated Backup Schedule</h3>
-      <p className="mb-3 text-sm text-slate-600" data-testid="schedule-description">
-        {schedule.enabled ? description : 'Automated backups are turned off.'}
+      {/* What is saved now, told apart from the form below while it is being edited. */}
+      <p className="mb-3 text-sm text-slate-600">
+        Saved schedule: <span data-testid="schedule-description">{schedule.enabled ? description : 'Automated backups are turned off.'}</span>
       </p>
       <FormMessage state={state} />
       <div className="mb-4 flex items-center gap-2">
@@ -106,7 +108,9 @@ export function ScheduleForm({
             </ul>
           </>
         ) : (
-          <p className="text-slate-600" data-testid="next-runs-none">Next runs appear when the schedule is complete and valid.</p>
+          <p className="text-slate-600" data-testid="next-runs-none">
+            Next runs appear when the schedule is complete and valid{'problem' in shown && shown.problem ? `: ${shown.problem}` : '.'}
+          </p>
         )}
       </div>
       <SubmitButton>Save Schedule</SubmitButton>

@@ -4,6 +4,8 @@ import { Banner } from '@/app/ui/banner';
 import { Field } from '@/app/ui/field';
 import { RelativeTime } from '@/app/ui/relative-time';
 import { api, type FleetConfigView } from './api';
+import { currentZoneName, timeZoneNames } from '@/lib/time/zones';
+import { TimeZonePicker } from '@/app/ui/time-zone-picker';
 
 const pick = (fields: Record<string, string[]>, ...keys: string[]) => keys.map((k) => fields[k]).find(Boolean);
 
@@ -17,6 +19,8 @@ export function FleetConfig({ config, canConfigure, onSaved }: { config: FleetCo
   const [fields, setFields] = useState<Record<string, string[]>>({});
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  // The form only renders after Edit (never on the server), so the browser's own zone list cannot mismatch the HTML.
+  const [zones] = useState(timeZoneNames);
   const [kind, setKind] = useState<'s3' | 'console'>(config?.storage?.kind ?? 's3');
   const s3 = config?.storage?.kind === 's3' ? config.storage : null;
 
@@ -153,7 +157,7 @@ export function FleetConfig({ config, canConfigure, onSaved }: { config: FleetCo
           ) : null}
           <div className="grid gap-x-4 sm:grid-cols-3">
             <Field name="cron" label="Schedule (cron)" defaultValue={config?.schedule.cron ?? '0 2 * * *'} hint="0 2 * * * is every day at 2:00" errors={pick(fields, 'schedule.cron', 'cron', 'schedule')} required />
-            <Field name="timezone" label="Time zone" defaultValue={config?.schedule.timezone ?? 'UTC'} errors={pick(fields, 'schedule.timezone', 'timezone')} />
+            <TimeZonePicker name="timezone" label="Time zone" zones={zones} defaultValue={currentZoneName(config?.schedule.timezone ?? 'UTC')} errors={pick(fields, 'schedule.timezone', 'timezone')} />
             <Field name="retention" label="Backups kept per device" type="number" defaultValue={String(config?.retention ?? 5)} errors={pick(fields, 'retention')} />
           </div>
           {fields._form ? <p className="mb-3 text-sm text-red-700">{fields._form[0]}</p> : null}
