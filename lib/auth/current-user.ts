@@ -3,6 +3,7 @@ import { cookies, headers } from 'next/headers';
 import type { Actor } from '../audit/audit';
 import type { User } from '../db/schema';
 import { clientIp } from '../http/client-ip';
+import { processState } from '../process-state';
 import { sessionCookieName } from './cookies';
 import { authSecret } from './secret';
 import { resolveSession } from './sessions';
@@ -24,12 +25,34 @@ export async function currentUser(opts: { touch?: boolean } = {}): Promise<Curre
   return { id, username, displayName, kind, role, sessionId: sid };
 }
 
+/**
+ * Session cookies already decrypted, by their text: the same text under the
+ * same key always decrypts to the same claims, so a kept one is used while
+ * the key is unchanged and its expiry (exp, without the decoder's 15 s of
+ * tolerance) is ahead. Only what decrypted is kept; the session record is
+ * still checked on every request (resolveSession).
+ */
+const DECODED_KEPT = 256;
+type Decoded = { secret: string; sid: string; expMs: number };
+const decodedCookies = () => processState('auth.decodedCookies', () => new Map<string, Decoded>());
+
 async function cookieSessionId(): Promise<string | null> {
   const raw = (await cookies()).get(sessionCookieName())?.value;
   if (!raw) return null;
+  const secret = authSecret();
+  const kept = decodedCookies();
+  const hit = kept.get(raw);
+  if (hit && hit.secret === secret && Date.now() < hit.expMs) return hit.sid;
+  if (hit) kept.delete(raw);
   try {
-    const sid = (await decode({ token: raw, secret: authSecret() }))?.sid;
-    return typeof sid === 'string' ? sid : null;
+    const claims = await decode({ token: raw, secret });
+    const sid = claims?.sid;
+    if (typeof sid !== 'string') return null;
+    if (typeof claims?.exp === 'number') {
+      kept.set(raw, { secret, sid, expMs: claims.exp * 1000 });
+      if (kept.size > DECODED_KEPT) kept.delete(kept.keys().next().value!);
+    }
+    return sid;
   } catch {
     return null;
   }

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { and, eq, isNotNull, isNull, lt, ne, or } from 'drizzle-orm';
-import { db } from '../db/client';
+import { and, eq, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { db, type Db } from '../db/client';
 import { sessions, users, type User } from '../db/schema';
 
 /** A session ends after 30 idle minutes or 12 hours, whichever comes first. */
@@ -22,6 +22,26 @@ export function createSession(userId: number, meta: { ip: string | null; userAge
   return id;
 }
 
+/**
+ * The session-and-account lookup every request makes, prepared once per
+ * open database (a restore reopens it: a new Db gets its own statement).
+ */
+function prepareSessionLookup(d: Db) {
+  return d
+    .select()
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(sessions.idHash, sql.placeholder('idHash')))
+    .prepare();
+}
+const sessionLookups = new WeakMap<Db, ReturnType<typeof prepareSessionLookup>>();
+function sessionRow(idHash: string) {
+  const d = db();
+  let lookup = sessionLookups.get(d);
+  if (!lookup) sessionLookups.set(d, (lookup = prepareSessionLookup(d)));
+  return lookup.get({ idHash });
+}
+
 export type SessionCheck = { ok: true; user: User } | { ok: false; reason: 'unknown' | 'revoked' | 'idle' | 'expired' };
 
 /**
@@ -30,12 +50,7 @@ export type SessionCheck = { ok: true; user: User } | { ok: false; reason: 'unkn
  * still reach the idle timeout.
  */
 export function resolveSession(id: string, now = Date.now(), opts: { touch?: boolean } = {}): SessionCheck {
-  const row = db()
-    .select()
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.idHash, hashId(id)))
-    .get();
+  const row = sessionRow(hashId(id));
   if (!row) return { ok: false, reason: 'unknown' };
   const s = row.sessions;
   if (s.revokedAt) return { ok: false, reason: 'revoked' };

@@ -60,10 +60,10 @@ const DECODERS: Record<number, (r: XdrReader, a: Attrs) => void> = {
   [ATTR.spaceTotal]: (r, a) => (a.spaceTotal = r.u64('space_total')),
   [ATTR.spaceUsed]: (r, a) => (a.spaceUsed = r.u64('space_used')),
   [ATTR.timeModify]: (r, a) => {
-    const seconds = r.i64big('the modification time');
+    const seconds = r.i64('the modification time');
     const nanos = r.u32('the modification time');
     if (nanos >= 1e9) throw new XdrError('a time with more than 10^9 nanoseconds');
-    a.timeModify = new Date(Number(seconds) * 1000 + Math.floor(nanos / 1e6));
+    a.timeModify = new Date(seconds * 1000 + Math.floor(nanos / 1e6));
   },
 };
 
@@ -104,13 +104,14 @@ export function writeAttrs(w: XdrWriter, a: { mode?: number }): void {
 
 export function readAttrs(r: XdrReader): Attrs {
   const words = readBitmap(r);
-  const vals = new XdrReader(r.opaque(1 << 20, 'attribute values'));
+  const vals = r.window(1 << 20, 'attribute values');
   const out: Attrs = {};
   for (let i = 0; i < words.length; i++) {
-    for (let bit = 0; bit < 32; bit++) {
-      if (!(words[i]! & (1 << bit))) continue;
-      const decode = DECODERS[i * 32 + bit];
-      if (!decode) throw new XdrError(`attribute ${i * 32 + bit}, which was not asked for`);
+    // The set bits only, lowest first (the order values are encoded in).
+    for (let w = words[i]!; w !== 0; w = (w & (w - 1)) >>> 0) {
+      const n = i * 32 + 31 - Math.clz32(w & -w);
+      const decode = DECODERS[n];
+      if (!decode) throw new XdrError(`attribute ${n}, which was not asked for`);
       decode(vals, out);
     }
   }

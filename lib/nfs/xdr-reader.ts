@@ -14,9 +14,18 @@ export class XdrError extends Error {
 }
 
 export class XdrReader {
-  private at = 0;
+  private at: number;
+  /** Reads stop here: the buffer's end, or the end of the opaque a window() reader covers. */
+  private readonly end: number;
 
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    start = 0,
+    end = buf.length,
+  ) {
+    this.at = start;
+    this.end = end;
+  }
 
   /** The message being read (for handing a pooled reply back). */
   get buffer(): Buffer {
@@ -24,11 +33,11 @@ export class XdrReader {
   }
 
   get remaining(): number {
-    return this.buf.length - this.at;
+    return this.end - this.at;
   }
 
   private need(n: number, what: string): void {
-    if (n > this.buf.length - this.at) throw new XdrError(`the reply ends inside ${what}`);
+    if (n > this.end - this.at) throw new XdrError(`the reply ends inside ${what}`);
   }
 
   u32(what = 'an integer'): number {
@@ -59,11 +68,24 @@ export class XdrReader {
     return v;
   }
 
-  /** A 64-bit size or offset as a number; values past 2^53 are refused (no file or disk here is that large). */
+  /** A 64-bit size or offset as a number; values past 2^53 - 1 are refused (no file or disk here is that large). */
   u64(what = 'a 64-bit integer'): number {
-    const v = this.u64big(what);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new XdrError(`${what} is out of range`);
-    return Number(v);
+    this.need(8, what);
+    const hi = this.buf.readUInt32BE(this.at);
+    const lo = this.buf.readUInt32BE(this.at + 4);
+    // 2^53 - 1 is hi 0x1fffff with every bit of lo set.
+    if (hi > 0x1fffff) throw new XdrError(`${what} is out of range`);
+    this.at += 8;
+    return hi * 0x1_0000_0000 + lo;
+  }
+
+  /** A signed 64-bit integer as a number, exact within ±2^53 (beyond, the nearest double). */
+  i64(what = 'a 64-bit integer'): number {
+    this.need(8, what);
+    const hi = this.buf.readInt32BE(this.at);
+    const lo = this.buf.readUInt32BE(this.at + 4);
+    this.at += 8;
+    return hi * 0x1_0000_0000 + lo;
   }
 
   bool(what = 'a boolean'): boolean {
@@ -87,8 +109,25 @@ export class XdrReader {
     return this.fixed(n, what);
   }
 
+  /** A reader of the next opaque's bytes only (no copy, no Buffer view); this one moves past it. */
+  window(max: number, what = 'opaque data'): XdrReader {
+    const n = this.u32(what);
+    if (n > max) throw new XdrError(`${what} is longer than ${max} bytes`);
+    const padded = n + ((4 - (n % 4)) % 4);
+    this.need(padded, what);
+    const inner = new XdrReader(this.buf, this.at, this.at + n);
+    this.at += padded;
+    return inner;
+  }
+
   string(max: number, what = 'a string'): string {
-    return this.opaque(max, what).toString('utf8');
+    const n = this.u32(what);
+    if (n > max) throw new XdrError(`${what} is longer than ${max} bytes`);
+    const padded = n + ((4 - (n % 4)) % 4);
+    this.need(padded, what);
+    const v = this.buf.toString('utf8', this.at, this.at + n);
+    this.at += padded;
+    return v;
   }
 
   /** An array count, bounded by the bytes left at `minItemBytes` each. */

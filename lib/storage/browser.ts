@@ -77,22 +77,41 @@ const listings = () => processState('storage.listings', () => new Map<string, Li
  * and kept beside the entries (no object per entry is copied).
  */
 function sortKey(name: string): string {
-  let lower = name.toLowerCase();
-  if (!/\d/.test(lower)) return lower;
-  lower = lower.replace(/\d+/g, (d) => {
-    let i = 0;
-    while (i < d.length - 1 && d.charCodeAt(i) === 48) i++;
-    const v = i ? d.slice(i) : d;
-    return (v.length < 10 ? '0' : '') + v.length + v;
-  });
-  return lower;
+  const lower = name.toLowerCase();
+  const n = lower.length;
+  let i = 0;
+  while (i < n && !isDigit(lower.charCodeAt(i))) i++;
+  if (i === n) return lower;
+  let out = '';
+  let from = 0;
+  while (i < n) {
+    if (!isDigit(lower.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < n && isDigit(lower.charCodeAt(end))) end++;
+    let lead = i;
+    while (lead < end - 1 && lower.charCodeAt(lead) === 48) lead++;
+    const len = end - lead;
+    out += lower.slice(from, i) + (len < 10 ? '0' : '') + len + lower.slice(lead, end);
+    from = i = end;
+  }
+  return out + lower.slice(from);
 }
+/** ASCII digits only, as \d (without the u flag) matched. */
+const isDigit = (c: number) => c >= 48 && c <= 57;
 const rankOf = (type: string) => (type === 'directory' ? 0 : 1);
 function cmp(ra: number, ka: string, na: string, rb: number, kb: string, nb: string): number {
   return ra - rb || (ka < kb ? -1 : ka > kb ? 1 : 0) || (na < nb ? -1 : na > nb ? 1 : 0);
 }
-/** A folder's entries in browser order, with their ranks and keys at the same indexes. */
-type Sorted = { entries: StorageEntry[]; ranks: Uint8Array; keys: string[] };
+/**
+ * A folder's entries in browser order, with their ranks and keys at the same
+ * indexes. `json` holds each entry's JSON text as a page sends it, filled in
+ * as pages are sent and kept with the listing (a filtered view shares its
+ * folder's: `base` and `at` map the view's indexes to the folder's).
+ */
+type Sorted = { entries: StorageEntry[]; ranks: Uint8Array; keys: string[]; json: (string | undefined)[]; base: Sorted | null; at: number[] | null };
 function sortEntries(list: StorageEntry[]): Sorted {
   const n = list.length;
   const ranks = new Uint8Array(n);
@@ -103,13 +122,42 @@ function sortEntries(list: StorageEntry[]): Sorted {
   }
   const order = Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => cmp(ranks[a]!, keys[a]!, list[a]!.name, ranks[b]!, keys[b]!, list[b]!.name));
-  return { entries: order.map((i) => list[i]!), ranks: Uint8Array.from(order, (i) => ranks[i]!), keys: order.map((i) => keys[i]!) };
+  return { entries: order.map((i) => list[i]!), ranks: Uint8Array.from(order, (i) => ranks[i]!), keys: order.map((i) => keys[i]!), json: new Array(n), base: null, at: null };
 }
 function filtered(s: Sorted, filter: string): Sorted {
   if (!filter) return s;
   const keep: number[] = [];
   for (let i = 0; i < s.entries.length; i++) if (s.entries[i]!.name.toLocaleLowerCase().includes(filter)) keep.push(i);
-  return { entries: keep.map((i) => s.entries[i]!), ranks: Uint8Array.from(keep, (i) => s.ranks[i]!), keys: keep.map((i) => s.keys[i]!) };
+  return { entries: keep.map((i) => s.entries[i]!), ranks: Uint8Array.from(keep, (i) => s.ranks[i]!), keys: keep.map((i) => s.keys[i]!), json: [], base: s, at: keep };
+}
+
+function browseEntry(e: StorageEntry): BrowseEntry {
+  return {
+    name: e.name,
+    type: e.type,
+    size: e.size,
+    modifiedAt: e.modifiedAt ? e.modifiedAt.getTime() : null,
+    isBackup: e.type === 'file' && isBackupFileName(e.name),
+  };
+}
+
+/** JSON.stringify(browseEntry(e)), written out: the same text, without an object per entry. */
+function entryJson(e: StorageEntry): string {
+  const ms = e.modifiedAt ? e.modifiedAt.getTime() : null;
+  return `{"name":${JSON.stringify(e.name)},"type":${JSON.stringify(e.type)},"size":${jsonNumber(e.size)},"modifiedAt":${jsonNumber(ms)},"isBackup":${e.type === 'file' && isBackupFileName(e.name)}}`;
+}
+const jsonNumber = (v: number | null) => (v !== null && Number.isFinite(v) ? String(v) : 'null');
+
+/** The JSON text of the entries [start, end) of `s`, each serialised once per kept listing. */
+function entriesJson(s: Sorted, start: number, end: number): string {
+  const home = s.base ?? s;
+  let out = '';
+  for (let i = start; i < end; i++) {
+    const j = s.at ? s.at[i]! : i;
+    const text = (home.json[j] ??= entryJson(home.entries[j]!));
+    out += i === start ? text : `,${text}`;
+  }
+  return `[${out}]`;
 }
 
 /** The cursor: where the last page ended, in the sort order (stateless: it works after the listing is read again). */
@@ -293,7 +341,30 @@ function childUrlParts(u: string): { childUrlPrefix: string; childUrlSuffix: str
   return { childUrlPrefix: u.slice(0, i), childUrlSuffix: u.slice(i + CHILD_MARK.length) };
 }
 
-export async function browse(url: string, opts: { filter?: string; cursor?: string; limit?: number } = {}): Promise<BrowseResult> {
+type BrowseOptions = { filter?: string; cursor?: string; limit?: number };
+
+/** One page of a folder (see BrowseResult). */
+export async function browse(url: string, opts: BrowseOptions = {}): Promise<BrowseResult> {
+  const { head, listing, start, end, tail } = await pageParts(url, opts);
+  return { ...head, entries: listing.entries.slice(start, end).map(browseEntry), ...tail };
+}
+
+/**
+ * The same page as JSON text, exactly JSON.stringify(await browse(url, opts)):
+ * the entries' text is kept with the listing, so the pages of a folder of
+ * ten thousand files do not build and serialise an object per entry each time.
+ */
+export async function browseJson(url: string, opts: BrowseOptions = {}): Promise<string> {
+  const { head, listing, start, end, tail } = await pageParts(url, opts);
+  // Both objects have keys, so the braces stripped are their own; key order is BrowseResult's.
+  return `${JSON.stringify(head).slice(0, -1)},"entries":${entriesJson(listing, start, end)},${JSON.stringify(tail).slice(1)}`;
+}
+
+type PageHead = Omit<BrowseResult, 'entries' | 'total' | 'matched' | 'nextCursor' | 'info'>;
+type PageTail = Pick<BrowseResult, 'total' | 'matched' | 'nextCursor' | 'info'>;
+type PageParts = { head: PageHead; listing: Sorted; start: number; end: number; tail: PageTail };
+
+async function pageParts(url: string, opts: BrowseOptions): Promise<PageParts> {
   const limit = Math.min(PAGE_MAX, Math.max(1, opts.limit ?? PAGE_DEFAULT));
   const filter = (opts.filter ?? '').trim().toLocaleLowerCase();
   const cursor = opts.cursor ? decodeCursor(opts.cursor) : null;
@@ -314,7 +385,7 @@ async function pageOf(
   rel: string,
   pinned: Pinned | null,
   { loc, rootLabel, filter, cursor, limit }: { loc: StorageLocation; rootLabel: string; filter: string; cursor: Cursor | null; limit: number },
-): Promise<BrowseResult> {
+): Promise<PageParts> {
   // Storage Information is read while the folder is listed (first page only).
   const information = cursor
     ? null
@@ -325,7 +396,7 @@ async function pageOf(
   const all = await listFolder(target, key, rel, pinned);
   const matching = filtered(all, filter);
   const start = cursor ? firstAfter(matching, cursor) : 0;
-  const page = matching.entries.slice(start, start + limit);
+  const end = Math.min(start + limit, matching.entries.length);
   const more = start + limit < matching.entries.length;
   let info: BrowseResult['info'] = null;
   if (information) {
@@ -334,24 +405,24 @@ async function pageOf(
   }
   const crumbs = [{ name: rootLabel, url: rootUrl(loc) }, ...loc.parts.map((name, i) => ({ name, url: locationUrl(loc, loc.parts.slice(0, i + 1)) }))];
   return {
-    type: loc.type,
-    url: locationUrl(loc),
-    rootUrl: rootUrl(loc),
-    rootLabel,
-    path: loc.parts,
-    breadcrumbs: crumbs,
-    parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
-    ...childUrlParts(locationUrl(loc, [...loc.parts, CHILD_MARK])),
-    entries: page.map((e) => ({
-      name: e.name,
-      type: e.type,
-      size: e.size,
-      modifiedAt: e.modifiedAt ? e.modifiedAt.getTime() : null,
-      isBackup: e.type === 'file' && isBackupFileName(e.name),
-    })),
-    total: all.entries.length,
-    matched: matching.entries.length,
-    nextCursor: more && page.length ? encodeCursor(page.at(-1)!) : null,
-    info,
+    head: {
+      type: loc.type,
+      url: locationUrl(loc),
+      rootUrl: rootUrl(loc),
+      rootLabel,
+      path: loc.parts,
+      breadcrumbs: crumbs,
+      parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
+      ...childUrlParts(locationUrl(loc, [...loc.parts, CHILD_MARK])),
+    },
+    listing: matching,
+    start,
+    end,
+    tail: {
+      total: all.entries.length,
+      matched: matching.entries.length,
+      nextCursor: more && end > start ? encodeCursor(matching.entries[end - 1]!) : null,
+      info,
+    },
   };
 }

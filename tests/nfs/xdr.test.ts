@@ -63,6 +63,22 @@ describe('XdrWriter and XdrReader', () => {
     expect(reader('0020000000000000').u64big()).toBe(2n ** 53n);
     expect(reader('ffffffffffffffff').i64big()).toBe(-1n);
     expect(reader('fffffffffffffffe').i64big()).toBe(-2n);
+    expect(reader('001fffffffffffff').u64()).toBe(2 ** 53 - 1);
+    expect(reader('0000000100000002').u64()).toBe(2 ** 32 + 2);
+    // i64 as a number: exact within 2^53, the sign from the high word.
+    for (const v of [0n, 1n, -1n, -2n, 2n ** 32n, -(2n ** 32n) - 1n, 2n ** 53n - 1n, -(2n ** 53n) + 1n, 1_764_000_000n, -1_764_000_000n]) {
+      expect(new XdrReader(new XdrWriter().u64(BigInt.asUintN(64, v)).finish()).i64()).toBe(Number(v));
+    }
+  });
+
+  it('reads an opaque through a window bounded by its length, and moves past its padding', () => {
+    const r = new XdrReader(new XdrWriter().opaque(new XdrWriter().u32(7).u32(9).finish().subarray(0, 6)).u32(42).finish());
+    const w = r.window(100, 'attribute values');
+    expect(w.remaining).toBe(6);
+    expect(w.u32()).toBe(7);
+    expect(thrownBy(() => w.u32('the size')).message).toBe('the reply ends inside the size');
+    expect(r.u32()).toBe(42);
+    expect(thrownBy(() => reader('00000009 00000000').window(8, 'attribute values')).message).toBe('attribute values is longer than 8 bytes');
   });
 
   it('pads opaque data to a multiple of 4 with zero bytes and reads past the padding', () => {
@@ -141,6 +157,8 @@ describe('XdrReader on truncated and hostile input', () => {
     ['u64', new XdrWriter().u64(5).finish(), (r) => r.u64()],
     ['u64big', new XdrWriter().u64(5n).finish(), (r) => r.u64big()],
     ['i64big', new XdrWriter().u64(5n).finish(), (r) => r.i64big()],
+    ['i64', new XdrWriter().u64(5n).finish(), (r) => r.i64()],
+    ['window', new XdrWriter().opaque(Buffer.alloc(6, 1)).finish(), (r) => r.window(100)],
     ['bool', new XdrWriter().bool(true).finish(), (r) => r.bool()],
     ['fixed(5)', new XdrWriter().fixed(Buffer.alloc(5, 1)).finish(), (r) => r.fixed(5)],
     ['opaque', new XdrWriter().opaque(Buffer.alloc(6, 1)).finish(), (r) => r.opaque(100)],

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The local storage root is the temp folder, which also holds this test's data folder (tests/setup/unit-env.ts).
 process.env.WEBCONF_LOCAL_STORAGE_ROOT = os.tmpdir();
-const { browse, checkBrowsableFile } = await import('@/lib/storage/browser');
+const { browse, browseJson, checkBrowsableFile } = await import('@/lib/storage/browser');
 const { LocalFolderTarget } = await import('@/lib/storage/local-folder');
 const { childUrl } = await import('@/lib/storage/child-url');
 const { dataDir } = await import('@/lib/env');
@@ -21,6 +21,8 @@ beforeAll(() => {
   for (const d of ['zeta', 'Alpha', 'beta']) fs.mkdirSync(path.join(big, d));
   fs.writeFileSync(path.join(big, 'site-a-web01-20261122T043000Z.tar.age'), 'x');
   fs.writeFileSync(path.join(big, '.site-a-web01-20261122T043000Z.tar.age.partial'), 'x');
+  fs.mkdirSync(path.join(root, 'odd'));
+  for (const n of ['say "hi"\\.txt', 'ünïcødé-2.txt', 'v1.10.2', 'v1.9.2', 'v01.9.3', 'x007y08', 'x7y8z', '0', '00']) fs.writeFileSync(path.join(root, 'odd', n), 'data');
   fs.symlinkSync('/etc', path.join(root, 'outside'));
   fs.mkdirSync(path.join(root, 'inside'));
   fs.symlinkSync(path.join(root, 'inside'), path.join(root, 'to-inside'));
@@ -71,6 +73,25 @@ describe('storage browser on a local folder', () => {
     expect(first.matched).toBe(111); // file-12, file-120..129, file-1200..1299
     expect(names).toHaveLength(111);
     expect(names.every((n) => n.startsWith('file-12'))).toBe(true);
+  });
+
+  it('sends as JSON text exactly what the page object serialises to, first, filtered and following pages alike', async () => {
+    for (const opts of [{}, { limit: 7 }, { filter: 'FILE-12', limit: 5 }, { filter: 'nothing-matches' }, { limit: 2505 }]) {
+      let cursor: string | undefined;
+      for (let n = 0; n < 3; n++) {
+        const page = await browse(url('big'), { ...opts, cursor });
+        expect(await browseJson(url('big'), { ...opts, cursor })).toBe(JSON.stringify(page));
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+    }
+    expect(await browseJson(url('odd'))).toBe(JSON.stringify(await browse(url('odd'))));
+  });
+
+  it('orders runs of digits by value, leading zeros ignored, ties by the exact name', async () => {
+    const names = (await browse(url('odd'))).entries.map((e) => e.name);
+    // x007y08 before x7y8z: equal runs, and the shorter name's key is a prefix of the other's.
+    expect(names).toEqual(['0', '00', 'say "hi"\\.txt', 'v1.9.2', 'v01.9.3', 'v1.10.2', 'x007y08', 'x7y8z', 'ünïcødé-2.txt']);
   });
 
   it('continues after the last entry shown when the folder changes between pages', async () => {
