@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { decode } from 'next-auth/jwt';
 import { cookies, headers } from 'next/headers';
 import type { Actor } from '../audit/audit';
@@ -26,7 +27,7 @@ export async function currentUser(opts: { touch?: boolean } = {}): Promise<Curre
 }
 
 /**
- * Session cookies already decrypted, by their text: the same text under the
+ * Session cookies already decrypted, by their text's SHA-256: the same text under the
  * same key always decrypts to the same claims, so a kept one is used while
  * the key is unchanged and its expiry (exp, without the decoder's 15 s of
  * tolerance) is ahead. Only what decrypted is kept; the session record is
@@ -41,15 +42,17 @@ async function cookieSessionId(): Promise<string | null> {
   if (!raw) return null;
   const secret = authSecret();
   const kept = decodedCookies();
-  const hit = kept.get(raw);
+  // Kept under the cookie's SHA-256, not its text: the map holds no usable session token.
+  const key = crypto.createHash('sha256').update(raw).digest('base64');
+  const hit = kept.get(key);
   if (hit && hit.secret === secret && Date.now() < hit.expMs) return hit.sid;
-  if (hit) kept.delete(raw);
+  if (hit) kept.delete(key);
   try {
     const claims = await decode({ token: raw, secret });
     const sid = claims?.sid;
     if (typeof sid !== 'string') return null;
     if (typeof claims?.exp === 'number') {
-      kept.set(raw, { secret, sid, expMs: claims.exp * 1000 });
+      kept.set(key, { secret, sid, expMs: claims.exp * 1000 });
       if (kept.size > DECODED_KEPT) kept.delete(kept.keys().next().value!);
     }
     return sid;
