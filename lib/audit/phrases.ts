@@ -183,6 +183,9 @@ const REQUESTS: Record<string, string> = {
   'api.alerts.read': 'read the alert settings',
   'api.alerts.channels.list': 'list the alert channels',
   'api.alerts.channels.create': 'add an alert channel',
+  'api.alerts.channels.update': 'change an alert channel',
+  'api.alerts.channels.delete': 'remove an alert channel',
+  'api.alerts.channels.test': 'send a test through an alert channel',
   'api.alerts.list': 'list the alert channels',
 };
 
