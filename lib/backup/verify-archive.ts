@@ -22,19 +22,15 @@ export type VerifiedBackup = { manifest: Manifest; signatureVerified: true; memb
 
 const MAX_MANIFEST = 16 << 20;
 
-/** Receives a member's bytes while they are checked (a restore's staging), or null to skip it. */
+/**
+ * Receives a member's bytes while they are checked (a restore's staging), or null to skip it.
+ * The bytes given to its write() are lent until that write's callback: the local path reuses
+ * their memory for the next windows at once (no copy), so a sink that keeps them copies them.
+ */
 export type MemberSink = (member: ManifestMember) => Promise<Writable | null>;
 
 /** A member's bytes in a piece of the archive: [start, end) in the piece, and whether the member ends there. */
 export type ArchiveSpan = [start: number, end: number, ends: boolean];
-
-/**
- * Copies for sinks are at most this big: copies of whole 4 MiB windows are
- * fresh memory every time (on this VM 1 GiB of them cost ~150,000 page
- * faults and a second of kernel time), 64 KiB ones reuse what the previous
- * copies freed.
- */
-const SINK_COPY = 64 * 1024;
 
 type Delivery = { op: 'open'; member: ManifestMember } | { op: 'write'; start: number; end: number } | { op: 'end' };
 
@@ -57,6 +53,35 @@ function drained(sink: Writable, signal?: AbortSignal): Promise<void> {
     sink.on('error', onError);
     sink.on('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Writes `bytes` to `sink` and settles once the sink is done with them (its
+ * write callback ran: a file sink has written them), not merely once they
+ * are buffered; rejects if it fails or closes first, or the signal aborts.
+ * For bytes in memory that is reused as soon as the delivery settles.
+ */
+function written(sink: Writable, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const done = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      // After a failed write the stream still emits its 'error': the listener stays to take it.
+      if (!err) sink.off('error', onError);
+      sink.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onError = (err: Error) => done(err);
+    const onClose = () => done(sink.errored ?? new Error('a member sink closed before its member was written'));
+    const onAbort = () => done(signal!.reason);
+    sink.on('error', onError);
+    sink.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    sink.write(bytes, (err) => done(err ?? undefined));
   });
 }
 
@@ -86,9 +111,9 @@ const unreadable = (err: unknown) => (err instanceof TarFormatError ? new Backup
  * member of 0 bytes); end() compares them with the manifest.
  *
  * A sink gets each member's bytes in order, with backpressure: feed()'s
- * `delivered` settles once the piece's bytes went to the sinks (copied
- * first with `copy`, for pieces in memory that is reused), so a slow sink
- * slows the caller. No sink is opened before the manifest's signature
+ * `delivered` settles once the piece's bytes went to the sinks (with
+ * `reused`, for pieces in memory that is reused: once the sinks are done
+ * with them, not just holding them), so a slow sink slows the caller. No sink is opened before the manifest's signature
  * verified. Nothing is verified until end() resolves. After a failure
  * elsewhere the caller calls abort(): a sink still open is destroyed.
  */
@@ -108,7 +133,7 @@ export class ArchiveCheck {
 
   constructor(
     private readonly dms: string,
-    private readonly o: { sink?: MemberSink; copy?: boolean; signal?: AbortSignal; keyCache?: BackupKeyCache } = {},
+    private readonly o: { sink?: MemberSink; reused?: boolean; signal?: AbortSignal; keyCache?: BackupKeyCache } = {},
   ) {}
 
   private fail(error: unknown): never {
@@ -203,13 +228,8 @@ export class ArchiveCheck {
         } else if (d.op === 'write') {
           if (!this.sink) continue;
           const bytes = piece.subarray(d.start, d.end);
-          if (!this.o.copy) {
-            if (!this.sink.write(bytes)) await drained(this.sink, this.o.signal);
-            continue;
-          }
-          for (let o = 0; o < bytes.length; o += SINK_COPY) {
-            if (!this.sink.write(Buffer.from(bytes.subarray(o, o + SINK_COPY)))) await drained(this.sink, this.o.signal);
-          }
+          if (this.o.reused) await written(this.sink, bytes, this.o.signal);
+          else if (!this.sink.write(bytes)) await drained(this.sink, this.o.signal);
         } else if (this.sink) {
           await finished(this.sink);
           this.sink = null;

@@ -56,7 +56,7 @@ export async function verifyLocalFile(file: string, dms: string, opts: VerifyOpt
     throw opts.openFailed(err);
   });
   const workers = new BackupWorkers(2);
-  const check = new ArchiveCheck(dms, { sink: opts.sink, copy: true, signal: opts.signal, keyCache: opts.keyCache });
+  const check = new ArchiveCheck(dms, { sink: opts.sink, reused: true, signal: opts.signal, keyCache: opts.keyCache });
   const plain = new SharedArrayBuffer(RING * PLAIN_SLOT);
   const size = reader.size;
   const memory = Buffer.from(ring.memory);

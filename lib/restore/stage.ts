@@ -65,11 +65,16 @@ export function stagingSink(dirs: { applianceNew: string; database: string }, op
       highWaterMark: 1 << 20,
       write(chunk: Buffer, _enc, cb) {
         if (opts.faults !== false) faultPoint('stage-write');
-        fs.write(fd, chunk, 0, chunk.length, position, (err, n) => {
-          if (!err) position += n;
-          if (!err && n !== chunk.length) return cb(new Error(`short write to ${file}`));
-          cb(err);
-        });
+        // The caller may reuse `chunk` once cb ran (verify-local's shared memory), so cb waits for all of it.
+        const rest = (from: number) =>
+          fs.write(fd, chunk, from, chunk.length - from, position, (err, n) => {
+            if (err) return cb(err);
+            if (n === 0) return cb(new Error(`no progress writing ${file}`));
+            position += n;
+            if (from + n < chunk.length) rest(from + n);
+            else cb();
+          });
+        rest(0);
       },
       final(cb) {
         // The member is complete: closed at once for the sink's caller, written out meanwhile

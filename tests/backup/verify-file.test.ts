@@ -64,7 +64,11 @@ const paths: [string, () => StorageTarget][] = [
   ['stream (as NFS)', () => streamOnly(new LocalFolderTarget(dir))],
 ];
 
-/** A sink that collects each member, optionally slowly (`delayMs` per 64 KiB taken), reporting what it took. */
+/**
+ * A sink that collects each member, optionally slowly (`delayMs` per 64 KiB taken), reporting what it took.
+ * The bytes a sink is given are lent until its write callback (MemberSink): this one copies them only
+ * then, just before the callback, so that bytes reused too early would show as a wrong member.
+ */
 function collecting(delayMs = 0, accepted?: (n: number) => void) {
   const got = new Map<string, Buffer>();
   const order: string[] = [];
@@ -74,10 +78,13 @@ function collecting(delayMs = 0, accepted?: (n: number) => void) {
     return new Writable({
       highWaterMark: 256 * 1024,
       write(chunk: Buffer, _e, cb) {
-        parts.push(chunk);
         accepted?.(chunk.length);
-        if (delayMs) setTimeout(cb, delayMs * Math.ceil(chunk.length / 65536));
-        else cb();
+        const take = () => {
+          parts.push(Buffer.from(chunk));
+          cb();
+        };
+        if (delayMs) setTimeout(take, delayMs * Math.ceil(chunk.length / 65536));
+        else setImmediate(take);
       },
       final(cb) {
         got.set(m.path, Buffer.concat(parts));
