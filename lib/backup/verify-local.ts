@@ -45,6 +45,12 @@ export type VerifyOptions = {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Keys derived from the DMS before (key-cache.ts): the file then opens without scrypt. */
   keyCache?: BackupKeyCache;
+  /**
+   * Two worker threads the caller started beforehand (and closes): starting them takes
+   * ~130 ms here (a thread, tsx, the modules), which a restore spends reading the
+   * details meanwhile. Without them the local path starts its own.
+   */
+  workers?: BackupWorkers;
 };
 
 type Chunks = { layout: ChunkLayout; session: ReturnType<BackupWorkers['chunkWindows']> };
@@ -55,7 +61,7 @@ export async function verifyLocalFile(file: string, dms: string, opts: VerifyOpt
   const reader = await WindowReader.open(file, ring).catch((err: unknown) => {
     throw opts.openFailed(err);
   });
-  const workers = new BackupWorkers(2);
+  const workers = opts.workers ?? new BackupWorkers(2);
   const check = new ArchiveCheck(dms, { sink: opts.sink, reused: true, signal: opts.signal, keyCache: opts.keyCache });
   const plain = new SharedArrayBuffer(RING * PLAIN_SLOT);
   const size = reader.size;
@@ -137,6 +143,6 @@ export async function verifyLocalFile(file: string, dms: string, opts: VerifyOpt
   } finally {
     if (attached) workers.detachReadBack();
     await reader.close();
-    await workers.close().catch(() => undefined);
+    if (!opts.workers) await workers.close().catch(() => undefined);
   }
 }

@@ -8,6 +8,7 @@ import { BackupDetailsError, clearBackupDetailsCache, readBackupDetails, type Ba
 import { isDmsSet, unsealDms } from '../backup/dms';
 import { forgetStorageState } from '../backup/engine';
 import { runningBackup } from '../backup/runs';
+import { BackupWorkers } from '../backup/backup-workers';
 import { verifyBackupFile } from '../backup/verify-file';
 import { db, resumeDb, suspendDb } from '../db/client';
 import { exclusiveOperationRefusal, isConstraintViolation } from '../db/errors';
@@ -200,6 +201,8 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
   const o = openSource(opts.source);
   const id = `dry-${newId()}`;
   const dir = workDir(id);
+  // Started while the details are read (a local file is verified on worker threads).
+  const workers = o.target.localPath ? new BackupWorkers(2) : undefined;
   try {
     const opening = await openWithDms(o, opts.dms, opts.signal);
     const dbFile = path.join(dir, 'webconf.db');
@@ -210,6 +213,7 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
       const verified = await verifyBackupFile(o.target, o.name, opening.dms, {
         keyCache: applianceKeyCache,
         signal: opts.signal,
+        workers,
         sink: async (m) => (m.kind === 'database' ? sink(m) : null),
       });
       checksum = verified.checksum;
@@ -224,6 +228,7 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
     audit(opts.actor, 'backup.restore.dry-run', 'failure', { target: o.label, detail: { reason: (err as Error).message } });
     throw err;
   } finally {
+    await workers?.close().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
     removeIfEmpty(restoreRoot());
     await o.target.close().catch(() => undefined);
@@ -283,11 +288,14 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
   const dirs = { applianceNew: path.join(appWork, 'new'), database: path.join(work, 'webconf.db') };
   let journal: Journal | null = null;
   let switched = false;
+  let workers: BackupWorkers | undefined;
   const finishOld = (status: RestoreRun['status'], outcome: string, error: string | null) => {
     db().update(restoreRuns).set({ status, phase: 'done', finishedAt: new Date(), outcome, error }).where(eq(restoreRuns.id, rowId)).run();
     if (progressState.current) progressState.current.finished = { status, outcome, at: new Date().toISOString() };
   };
   try {
+    // Started while the details are read (a local file is verified on worker threads).
+    if (o.target.localPath) workers = new BackupWorkers(2);
     const opening = await openWithDms(o, opts.dms, opts.signal);
     progressState.current.bytesTotal = opening.details.sizeBytes;
     prepareStaging(dirs);
@@ -297,6 +305,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
       const verified = await verifyBackupFile(o.target, o.name, opening.dms, {
         keyCache: applianceKeyCache,
         signal: opts.signal,
+        workers,
         sink: async (m) => {
           faultPoint('verify');
           return sink(m);
@@ -308,6 +317,9 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
       checksum = verified.checksum;
     } catch (err) {
       throw verifyFailure(err);
+    } finally {
+      await workers?.close().catch(() => undefined);
+      workers = undefined;
     }
     faultPoint('verified');
     setPhase(rowId, 'staging');
@@ -424,6 +436,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     audit(opts.actor, 'backup.restore', err instanceof AppError && err.code !== 'internal' ? 'denied' : 'failure', { target: o.label, detail: { reason } });
     throw err instanceof AppError ? err : new AppError('internal', `The restore failed: ${reason}. Nothing was changed.`);
   } finally {
+    await workers?.close().catch(() => undefined);
     releaseRestore();
     removeIfEmpty(restoreRoot());
     await o.target.close().catch(() => undefined);
