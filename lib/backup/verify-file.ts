@@ -18,7 +18,8 @@ import { verifyLocalFile, type VerifyOptions } from './verify-local';
  * null. Nothing is verified until the promise resolves: a restore keeps what
  * its sinks wrote aside until then. A damaged file rejects with an
  * AgeError or a BackupVerifyError in words. `onProgress(bytesRead,
- * totalBytes)` follows the stored file's bytes.
+ * totalBytes)` follows the stored file's bytes. With `recordedChecksum` (see
+ * VerifyOptions) the file is not hashed and that checksum is answered.
  *
  * A file this machine can read directly (local folder, USB drive) is read
  * once into shared memory and checked on both cores (verify-local.ts);
@@ -31,12 +32,12 @@ export async function verifyBackupFile(target: StorageTarget, name: string, dms:
     if (!entry || entry.type === 'directory') throw storageError(target.label, `read ${name}`, Object.assign(new Error('not a file'), { code: entry ? 'EISDIR' : 'ENOENT' }));
     return verifyLocalFile(target.localPath(name), dms, { ...opts, openFailed: (err) => storageError(target.label, `read ${name}`, err) });
   }
-  const hash = crypto.createHash('sha256');
+  const hash = opts.recordedChecksum ? null : crypto.createHash('sha256');
   const total = opts.onProgress ? ((await target.stat(name))?.size ?? 0) : 0;
   let read = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
+      hash?.update(chunk);
       read += chunk.length;
       opts.onProgress?.(read, total);
       cb(null, chunk);
@@ -50,7 +51,7 @@ export async function verifyBackupFile(target: StorageTarget, name: string, dms:
     const plain = await decryptWithPassphrase(tapped, dms, { keyCache: opts.keyCache?.files });
     opts.signal?.addEventListener('abort', () => plain.destroy(opts.signal!.reason as Error), { once: true });
     const verified = await verifyArchive(plain, dms, { sink: opts.sink, signal: opts.signal, keyCache: opts.keyCache });
-    return { ...verified, checksum: hash.digest('hex') };
+    return { ...verified, checksum: hash ? hash.digest('hex') : opts.recordedChecksum! };
   } finally {
     stored.destroy();
   }

@@ -2,12 +2,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
+import { z } from 'zod';
 import { audit, type Actor } from '../audit/audit';
 import { applianceIdentity, applianceRoot } from '../backup/appliance';
 import { BackupDetailsError, clearBackupDetailsCache, readBackupDetails, type BackupDetails } from '../backup/details';
 import { isDmsSet, unsealDms } from '../backup/dms';
 import { forgetStorageState } from '../backup/engine';
-import { runningBackup } from '../backup/runs';
+import { runningBackup, runWithFile } from '../backup/runs';
 import { BackupWorkers } from '../backup/backup-workers';
 import { verifyBackupFile } from '../backup/verify-file';
 import { db, resumeDb, suspendDb } from '../db/client';
@@ -131,6 +132,31 @@ async function openWithDms(o: Opened, entered: string | undefined, signal?: Abor
   return { dms, details, dmsSource };
 }
 
+/** What the history keeps of a run's manifest (engine.ts), as far as it binds a file to the run. */
+const recordedManifestSchema = z.object({ createdAt: z.string(), appliance: z.object({ id: z.string() }) });
+
+/**
+ * The stored file's SHA-256 as the backup history recorded it when the run wrote the file
+ * and read it back, if this file is that run's: on the configured storage the run wrote
+ * to, the same name and size, and a signed manifest naming the same appliance and creation
+ * time. Then the verification need not hash the file again (verify-local.ts). Otherwise
+ * (an upload, a file fetched over SSH, a backup from elsewhere) it computes the checksum.
+ */
+function recordedChecksum(src: RestoreSource, o: Opened, d: Opening['details']): string | undefined {
+  if (src.kind !== 'storage') return undefined;
+  const run = runWithFile(o.name, d.sizeBytes);
+  if (!run?.checksum || run.prunedAt || run.target !== o.target.label || !run.manifest) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(run.manifest);
+  } catch {
+    return undefined;
+  }
+  const recorded = recordedManifestSchema.safeParse(raw);
+  if (!recorded.success || recorded.data.createdAt !== d.createdAt || recorded.data.appliance.id !== d.appliance.id) return undefined;
+  return run.checksum;
+}
+
 function verifyFailure(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const message = (err as Error).message.replace(/\.$/, '');
@@ -214,6 +240,7 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
         keyCache: applianceKeyCache,
         signal: opts.signal,
         workers,
+        recordedChecksum: recordedChecksum(opts.source, o, opening.details),
         sink: async (m) => (m.kind === 'database' ? sink(m) : null),
       });
       checksum = verified.checksum;
@@ -306,6 +333,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
         keyCache: applianceKeyCache,
         signal: opts.signal,
         workers,
+        recordedChecksum: recordedChecksum(opts.source, o, opening.details),
         sink: async (m) => {
           faultPoint('verify');
           return sink(m);

@@ -50,10 +50,24 @@ export function prepareStaging(dirs: { applianceNew: string; database: string })
  * are decrypted; syncStaging (which fsyncs every staged file and folder before the switch)
  * then finds them clean. Nothing waits for these early fsyncs and their failures do not
  * count: syncStaging is the one that makes the staging durable, and says so when it cannot.
+ * They run one at a time: each small file's fsync is a journal commit of a few ms, and a
+ * backup's hundreds of small configuration files, synced all at once, took every thread of
+ * the pool, so that the next files' opens and writes waited behind them (~3 ms a file here).
  */
 export function stagingSink(dirs: { applianceNew: string; database: string }, opts: { faults?: boolean } = {}) {
   const written: string[] = [];
-  const early = (fd: number, cb: (err?: Error | null) => void) => fs.fdatasync(fd, () => fs.close(fd, cb));
+  let syncing: Promise<void> = Promise.resolve();
+  const early = (file: string) => {
+    syncing = syncing.then(
+      () =>
+        new Promise<void>((done) =>
+          fs.open(file, 'r', (err, fd) => {
+            if (err) return done();
+            fs.fdatasync(fd, () => fs.close(fd, () => done()));
+          }),
+        ),
+    );
+  };
   const sink = async (member: ManifestMember): Promise<Writable> => {
     const file = stagedPathOf(member.path, dirs);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -77,12 +91,12 @@ export function stagingSink(dirs: { applianceNew: string; database: string }, op
         rest(0);
       },
       final(cb) {
-        // The member is complete: closed at once for the sink's caller, written out meanwhile
+        // The member is complete: closed at once for the sink's caller, written out later
         // through a descriptor of its own.
-        fs.open(file, 'r', (err, again) => {
-          if (!err) early(again, () => undefined);
-          closed = true;
-          fs.close(fd, cb);
+        closed = true;
+        fs.close(fd, (err) => {
+          if (!err) early(file);
+          cb(err);
         });
       },
       destroy(err, cb) {

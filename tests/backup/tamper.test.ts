@@ -59,10 +59,13 @@ function target(stream: boolean): StorageTarget {
   return wrapped;
 }
 
-async function verifyBytes(bytes: Buffer, dms = DMS, stream = false) {
+/** `recordedChecksum`: as a restore passes for its own backup (the file is then not hashed): damage must be refused all the same. */
+async function verifyBytes(bytes: Buffer, dms = DMS, stream = false, recordedChecksum?: string) {
   fs.writeFileSync(path.join(dir, 'probe.tar.age'), bytes);
-  return verifyBackupFile(target(stream), 'probe.tar.age', dms);
+  return verifyBackupFile(target(stream), 'probe.tar.age', dms, { recordedChecksum });
 }
+
+const RECORDED = crypto.createHash('sha256').update('a checksum the history recorded').digest('hex');
 
 function flip(at: number): Buffer {
   const b = Buffer.from(original);
@@ -78,6 +81,9 @@ describe('a damaged backup is refused', () => {
     expect(chunkCount()).toBeGreaterThanOrEqual(4);
     const v = await verifyBytes(original);
     expect(v.signatureVerified).toBe(true);
+    expect(v.checksum).toBe(crypto.createHash('sha256').update(original).digest('hex'));
+    // With a recorded checksum the file is not hashed: that one is answered, the rest is the same.
+    for (const stream of [false, true]) expect(await verifyBytes(original, DMS, stream, RECORDED)).toEqual({ ...v, checksum: RECORDED });
     const out = path.join(dir, 'out.tar');
     execFileSync('script', ['-qec', `age -d -o ${out} ${path.join(dir, 'good.tar.age')}`, '/dev/null'], { input: `${DMS}\n` });
     const x = path.join(dir, 'x');
@@ -127,6 +133,10 @@ describe('a damaged backup is refused', () => {
       }
       // The same words either way.
       expect(errors[0]!.message).toBe(errors[1]!.message);
+      // Not hashing the file (a restore of its own backup) refuses the same damage in the same words.
+      for (const stream of [false, true]) {
+        await expect(verifyBytes(make(), DMS, stream, RECORDED)).rejects.toThrow(errors[0]!.message);
+      }
     });
   }
 });

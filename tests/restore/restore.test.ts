@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { applianceIdentity, applianceRoot } from '@/lib/backup/appliance';
 import { createSession, resolveSession } from '@/lib/auth/sessions';
 import { db } from '@/lib/db/client';
-import { desc } from 'drizzle-orm';
-import { auditEvents, derivedKeys, restoreRuns, users } from '@/lib/db/schema';
+import { desc, eq } from 'drizzle-orm';
+import { auditEvents, backupRuns, derivedKeys, restoreRuns, users } from '@/lib/db/schema';
 import { planRestore, runRestore } from '@/lib/restore/restore';
 import { safetyCopies } from '@/lib/restore/safety-copy';
 import { restoreRoot } from '@/lib/restore/paths';
@@ -49,6 +49,36 @@ describe('restore on the appliance that made the backup', () => {
     expect(after).toEqual(before);
     // The dry-run's temporary copy of the backup's database is gone, and so is the (empty) restore folder.
     expect(fs.existsSync(restoreRoot())).toBe(false);
+  });
+
+  it("takes its own backup's checksum from the history (the file is not hashed again) only when the file is that run's", async () => {
+    const file = path.join(storageDir, backup.fileName);
+    const actual = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    expect(backup.checksum).toBe(actual);
+    const run = () => db().select().from(backupRuns).where(eq(backupRuns.id, backup.id)).get()!;
+    const { checksum, manifest } = run();
+    const marker = 'e'.repeat(64);
+    const plan = () => planRestore({ source: { kind: 'storage', fileName: backup.fileName }, actor: ACTOR });
+    try {
+      // A marker in the record comes back: the record was used, the file was not hashed.
+      db().update(backupRuns).set({ checksum: marker }).where(eq(backupRuns.id, backup.id)).run();
+      expect((await plan()).file.checksum).toBe(marker);
+      // A record whose manifest names another creation time is not this file's: the file is hashed.
+      const other = { ...JSON.parse(manifest!), createdAt: '2020-01-01T00:00:00.000Z' };
+      db().update(backupRuns).set({ manifest: JSON.stringify(other) }).where(eq(backupRuns.id, backup.id)).run();
+      expect((await plan()).file.checksum).toBe(actual);
+    } finally {
+      db().update(backupRuns).set({ checksum, manifest }).where(eq(backupRuns.id, backup.id)).run();
+    }
+    // The same file under a name the history does not know, and as an uploaded file: hashed.
+    fs.copyFileSync(file, path.join(storageDir, 'copy.tar.age'));
+    try {
+      expect((await planRestore({ source: { kind: 'storage', fileName: 'copy.tar.age' }, actor: ACTOR })).file.checksum).toBe(actual);
+      const upload = { kind: 'file' as const, path: path.join(storageDir, 'copy.tar.age'), origin: 'upload' as const, label: 'an uploaded file' };
+      expect((await planRestore({ source: upload, actor: ACTOR })).file.checksum).toBe(actual);
+    } finally {
+      fs.rmSync(path.join(storageDir, 'copy.tar.age'));
+    }
   });
 
   it('refuses without the appliance name typed, changing nothing', async () => {
