@@ -26,7 +26,7 @@ import { applianceIdentity } from './appliance';
 import { ArchiveReader, DATABASE_MEMBER, TAR_BLOCK, listMembers, manifestEntry, padManifest, planArchive, reservedManifestSize } from './archive';
 import { isDmsSet, unsealDms } from './dms';
 import { backupFileName, partialName } from './file-name';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, ManifestSigner, withPlaceholderSignature, type UnsignedManifest } from './manifest';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, ManifestSigner, runManifestSummary, withPlaceholderSignature, type UnsignedManifest } from './manifest';
 import { applyRetention } from './retention';
 import { runningBackup } from './runs';
 import { getBackupSettings } from './settings';
@@ -396,15 +396,7 @@ async function execute(run: BackupRun, signal: AbortSignal): Promise<void> {
       sizeBytes: size,
       checksum: sum,
       bytesDone: plainSize,
-      manifest: JSON.stringify({
-        appliance: manifest.appliance,
-        createdAt: manifest.createdAt,
-        database: manifest.database,
-        contents: manifest.contents,
-        members: manifest.members.length,
-        dataBytes: members.reduce((n, m) => n + m.size, 0),
-        signatureVerified: true,
-      }),
+      manifest: runManifestSummary(manifest, members.reduce((n, m) => n + m.size, 0)),
     });
     clock.enter('done');
     log.info({ event: 'backup.succeeded', run: run.id, file: fileName, bytes: size, target: target.label, phaseMs: clock.timings }, 'backup succeeded');

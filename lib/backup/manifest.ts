@@ -134,3 +134,19 @@ function macMatches(value: string, unsigned: UnsignedManifest, key: Buffer): boo
   const actual = Buffer.from(value, 'hex');
   return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
 }
+
+/**
+ * What the backup history keeps of a run's manifest (backup_runs.manifest, JSON): enough
+ * to show the run and to bind a file to it (appliance and creation time), no member list.
+ */
+export function runManifestSummary(manifest: Manifest, dataBytes: number): string {
+  return JSON.stringify({
+    appliance: manifest.appliance,
+    createdAt: manifest.createdAt,
+    database: manifest.database,
+    contents: manifest.contents,
+    members: manifest.members.length,
+    dataBytes,
+    signatureVerified: true,
+  });
+}

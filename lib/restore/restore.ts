@@ -10,6 +10,7 @@ import { isDmsSet, unsealDms } from '../backup/dms';
 import { forgetStorageState } from '../backup/engine';
 import { runningBackup, runWithFile } from '../backup/runs';
 import { BackupWorkers } from '../backup/backup-workers';
+import { runManifestSummary } from '../backup/manifest';
 import { verifyBackupFile } from '../backup/verify-file';
 import { db, resumeDb, suspendDb } from '../db/client';
 import { exclusiveOperationRefusal, isConstraintViolation } from '../db/errors';
@@ -328,6 +329,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
     prepareStaging(dirs);
     const { sink } = stagingSink(dirs);
     let checksum: string;
+    let summary: string;
     try {
       const verified = await verifyBackupFile(o.target, o.name, opening.dms, {
         keyCache: applianceKeyCache,
@@ -343,6 +345,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
         },
       });
       checksum = verified.checksum;
+      summary = runManifestSummary(verified.manifest, verified.bytes);
     } catch (err) {
       throw verifyFailure(err);
     } finally {
@@ -362,7 +365,7 @@ export async function runRestore(opts: RestoreOptions & { confirm: string; onLoc
       dms: opening.dms,
       applianceId: here.id,
       derivedKeys: derivedKeyRows(),
-      restored: { fileName: o.displayName, sizeBytes: opening.details.sizeBytes, checksum, location: o.location },
+      restored: { fileName: o.displayName, sizeBytes: opening.details.sizeBytes, checksum, location: o.location, manifest: summary },
       row: {
         status: 'running',
         phase: 'switching',

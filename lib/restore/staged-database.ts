@@ -64,7 +64,8 @@ export type Preparation = {
   dms: string;
   /** This appliance's id: a restore keeps the identity of the appliance it runs on. */
   applianceId: string;
-  restored: { fileName: string; sizeBytes: number; checksum: string; location: string | null };
+  /** `manifest`: the history's summary of the backup's manifest (runManifestSummary), for the run that made it. */
+  restored: { fileName: string; sizeBytes: number; checksum: string; location: string | null; manifest: string };
   row: Omit<RestoreRun, 'id'>;
   /** This appliance's derived-key cache (key-cache.ts): appliance state, kept across the restore like its id. */
   derivedKeys: DerivedKey[];
@@ -105,6 +106,7 @@ export function prepareStagedDatabase(file: string, p: Preparation): Preparation
             fileName: p.restored.fileName,
             sizeBytes: p.restored.sizeBytes,
             checksum: p.restored.checksum,
+            manifest: run.manifest ?? p.restored.manifest,
             tempName: null,
             target: run.target ?? p.restored.location,
           })

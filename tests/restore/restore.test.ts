@@ -111,6 +111,10 @@ describe('restore on the appliance that made the backup', () => {
     expect(now.history.slice(0, atBackup.history.length)).toEqual(atBackup.history);
     expect(now.history[atBackup.history.length]).toMatchObject({ id: backup.id, status: 'succeeded', fileName: backup.fileName, checksum: backup.checksum });
     expect(now.history).toHaveLength(atBackup.history.length + 1);
+    // That run also has the history's summary of its manifest, as any run that wrote a file: it binds the file to the run.
+    const summary = JSON.parse(db().select().from(backupRuns).where(eq(backupRuns.id, backup.id)).get()!.manifest!);
+    expect(summary).toMatchObject({ appliance: { id: applianceIdentity().id }, signatureVerified: true });
+    expect(summary.createdAt).toBe(result.plan.backup.createdAt);
     expect(resolveSession(session).ok).toBe(false);
     const rows = db().select().from(restoreRuns).all();
     expect(rows).toHaveLength(1);
