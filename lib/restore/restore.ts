@@ -228,9 +228,10 @@ export async function planRestore(opts: RestoreOptions): Promise<RestorePlan> {
   const o = openSource(opts.source);
   const id = `dry-${newId()}`;
   const dir = workDir(id);
-  // Started while the details are read (a local file is verified on worker threads).
-  const workers = o.target.localPath ? new BackupWorkers(2) : undefined;
+  let workers: BackupWorkers | undefined;
   try {
+    // Started while the details are read (a local file is verified on worker threads).
+    if (o.target.localPath) workers = new BackupWorkers(2);
     const opening = await openWithDms(o, opts.dms, opts.signal);
     const dbFile = path.join(dir, 'webconf.db');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
