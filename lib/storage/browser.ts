@@ -26,7 +26,12 @@ import type { AccessInfo, SpaceInfo, StorageEntry, StorageTarget } from './types
  * (location.ts, paths.ts), and on a local disk or USB drive the folder's
  * real path (symbolic links resolved) must lie inside the location's root.
  * A folder's listing is kept for LISTING_MS while the folder's modification
- * time stays the same, so the next pages do not list it again.
+ * time stays the same, so the next pages do not list it again. The pages
+ * after the first come from the listing the first page came from (its id is
+ * in the cursor) while it is kept, so that paging through a folder that
+ * changes meanwhile never skips or repeats an entry. A client that asks for
+ * it (`kept`: the dialog) gets a changed remote folder's kept listing at
+ * once, marked stale, while the folder is read again (see listFolder).
  */
 export type BrowseEntry = {
   name: string;
@@ -57,6 +62,14 @@ export type BrowseResult = {
   nextCursor: string | null;
   /** Storage Information; sent with the first page only (cursor absent). */
   info: { access: AccessInfo; space: SpaceInfo | null; spaceWarning: string | null } | null;
+  /** When the folder was read for these entries (milliseconds since 1970). */
+  listedAt: number;
+  /**
+   * The folder is known to have changed since listedAt: these entries are the
+   * kept listing, sent at once because the client asked for it (`kept`), and
+   * the folder is being read again; ask again without `kept` for the new one.
+   */
+  stale: boolean;
 };
 
 export const PAGE_DEFAULT = 200;
@@ -65,8 +78,11 @@ export const PAGE_MAX = 10_000;
 const LISTING_MS = 30_000;
 const LISTINGS_KEPT = 32;
 
-type Listing = { at: number; mtime: number | null; sorted: Sorted };
+type Listing = { id: number; at: number; mtime: number | null; sorted: Sorted };
 const listings = () => processState('storage.listings', () => new Map<string, Listing>());
+/** Folder reads under way (remote folders), so that requests that see the same modification time share one read. */
+const reads = () => processState('storage.listing-reads', () => new Map<string, { mtime: number; done: Promise<Listing> }>());
+const listingIds = () => processState('storage.listing-ids', () => ({ last: 0 }));
 
 /**
  * Natural order without a collator (Intl.Collator took 20 ms to sort 10,000
@@ -160,15 +176,20 @@ function entriesJson(s: Sorted, start: number, end: number): string {
   return `[${out}]`;
 }
 
-/** The cursor: where the last page ended, in the sort order (stateless: it works after the listing is read again). */
-type Cursor = { t: string; n: string };
-function encodeCursor(e: StorageEntry): string {
-  return Buffer.from(JSON.stringify({ t: e.type === 'directory' ? 'directory' : 'file', n: e.name } satisfies Cursor)).toString('base64url');
+/**
+ * The cursor: where the last page ended, in the sort order, and the id of the
+ * listing the page came from. The next page comes from that listing while it
+ * is kept; after that, from a new reading, after the same place (the
+ * position needs no state).
+ */
+type Cursor = { t: string; n: string; s?: number };
+function encodeCursor(e: StorageEntry, listing: number): string {
+  return Buffer.from(JSON.stringify({ t: e.type === 'directory' ? 'directory' : 'file', n: e.name, s: listing } satisfies Cursor)).toString('base64url');
 }
 function decodeCursor(s: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c?.t === 'string' && typeof c?.n === 'string') return c;
+    if (typeof c?.t === 'string' && typeof c?.n === 'string' && (c.s === undefined || Number.isSafeInteger(c.s))) return c;
   } catch {
     /* below */
   }
@@ -277,9 +298,29 @@ async function listPinned(target: StorageTarget, pinned: Pinned, rel: string): P
   }
 }
 
-/** The folder's listing, sorted: kept while its modification time stays the same (LISTING_MS at most). */
-async function listFolder(target: StorageTarget, key: string, rel: string, pinned: Pinned | null): Promise<Sorted> {
+type ListMode = {
+  /** The id of the listing the last page came from (a cursor's), or null on a first page. */
+  snapshot: number | null;
+  /** A remote folder changed since its kept listing: answer with the kept one (stale) and read it again meanwhile. */
+  kept: boolean;
+  /** Runs work on the location's pooled target after this request is answered (the background reading). */
+  later: (work: (t: StorageTarget) => Promise<unknown>) => Promise<unknown>;
+};
+
+/**
+ * The folder's listing, sorted. Kept while its modification time stays the
+ * same (LISTING_MS at most); a cursor's listing is used without asking the
+ * server while it is kept. A remote (NFS) folder that changed since its kept
+ * listing is read again; with `kept` the answer is the kept listing, marked
+ * stale, and the new reading goes on in the background, where the next
+ * request that sees the same modification time joins it. A local folder is
+ * always read through the pinned handle, which ends with the request.
+ */
+async function listFolder(target: StorageTarget, key: string, rel: string, pinned: Pinned | null, mode: ListMode): Promise<{ listing: Listing; stale: boolean }> {
   const cacheKey = `${key}\n${rel}`;
+  const hit = listings().get(cacheKey);
+  const young = hit && Date.now() - hit.at < LISTING_MS ? hit : null;
+  if (young && mode.snapshot !== null && young.id === mode.snapshot) return { listing: young, stale: false };
   let mtime: number | null;
   if (pinned) {
     mtime = (await pinned.handle.stat()).mtimeMs;
@@ -289,15 +330,37 @@ async function listFolder(target: StorageTarget, key: string, rel: string, pinne
     if (st && st.type !== 'directory' && rel) throw new StorageError(target.label, `list /${rel}`, 'it is not a folder', 'ENOTDIR');
     mtime = st?.modifiedAt?.getTime() ?? null;
   }
-  const cache = listings();
-  const hit = cache.get(cacheKey);
-  if (hit && mtime !== null && hit.mtime === mtime && Date.now() - hit.at < LISTING_MS) return hit.sorted;
-  const listed = pinned ? await listPinned(target, pinned, rel) : await target.list(rel);
-  const sorted = sortEntries(listed);
-  cache.delete(cacheKey);
-  cache.set(cacheKey, { at: Date.now(), mtime, sorted });
-  while (cache.size > LISTINGS_KEPT) cache.delete(cache.keys().next().value!);
-  return sorted;
+  if (young && mtime !== null && young.mtime === mtime) return { listing: young, stale: false };
+  if (young && mode.kept && !pinned && mtime !== null) {
+    // Failures are the next request's to report (it reads again); this answer stands as marked.
+    mode.later((t) => readListing(t, cacheKey, rel, null, mtime)).catch(() => undefined);
+    return { listing: young, stale: true };
+  }
+  return { listing: await readListing(target, cacheKey, rel, pinned, mtime), stale: false };
+}
+
+function readListing(target: StorageTarget, cacheKey: string, rel: string, pinned: Pinned | null, mtime: number | null): Promise<Listing> {
+  const going = reads().get(cacheKey);
+  if (!pinned && going && going.mtime === mtime) return going.done;
+  const done = (async () => {
+    const at = Date.now();
+    const listed = pinned ? await listPinned(target, pinned, rel) : await target.list(rel);
+    const listing: Listing = { id: ++listingIds().last, at, mtime, sorted: sortEntries(listed) };
+    const cache = listings();
+    cache.delete(cacheKey);
+    cache.set(cacheKey, listing);
+    while (cache.size > LISTINGS_KEPT) cache.delete(cache.keys().next().value!);
+    return listing;
+  })();
+  if (!pinned && mtime !== null) {
+    const r = reads();
+    r.set(cacheKey, { mtime, done });
+    const settle = () => {
+      if (r.get(cacheKey)?.done === done) r.delete(cacheKey);
+    };
+    done.then(settle, settle);
+  }
+  return done;
 }
 
 /**
@@ -320,6 +383,7 @@ export async function checkBrowsableFile(target: StorageTarget, parts: string[])
 /** Forgets kept listings (after the console wrote into a folder it may have listed). */
 export function forgetListings(): void {
   listings().clear();
+  reads().clear();
 }
 
 function firstAfter(s: Sorted, c: Cursor): number {
@@ -341,7 +405,13 @@ function childUrlParts(u: string): { childUrlPrefix: string; childUrlSuffix: str
   return { childUrlPrefix: u.slice(0, i), childUrlSuffix: u.slice(i + CHILD_MARK.length) };
 }
 
-type BrowseOptions = { filter?: string; cursor?: string; limit?: number };
+type BrowseOptions = {
+  filter?: string;
+  cursor?: string;
+  limit?: number;
+  /** A changed remote folder's kept listing at once, marked stale, while it is read again (BrowseResult.stale). */
+  kept?: boolean;
+};
 
 /** One page of a folder (see BrowseResult). */
 export async function browse(url: string, opts: BrowseOptions = {}): Promise<BrowseResult> {
@@ -360,19 +430,20 @@ export async function browseJson(url: string, opts: BrowseOptions = {}): Promise
   return `${JSON.stringify(head).slice(0, -1)},"entries":${entriesJson(listing, start, end)},${JSON.stringify(tail).slice(1)}`;
 }
 
-type PageHead = Omit<BrowseResult, 'entries' | 'total' | 'matched' | 'nextCursor' | 'info'>;
-type PageTail = Pick<BrowseResult, 'total' | 'matched' | 'nextCursor' | 'info'>;
+type PageHead = Omit<BrowseResult, 'entries' | 'total' | 'matched' | 'nextCursor' | 'info' | 'listedAt' | 'stale'>;
+type PageTail = Pick<BrowseResult, 'total' | 'matched' | 'nextCursor' | 'info' | 'listedAt' | 'stale'>;
 type PageParts = { head: PageHead; listing: Sorted; start: number; end: number; tail: PageTail };
 
 async function pageParts(url: string, opts: BrowseOptions): Promise<PageParts> {
   const limit = Math.min(PAGE_MAX, Math.max(1, opts.limit ?? PAGE_DEFAULT));
   const filter = (opts.filter ?? '').trim().toLocaleLowerCase();
   const cursor = opts.cursor ? decodeCursor(opts.cursor) : null;
-  return withLocation(url, async (target, { loc, key, rootLabel }) => {
+  return withLocation(url, async (target, { loc, key, rootLabel, open }) => {
     const rel = loc.parts.join('/');
     const pinned = target.localPath ? await pinFolder(target, rel) : null;
+    const later = (work: (t: StorageTarget) => Promise<unknown>) => withPooledTarget(key, open, work);
     try {
-      return await pageOf(target, key, rel, pinned, { loc, rootLabel, filter, cursor, limit });
+      return await pageOf(target, key, rel, pinned, { loc, rootLabel, filter, cursor, limit, kept: opts.kept === true, later });
     } finally {
       await pinned?.handle.close();
     }
@@ -384,7 +455,7 @@ async function pageOf(
   key: string,
   rel: string,
   pinned: Pinned | null,
-  { loc, rootLabel, filter, cursor, limit }: { loc: StorageLocation; rootLabel: string; filter: string; cursor: Cursor | null; limit: number },
+  { loc, rootLabel, filter, cursor, limit, kept, later }: { loc: StorageLocation; rootLabel: string; filter: string; cursor: Cursor | null; limit: number; kept: boolean; later: ListMode['later'] },
 ): Promise<PageParts> {
   // Storage Information is read while the folder is listed (first page only).
   const information = cursor
@@ -393,7 +464,8 @@ async function pageOf(
       ? Promise.all([folderAccess(pinned.at), folderSpace(pinned.at).catch(() => null)])
       : Promise.all([target.access(rel), target.space(rel).catch(() => null)]);
   information?.catch(() => undefined);
-  const all = await listFolder(target, key, rel, pinned);
+  const { listing, stale } = await listFolder(target, key, rel, pinned, { snapshot: cursor?.s ?? null, kept, later });
+  const all = listing.sorted;
   const matching = filtered(all, filter);
   const start = cursor ? firstAfter(matching, cursor) : 0;
   const end = Math.min(start + limit, matching.entries.length);
@@ -421,8 +493,10 @@ async function pageOf(
     tail: {
       total: all.entries.length,
       matched: matching.entries.length,
-      nextCursor: more && end > start ? encodeCursor(matching.entries[end - 1]!) : null,
+      nextCursor: more && end > start ? encodeCursor(matching.entries[end - 1]!, listing.id) : null,
       info,
+      listedAt: listing.at,
+      stale,
     },
   };
 }

@@ -93,6 +93,8 @@ export const browseQuerySchema = z.object({
   filter: z.string().max(255, 'The filter has at most 255 characters.').optional(),
   cursor: z.string().max(2048).optional(),
   limit: z.coerce.number({ error: 'limit must be a number from 1 to 10000.' }).int('limit must be a whole number.').min(1, 'limit must be from 1 to 10000.').max(10_000, 'limit must be from 1 to 10000.').optional(),
+  /** kept=1: a changed remote folder's kept listing at once, marked stale, while it is read again. */
+  kept: z.literal('1', { error: 'kept is 1, or left out.' }).optional(),
 });
 
 export const locationQuerySchema = z.object({

@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
 import { ConsoleClient } from '../helpers/http-client';
 import { startNfsServer, type NfsServer } from '../helpers/nfs-server';
+import { NfsShare } from '@/lib/nfs/nfs-share';
 import {
   cleanUp,
   clickBackupNow,
@@ -371,5 +372,44 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     expect(db().audit('backup.storage.configure').at(-1)).toMatchObject({ outcome: 'success', target: `NFS share ${config.url}` });
     // The console's probe file was removed again: the chosen folder holds only what was there.
     expect(fs.readdirSync(path.join(nfs.exportDir, 'archive'))).toEqual(['weekly']);
+  });
+
+  it('7. reopened after another client changed the folder: the kept listing is shown at once, said to be read again, and the new listing replaces it', async () => {
+    await openBackupPage();
+    await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
+    const b = storageBrowser(page);
+    await b.dialog.waitFor();
+    const archiveUrl = (await b.url().textContent())!;
+    await b.shows(archiveUrl);
+    expect(await b.folders().allTextContents()).toEqual(['weekly']);
+    await page.keyboard.press('Escape');
+    await b.dialog.waitFor({ state: 'hidden' });
+
+    // Another client adds a folder through the NFS server (ganesha sees it; the folder's modification time moves).
+    const peer = await NfsShare.open(archiveUrl);
+    try {
+      await peer.mkdir('monthly');
+    } finally {
+      await peer.close();
+    }
+    const answers: { stale: boolean; total: number }[] = [];
+    const seen = (r: Response) => {
+      if (r.url().includes('/api/storage/browse?')) void r.json().then((j: { stale: boolean; total: number }) => answers.push({ stale: j.stale, total: j.total }), () => undefined);
+    };
+    page.on('response', seen);
+    try {
+      await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
+      await b.dialog.waitFor();
+      await b.shows(archiveUrl);
+      await expect.poll(() => b.folders().allTextContents()).toEqual(['monthly', 'weekly']);
+      expect(await b.count().textContent()).toBe('2 of 2 shown');
+      expect(await b.dialog.getByTestId('browser-updating').count(), 'no "reading it again" once the new listing is shown').toBe(0);
+      // What was shown first: the kept listing (1 entry), marked stale; then the new reading.
+      await expect.poll(() => answers.length).toBe(2);
+      expect(answers).toEqual([{ stale: true, total: 1 }, { stale: false, total: 2 }]);
+    } finally {
+      page.off('response', seen);
+    }
+    await page.keyboard.press('Escape');
   });
 });

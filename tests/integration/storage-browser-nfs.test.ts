@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
 import { ConsoleClient } from '../helpers/http-client';
 import { startNfsServer, type NfsServer } from '../helpers/nfs-server';
+import { NfsShare } from '@/lib/nfs/nfs-share';
 import { childUrl } from '@/lib/storage/child-url';
 
 /**
@@ -31,6 +32,8 @@ type Page = {
   matched: number;
   nextCursor: string | null;
   info: { access: { read: boolean; write: boolean }; space: { totalBytes: number; freeBytes: number; usedBytes: number } | null; spaceWarning: string | null } | null;
+  listedAt: number;
+  stale: boolean;
 };
 
 let nfs: NfsServer;
@@ -167,6 +170,65 @@ describe.each(VERSIONS)('storage browser over NFS %s', (v) => {
     const fromHistory = await api.json<{ details: Record<string, unknown> }>(`/api/backups/${started.body.run.id}/details`);
     expect(fromHistory.status, JSON.stringify(fromHistory.body)).toBe(200);
     expect(fromHistory.body.details).toMatchObject({ fileName: run.fileName, checksum: sha, signature: 'verified' });
+  });
+});
+
+describe('storage browser over NFS: a folder that changes while it is browsed', () => {
+  it('pages continue their own listing; kept=1 answers with the kept listing marked stale while the folder is read again; without it the answer waits for the new reading', async () => {
+    fs.mkdirSync(path.join(nfs.exportDir, 'site', 'changing'));
+    for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(nfs.exportDir, 'site', 'changing', `config-${i}.txt`), 'x');
+    const url = nfs.url('4.1', 'site/changing');
+    const names = (p: Page) => p.entries.map((e) => e.name);
+    const first = (await browse(url, { limit: '10', kept: '1' })).body;
+    // Nothing was kept of the folder: it is read now.
+    expect(first.stale).toBe(false);
+    expect(first.total).toBe(30);
+    // A change made through NFS, as another client would (ganesha sees it; the folder's modification time moves).
+    const peer = await NfsShare.open(url);
+    try {
+      const w = await peer.createFile('AAA-new.txt');
+      await w.commit();
+      // The second page comes from the first page's listing: nothing skipped, nothing repeated, no new entry in the middle.
+      const second = (await browse(url, { limit: '10', cursor: first.nextCursor! })).body;
+      expect(second.total).toBe(30);
+      expect(second.listedAt).toBe(first.listedAt);
+      expect(names(second)).toEqual(Array.from({ length: 10 }, (_, i) => `config-${i + 10}.txt`));
+      // The dialog's first page: the kept listing at once, said to be stale, with when it was read.
+      const kept = await browse(url, { limit: '10', kept: '1' });
+      expect(kept.status).toBe(200);
+      expect(kept.body.stale).toBe(true);
+      expect(kept.body.listedAt).toBe(first.listedAt);
+      expect(kept.body.total).toBe(30);
+      expect(names(kept.body)).not.toContain('AAA-new.txt');
+      // Asked again without kept: the new reading (the one begun in the background, or a new one).
+      const fresh = (await browse(url, { limit: '10' })).body;
+      expect(fresh.stale).toBe(false);
+      expect(fresh.total).toBe(31);
+      expect(names(fresh)[0]).toBe('AAA-new.txt');
+      expect(fresh.listedAt).toBeGreaterThan(first.listedAt);
+      // The first page's cursor now meets a new listing: it continues after the same entry.
+      const after = (await browse(url, { limit: '10', cursor: first.nextCursor! })).body;
+      expect(after.total).toBe(31);
+      expect(names(after)[0]).toBe('config-10.txt');
+      // Unchanged since: kept=1 is simply the kept listing, not stale.
+      const same = (await browse(url, { limit: '10', kept: '1' })).body;
+      expect(same.stale).toBe(false);
+      expect(same.listedAt).toBe(fresh.listedAt);
+      // Without kept, a change is read before the answer.
+      await peer.remove('AAA-new.txt');
+      const removed = (await browse(url, { limit: '10' })).body;
+      expect(removed.stale).toBe(false);
+      expect(removed.total).toBe(30);
+      expect(names(removed)).not.toContain('AAA-new.txt');
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('refuses a kept value other than 1 in words', async () => {
+    const res = await browse(nfs.url('4.1', 'site/changing'), { kept: 'yes' });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(res.body)).toMatch(/kept is 1, or left out/);
   });
 });
 

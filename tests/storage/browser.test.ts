@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The local storage root is the temp folder, which also holds this test's data folder (tests/setup/unit-env.ts).
 process.env.WEBCONF_LOCAL_STORAGE_ROOT = os.tmpdir();
-const { browse, browseJson, checkBrowsableFile } = await import('@/lib/storage/browser');
+const { browse, browseJson, checkBrowsableFile, forgetListings } = await import('@/lib/storage/browser');
 const { LocalFolderTarget } = await import('@/lib/storage/local-folder');
 const { childUrl } = await import('@/lib/storage/child-url');
 const { dataDir } = await import('@/lib/env');
@@ -94,14 +94,42 @@ describe('storage browser on a local folder', () => {
     expect(names).toEqual(['0', '00', 'say "hi"\\.txt', 'v1.9.2', 'v01.9.3', 'v1.10.2', 'x007y08', 'x7y8z', 'ünïcødé-2.txt']);
   });
 
-  it('continues after the last entry shown when the folder changes between pages', async () => {
+  it('pages after the first continue the listing the first came from while it is kept, however the folder changes', async () => {
     const p1 = await browse(url('big'), { limit: 10 });
     fs.writeFileSync(path.join(root, 'big', 'AAA-new.dat'), '');
-    const p2 = await browse(url('big'), { limit: 10, cursor: p1.nextCursor! });
-    expect(p2.total).toBe(2506);
-    expect(p2.entries[0]!.name > p1.entries.at(-1)!.name || p2.entries[0]!.type !== 'directory').toBe(true);
-    expect(p1.entries.map((e) => e.name)).not.toContain(p2.entries[0]!.name);
-    fs.rmSync(path.join(root, 'big', 'AAA-new.dat'));
+    try {
+      const p2 = await browse(url('big'), { limit: 10, cursor: p1.nextCursor! });
+      expect(p2.total).toBe(2505);
+      expect(p2.listedAt).toBe(p1.listedAt);
+      expect(p2.stale).toBe(false);
+      expect(p2.entries.map((e) => e.name)).not.toContain('AAA-new.dat');
+      expect(p1.entries.map((e) => e.name)).not.toContain(p2.entries[0]!.name);
+      // A new first page reads the changed folder; a local one is read at once even when a kept listing is welcome.
+      const again = await browse(url('big'), { limit: 10, kept: true });
+      expect(again.stale).toBe(false);
+      expect(again.total).toBe(2506);
+      expect(again.listedAt).toBeGreaterThanOrEqual(p1.listedAt);
+    } finally {
+      fs.rmSync(path.join(root, 'big', 'AAA-new.dat'));
+    }
+  });
+
+  it('continues after the last entry shown from a new reading once the first page\'s listing is gone', async () => {
+    const p1 = await browse(url('big'), { limit: 10 });
+    fs.writeFileSync(path.join(root, 'big', 'AAA-new.dat'), '');
+    try {
+      forgetListings();
+      const p2 = await browse(url('big'), { limit: 10, cursor: p1.nextCursor! });
+      expect(p2.total).toBe(2506);
+      expect(p2.listedAt).toBeGreaterThanOrEqual(p1.listedAt);
+      expect(p2.entries[0]!.name > p1.entries.at(-1)!.name || p2.entries[0]!.type !== 'directory').toBe(true);
+      expect(p1.entries.map((e) => e.name)).not.toContain(p2.entries[0]!.name);
+      // A cursor from before listings had ids (no `s`) works the same way.
+      const old = Buffer.from(JSON.stringify({ t: 'file', n: p1.entries.at(-1)!.name })).toString('base64url');
+      expect((await browse(url('big'), { limit: 10, cursor: old })).entries.map((e) => e.name)).toEqual(p2.entries.map((e) => e.name));
+    } finally {
+      fs.rmSync(path.join(root, 'big', 'AAA-new.dat'));
+    }
   });
 
   it('refuses a symbolic link that leads outside, follows one that stays inside', async () => {

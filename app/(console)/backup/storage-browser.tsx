@@ -88,6 +88,8 @@ export function StorageBrowser({
   const [info, setInfo] = useState<BrowseResult['info']>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  // The folder shown is the listing kept of it, and it has changed since: the new listing is on its way.
+  const [updating, setUpdating] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const [details, setDetails] = useState<BackupDetailsView | null>(null);
   const [detailsProblem, setDetailsProblem] = useState<string | null>(null);
@@ -130,15 +132,28 @@ export function StorageBrowser({
       const params = new URLSearchParams({ url, limit: String(PAGE) });
       if (query) params.set('filter', query);
       if (cursor) params.set('cursor', cursor);
+      // A first page may come from the listing the console kept of the folder, marked stale if the folder
+      // changed since: it is shown at once, and the new listing replaces it when it arrives.
+      else params.set('kept', '1');
       try {
-        const r = await getJson<BrowseResult>(`/api/storage/browse?${params}`);
+        let r = await getJson<BrowseResult>(`/api/storage/browse?${params}`);
         if (mine !== request.current) return;
-        setPage(r);
-        setEntries((prev) => (cursor ? [...prev, ...r.entries] : r.entries));
-        if (r.info) setInfo(r.info);
+        const show = (p: BrowseResult) => {
+          setPage(p);
+          setEntries((prev) => (cursor ? [...prev, ...p.entries] : p.entries));
+          if (p.info) setInfo(p.info);
+        };
+        show(r);
         if (!cursor && focusList.current) {
           focusList.current = false;
           requestAnimationFrame(() => list.current?.focus());
+        }
+        if (r.stale) {
+          setUpdating(true);
+          params.delete('kept');
+          r = await getJson<BrowseResult>(`/api/storage/browse?${params}`);
+          if (mine !== request.current) return;
+          show(r);
         }
       } catch (err) {
         if (mine !== request.current) return;
@@ -148,7 +163,10 @@ export function StorageBrowser({
         }
         setProblem((err as Problem).message ?? 'The folder could not be read.');
       } finally {
-        if (mine === request.current) setLoading(false);
+        if (mine === request.current) {
+          setLoading(false);
+          setUpdating(false);
+        }
       }
     },
     [url, query],
@@ -250,6 +268,11 @@ export function StorageBrowser({
             </div>
             <p className="mb-1 text-xs text-slate-600" aria-live="polite" data-testid="browser-count">
               {page ? (query ? `${entries.length} of ${page.matched} shown (${page.matched} of ${page.total} match "${query}")` : `${entries.length} of ${page.total} shown`) : loading ? 'Loading…' : ''}
+              {page && updating ? (
+                <span data-testid="browser-updating">
+                  {' · '}The folder changed since it was read <RelativeTime iso={new Date(page.listedAt).toISOString()} />; reading it again…
+                </span>
+              ) : null}
             </p>
             {problem ? (
               <p role="alert" className="mb-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="browser-error">{problem}</p>

@@ -15,7 +15,7 @@ export const GET = withAuth(
   'storage:browse',
   async ({ req }) => {
     const q = browseQuerySchema.parse(Object.fromEntries(req.nextUrl.searchParams));
-    const body = await storageRefusal(() => browseJson(q.url, { filter: q.filter, cursor: q.cursor, limit: q.limit }));
+    const body = await storageRefusal(() => browseJson(q.url, { filter: q.filter, cursor: q.cursor, limit: q.limit, kept: q.kept === '1' }));
     return new Response(body, { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store, no-transform' } });
   },
   { name: 'api.storage.browse', touch: true },
