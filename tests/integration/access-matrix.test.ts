@@ -1644,7 +1644,14 @@ const ACTION_PROBES: Record<string, ActionProbe> = {
     effect: async (ctx) => !(await channelById((ctx.victim as ListedChannel).id)),
   },
   'app/(console)/settings/alerts/actions.ts#saveReminderAction': {
-    prepare: async () => ({ hours: 1 + Math.floor(Math.random() * 700) }),
+    // A value other than the stored one: a random pick equal to it would look like an effect of a refused call.
+    prepare: async () => {
+      const stored = (await alertsState()).reminderHours;
+      let hours: number;
+      do hours = 1 + Math.floor(Math.random() * 700);
+      while (hours === stored);
+      return { hours };
+    },
     fields: (ctx) => ({ hours: String(ctx.hours) }),
     effect: async (ctx) => (await alertsState()).reminderHours === ctx.hours,
   },
