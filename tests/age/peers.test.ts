@@ -7,6 +7,7 @@ import { Decrypter, Encrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgeNoMatchError, encryptWithPassphrase } from '@/lib/age';
 import { decryptBuffer, encryptBuffer, through } from './helpers';
+import { ignoreEpipe } from '../helpers/child-io';
 
 /**
  * Independent implementations: Debian's `age` CLI (Go reference, v1.1.1)
@@ -45,6 +46,8 @@ function ageCli(args: string[], lines: string[]): Promise<{ code: number | null;
       clearTimeout(timer);
       resolve({ code, output });
     });
+    // age may refuse and exit before reading every line: EPIPE is not a failure.
+    child.stdin.on('error', ignoreEpipe);
     child.stdin.end(lines.map((l) => l + '\n').join(''));
   });
 }

@@ -19,6 +19,7 @@ import {
   type X25519Recipient,
 } from '@/lib/age';
 import { collect, through } from './helpers';
+import { ignoreEpipe } from '../helpers/child-io';
 
 /**
  * X25519 mode against independent implementations: Debian's `age` and
@@ -42,6 +43,9 @@ function run(cmd: string, args: string[], input?: string): Promise<{ code: numbe
       if (err && typeof err.code !== 'number') return reject(err);
       resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
+    // A CLI that quits without reading its input (age -d -i FILE) closes the pipe:
+    // EPIPE there is not a failure; its exit code and output say what happened.
+    child.stdin!.on('error', ignoreEpipe);
     child.stdin!.end(input ?? '');
   });
 }

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './console-server';
+import { ignoreEpipe } from './child-io';
 
 /**
  * Runs the `webconf` command and the appliance helper (appliance-cli.ts) as
@@ -22,6 +23,9 @@ export function run(script: string, args: string[], env: Record<string, string>,
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
+    // A command that exits without reading its input closes the pipe: EPIPE is
+    // not a failure there; its exit code and output say what happened.
+    child.stdin.on('error', ignoreEpipe);
     child.stdin.end(opts.input ?? '');
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
