@@ -21,7 +21,7 @@ export function formatRelative(date: Date, now: Date): string {
   return '';
 }
 
-/** "3 hours ago", with the exact time (UTC and local) on hover; refreshes itself. */
+/** "3 hours ago", with the exact time (UTC) on hover; refreshes itself every 15 s. */
 export function RelativeTime({ iso }: { iso: string }) {
   const date = new Date(iso);
   const [now, setNow] = useState<Date | null>(null);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { isBackupFileName } from '../backup/file-name';
 import { dataDir } from '../env';
 import { AppError } from '../errors';
+import { log } from '../log';
 import { processState } from '../process-state';
 import { findUsbPartition } from '../usb/drives';
 import { UsbTarget } from '../usb/usb-target';
@@ -12,6 +13,7 @@ import { LocalFolderTarget, folderAccess, folderSpace, listFolderEntries } from 
 import { locationUrl, parseLocationUrl, rootUrl, type StorageLocation } from './location';
 import { NfsTarget } from './nfs-target';
 import { spaceWarning } from './space-warning';
+import { browseCursorSchema, type BrowseCursor } from './schemas';
 import { withPooledTarget } from './target-pool';
 import type { AccessInfo, SpaceInfo, StorageEntry, StorageTarget } from './types';
 
@@ -78,11 +80,23 @@ export const PAGE_MAX = 10_000;
 const LISTING_MS = 30_000;
 const LISTINGS_KEPT = 32;
 
-type Listing = { id: number; at: number; mtime: number | null; sorted: Sorted };
+type Listing = { id: number; key: string; at: number; mtime: number | null; sorted: Sorted };
+/** The newest listing of each folder, by location key and folder. */
 const listings = () => processState('storage.listings', () => new Map<string, Listing>());
+/**
+ * Listings by id, for the cursors of pages already sent: a listing replaced
+ * by a newer one of its folder (another user, the dialog's fresh reading)
+ * still serves the pages of whoever began paging through it, while young.
+ * At most LISTINGS_KEPT, oldest first out.
+ */
+const snapshots = () => processState('storage.listing-snapshots', () => new Map<number, Listing>());
 /** Folder reads under way (remote folders), so that requests that see the same modification time share one read. */
 const reads = () => processState('storage.listing-reads', () => new Map<string, { mtime: number; done: Promise<Listing> }>());
-const listingIds = () => processState('storage.listing-ids', () => ({ last: 0 }));
+/**
+ * Listing ids, and a generation that forgetListings advances: a reading begun
+ * before it does not put its (possibly outdated) listing back.
+ */
+const listingState = () => processState('storage.listing-ids', () => ({ last: 0, generation: 0 }));
 
 /**
  * Natural order without a collator (Intl.Collator took 20 ms to sort 10,000
@@ -182,17 +196,20 @@ function entriesJson(s: Sorted, start: number, end: number): string {
  * is kept; after that, from a new reading, after the same place (the
  * position needs no state).
  */
-type Cursor = { t: string; n: string; s?: number };
+type Cursor = BrowseCursor;
 function encodeCursor(e: StorageEntry, listing: number): string {
   return Buffer.from(JSON.stringify({ t: e.type === 'directory' ? 'directory' : 'file', n: e.name, s: listing } satisfies Cursor)).toString('base64url');
 }
+/** The cursor is the client's to send back: base64url JSON, checked by browseCursorSchema (its name only ever compared, never a path). */
 function decodeCursor(s: string): Cursor {
+  let json: unknown;
   try {
-    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c?.t === 'string' && typeof c?.n === 'string' && (c.s === undefined || Number.isSafeInteger(c.s))) return c;
+    json = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
   } catch {
-    /* below */
+    json = null;
   }
+  const c = browseCursorSchema.safeParse(json);
+  if (c.success) return c.data;
   throw new AppError('bad_request', 'The cursor is not valid: start from the first page.');
 }
 
@@ -303,24 +320,31 @@ type ListMode = {
   snapshot: number | null;
   /** A remote folder changed since its kept listing: answer with the kept one (stale) and read it again meanwhile. */
   kept: boolean;
-  /** Runs work on the location's pooled target after this request is answered (the background reading). */
+  /** Runs work on the location's pooled target, beside this request, which does not wait for it (the background reading). */
   later: (work: (t: StorageTarget) => Promise<unknown>) => Promise<unknown>;
 };
+
+const isYoung = (l: Listing | undefined): l is Listing => !!l && Date.now() - l.at < LISTING_MS;
 
 /**
  * The folder's listing, sorted. Kept while its modification time stays the
  * same (LISTING_MS at most); a cursor's listing is used without asking the
  * server while it is kept. A remote (NFS) folder that changed since its kept
  * listing is read again; with `kept` the answer is the kept listing, marked
- * stale, and the new reading goes on in the background, where the next
- * request that sees the same modification time joins it. A local folder is
- * always read through the pinned handle, which ends with the request.
+ * stale, and the new reading goes on in the background (one at a time per
+ * folder), where the next request that sees the same modification time
+ * joins it. A background reading that fails drops the kept listing, so that
+ * the next request reads in the foreground and reports why. A local folder
+ * is always read through the pinned handle, which ends with the request.
  */
 async function listFolder(target: StorageTarget, key: string, rel: string, pinned: Pinned | null, mode: ListMode): Promise<{ listing: Listing; stale: boolean }> {
   const cacheKey = `${key}\n${rel}`;
+  if (mode.snapshot !== null) {
+    const snap = snapshots().get(mode.snapshot);
+    if (isYoung(snap) && snap.key === cacheKey) return { listing: snap, stale: false };
+  }
   const hit = listings().get(cacheKey);
-  const young = hit && Date.now() - hit.at < LISTING_MS ? hit : null;
-  if (young && mode.snapshot !== null && young.id === mode.snapshot) return { listing: young, stale: false };
+  const young = isYoung(hit) ? hit : null;
   let mtime: number | null;
   if (pinned) {
     mtime = (await pinned.handle.stat()).mtimeMs;
@@ -332,8 +356,17 @@ async function listFolder(target: StorageTarget, key: string, rel: string, pinne
   }
   if (young && mtime !== null && young.mtime === mtime) return { listing: young, stale: false };
   if (young && mode.kept && !pinned && mtime !== null) {
-    // Failures are the next request's to report (it reads again); this answer stands as marked.
-    mode.later((t) => readListing(t, cacheKey, rel, null, mtime)).catch(() => undefined);
+    // One background reading per folder: a folder that keeps changing (a backup writing into it) is
+    // read again once the reading under way ends, not once per request.
+    if (!reads().has(cacheKey)) {
+      mode
+        .later((t) => readListing(t, cacheKey, rel, null, mtime))
+        .catch((err: unknown) => {
+          // This answer stands as marked; the next request reads in the foreground and reports the failure.
+          if (listings().get(cacheKey) === young) listings().delete(cacheKey);
+          log.warn({ location: key, folder: `/${rel}`, reason: err instanceof Error ? err.message : String(err) }, 'storage browser: reading a folder again in the background failed');
+        });
+    }
     return { listing: young, stale: true };
   }
   return { listing: await readListing(target, cacheKey, rel, pinned, mtime), stale: false };
@@ -342,14 +375,17 @@ async function listFolder(target: StorageTarget, key: string, rel: string, pinne
 function readListing(target: StorageTarget, cacheKey: string, rel: string, pinned: Pinned | null, mtime: number | null): Promise<Listing> {
   const going = reads().get(cacheKey);
   if (!pinned && going && going.mtime === mtime) return going.done;
+  const state = listingState();
+  const generation = state.generation;
   const done = (async () => {
     const at = Date.now();
     const listed = pinned ? await listPinned(target, pinned, rel) : await target.list(rel);
-    const listing: Listing = { id: ++listingIds().last, at, mtime, sorted: sortEntries(listed) };
-    const cache = listings();
-    cache.delete(cacheKey);
-    cache.set(cacheKey, listing);
-    while (cache.size > LISTINGS_KEPT) cache.delete(cache.keys().next().value!);
+    const listing: Listing = { id: ++state.last, key: cacheKey, at, mtime, sorted: sortEntries(listed) };
+    // Kept unless listings were forgotten meanwhile, or a reading begun later has already put a newer one.
+    if (state.generation === generation && !((listings().get(cacheKey)?.at ?? -Infinity) > at)) {
+      keep(listings(), cacheKey, listing);
+      keep(snapshots(), listing.id, listing);
+    }
     return listing;
   })();
   if (!pinned && mtime !== null) {
@@ -380,9 +416,22 @@ export async function checkBrowsableFile(target: StorageTarget, parts: string[])
   }
 }
 
-/** Forgets kept listings (after the console wrote into a folder it may have listed). */
+/** Puts `value` last in `map` (insertion order is age), dropping the oldest beyond LISTINGS_KEPT. */
+function keep<K>(map: Map<K, Listing>, key: K, value: Listing): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > LISTINGS_KEPT) map.delete(map.keys().next().value!);
+}
+
+/**
+ * Forgets kept listings (after the console wrote into a folder it may have
+ * listed). Readings under way go on for whoever waits on them, but their
+ * listings are not kept (the generation changed), and later requests read again.
+ */
 export function forgetListings(): void {
+  listingState().generation++;
   listings().clear();
+  snapshots().clear();
   reads().clear();
 }
 

@@ -97,6 +97,21 @@ export const browseQuerySchema = z.object({
   kept: z.literal('1', { error: 'kept is 1, or left out.' }).optional(),
 });
 
+/**
+ * The storage browser's cursor (base64url JSON, the client's to send back):
+ * where the last page ended in the sort order (the entry's type and name,
+ * only ever compared with names, never used as a path) and the id of the
+ * listing that page came from.
+ */
+export const browseCursorSchema = z
+  .object({
+    t: z.enum(['directory', 'file']),
+    n: z.string().min(1).max(4096),
+    s: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+export type BrowseCursor = z.infer<typeof browseCursorSchema>;
+
 export const locationQuerySchema = z.object({
   url: z.string({ error: 'Name the file: url=nfs://…, usb://… or file://…' }).min(1, 'Name the file: url=nfs://…, usb://… or file://…').max(2048),
 });

@@ -227,6 +227,8 @@ export function storageBrowser(page: Page) {
     async shows(url: string): Promise<void> {
       await expect.poll(() => dialog.getByTestId('browser-url').textContent(), { message: `the browser shows ${url}` }).toBe(url);
       await expect.poll(() => dialog.getByTestId('browser-entries').getAttribute('aria-busy')).toBe('false');
+      // Not a kept listing shown while the folder is read again (its list is not busy meanwhile).
+      await expect.poll(() => dialog.getByTestId('browser-updating').count()).toBe(0);
       await expect.poll(async () => /^\d+ of \d+ shown/.test((await dialog.getByTestId('browser-count').textContent()) ?? '')).toBe(true);
     },
   };

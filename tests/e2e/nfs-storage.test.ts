@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Page, Response } from 'playwright-core';
+import type { Page, Response, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startConsole, type ConsoleServer } from '../helpers/console-server';
@@ -397,17 +397,39 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
       if (r.url().includes('/api/storage/browse?')) void r.json().then((j: { stale: boolean; total: number }) => answers.push({ stale: j.stale, total: j.total }), () => undefined);
     };
     page.on('response', seen);
+    // The new reading (the first page asked without kept) is held until the kept listing has been looked at.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const hold = async (route: Route) => {
+      const u = new URL(route.request().url());
+      if (!u.searchParams.has('kept') && !u.searchParams.has('cursor')) await released;
+      await route.continue();
+    };
+    await page.route('**/api/storage/browse?*', hold);
     try {
       await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
       await b.dialog.waitFor();
-      await b.shows(archiveUrl);
+      await expect.poll(() => b.url().textContent()).toBe(archiveUrl);
+      // The kept listing, on screen and not busy, said to be read again, with when it was read (exact time on hover).
+      const updating = b.dialog.getByTestId('browser-updating');
+      await updating.waitFor();
+      expect(await updating.getAttribute('role')).toBe('status');
+      expect(await updating.textContent()).toMatch(/^The folder changed since it was read (just now|\d+ seconds? ago); reading it again…$/);
+      expect(await updating.locator('time').getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+      expect(await b.folders().allTextContents()).toEqual(['weekly']);
+      expect(await b.count().textContent()).toBe('1 of 1 shown');
+      expect(await b.dialog.getByTestId('browser-entries').getAttribute('aria-busy')).toBe('false');
+      release();
       await expect.poll(() => b.folders().allTextContents()).toEqual(['monthly', 'weekly']);
+      await b.shows(archiveUrl);
       expect(await b.count().textContent()).toBe('2 of 2 shown');
-      expect(await b.dialog.getByTestId('browser-updating').count(), 'no "reading it again" once the new listing is shown').toBe(0);
+      expect(await updating.count(), 'no "reading it again" once the new listing is shown').toBe(0);
       // What was shown first: the kept listing (1 entry), marked stale; then the new reading.
       await expect.poll(() => answers.length).toBe(2);
       expect(answers).toEqual([{ stale: true, total: 1 }, { stale: false, total: 2 }]);
     } finally {
+      release();
+      await page.unroute('**/api/storage/browse?*', hold);
       page.off('response', seen);
     }
     await page.keyboard.press('Escape');

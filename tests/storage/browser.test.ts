@@ -95,40 +95,45 @@ describe('storage browser on a local folder', () => {
   });
 
   it('pages after the first continue the listing the first came from while it is kept, however the folder changes', async () => {
+    // The first page ends with file-5.dat (three folders and a partial file first); file-6.5.dat would open the second in a new reading.
     const p1 = await browse(url('big'), { limit: 10 });
-    fs.writeFileSync(path.join(root, 'big', 'AAA-new.dat'), '');
+    expect(p1.entries.at(-1)!.name).toBe('file-5.dat');
+    fs.writeFileSync(path.join(root, 'big', 'file-6.5.dat'), '');
     try {
       const p2 = await browse(url('big'), { limit: 10, cursor: p1.nextCursor! });
       expect(p2.total).toBe(2505);
       expect(p2.listedAt).toBe(p1.listedAt);
       expect(p2.stale).toBe(false);
-      expect(p2.entries.map((e) => e.name)).not.toContain('AAA-new.dat');
-      expect(p1.entries.map((e) => e.name)).not.toContain(p2.entries[0]!.name);
+      expect(p2.entries[0]!.name).toBe('file-6.dat');
       // A new first page reads the changed folder; a local one is read at once even when a kept listing is welcome.
       const again = await browse(url('big'), { limit: 10, kept: true });
       expect(again.stale).toBe(false);
       expect(again.total).toBe(2506);
-      expect(again.listedAt).toBeGreaterThanOrEqual(p1.listedAt);
+      // The first page's cursor still has its own listing, though the folder's newest is another now.
+      const p2again = await browse(url('big'), { limit: 10, cursor: p1.nextCursor! });
+      expect(p2again.total).toBe(2505);
+      expect(p2again.listedAt).toBe(p1.listedAt);
+      expect(p2again.entries.map((e) => e.name)).toEqual(p2.entries.map((e) => e.name));
     } finally {
-      fs.rmSync(path.join(root, 'big', 'AAA-new.dat'));
+      fs.rmSync(path.join(root, 'big', 'file-6.5.dat'));
     }
   });
 
   it('continues after the last entry shown from a new reading once the first page\'s listing is gone', async () => {
     const p1 = await browse(url('big'), { limit: 10 });
-    fs.writeFileSync(path.join(root, 'big', 'AAA-new.dat'), '');
+    expect(p1.entries.at(-1)!.name).toBe('file-5.dat');
+    fs.writeFileSync(path.join(root, 'big', 'file-6.5.dat'), '');
     try {
       forgetListings();
       const p2 = await browse(url('big'), { limit: 10, cursor: p1.nextCursor! });
       expect(p2.total).toBe(2506);
-      expect(p2.listedAt).toBeGreaterThanOrEqual(p1.listedAt);
-      expect(p2.entries[0]!.name > p1.entries.at(-1)!.name || p2.entries[0]!.type !== 'directory').toBe(true);
-      expect(p1.entries.map((e) => e.name)).not.toContain(p2.entries[0]!.name);
+      // Right after file-5.dat in the new reading: the new file, then the rest.
+      expect(p2.entries.slice(0, 2).map((e) => e.name)).toEqual(['file-6.5.dat', 'file-6.dat']);
       // A cursor from before listings had ids (no `s`) works the same way.
       const old = Buffer.from(JSON.stringify({ t: 'file', n: p1.entries.at(-1)!.name })).toString('base64url');
       expect((await browse(url('big'), { limit: 10, cursor: old })).entries.map((e) => e.name)).toEqual(p2.entries.map((e) => e.name));
     } finally {
-      fs.rmSync(path.join(root, 'big', 'AAA-new.dat'));
+      fs.rmSync(path.join(root, 'big', 'file-6.5.dat'));
     }
   });
 
@@ -160,6 +165,22 @@ describe('storage browser on a local folder', () => {
   it('refuses locations outside the local storage root and a bad cursor, in words', async () => {
     await expect(browse('file:///etc')).rejects.toThrow(/inside/);
     await expect(browse(url('big'), { cursor: 'not-a-cursor' })).rejects.toThrow(/cursor is not valid/);
+    // Well-formed JSON that is not a cursor: another type, an empty or huge name, a bad listing id, a key too many.
+    const bad = [
+      { t: 'link', n: 'a' },
+      { t: 'file', n: '' },
+      { t: 'file', n: 'x'.repeat(4097) },
+      { t: 'file', n: 'a', s: -1 },
+      { t: 'file', n: 'a', s: 1.5 },
+      { t: 'file', n: 'a', s: '1' },
+      { t: 'file', n: 'a', s: 1, path: '../..' },
+      ['file', 'a'],
+      null,
+    ];
+    for (const c of bad) {
+      const cursor = Buffer.from(JSON.stringify(c)).toString('base64url');
+      await expect(browse(url('big'), { cursor }), JSON.stringify(c)).rejects.toThrow(/cursor is not valid: start from the first page/);
+    }
   });
 
   it('says in words when a folder is missing or is a file', async () => {

@@ -126,9 +126,12 @@ export function StorageBrowser({
       setLoading(true);
       if (!cursor) {
         setProblem(null);
+        setUpdating(false);
         // Another folder: what was shown of the last one must not stand for this one.
         setInfo(null);
       }
+      // A stale first page on screen stays there if reading the folder again fails (the error is shown beside it).
+      let shown = false;
       const params = new URLSearchParams({ url, limit: String(PAGE) });
       if (query) params.set('filter', query);
       if (cursor) params.set('cursor', cursor);
@@ -144,6 +147,7 @@ export function StorageBrowser({
           if (p.info) setInfo(p.info);
         };
         show(r);
+        shown = true;
         if (!cursor && focusList.current) {
           focusList.current = false;
           requestAnimationFrame(() => list.current?.focus());
@@ -157,7 +161,7 @@ export function StorageBrowser({
         }
       } catch (err) {
         if (mine !== request.current) return;
-        if (!cursor) {
+        if (!cursor && !shown) {
           setEntries([]);
           setPage(null);
         }
@@ -268,17 +272,17 @@ export function StorageBrowser({
             </div>
             <p className="mb-1 text-xs text-slate-600" aria-live="polite" data-testid="browser-count">
               {page ? (query ? `${entries.length} of ${page.matched} shown (${page.matched} of ${page.total} match "${query}")` : `${entries.length} of ${page.total} shown`) : loading ? 'Loading…' : ''}
-              {page && updating ? (
-                <span data-testid="browser-updating">
-                  {' · '}The folder changed since it was read <RelativeTime iso={new Date(page.listedAt).toISOString()} />; reading it again…
-                </span>
-              ) : null}
             </p>
+            {page && updating ? (
+              <p role="status" className="mb-1 text-xs text-amber-800" data-testid="browser-updating">
+                The folder changed since it was read <RelativeTime iso={new Date(page.listedAt).toISOString()} />; reading it again…
+              </p>
+            ) : null}
             {problem ? (
               <p role="alert" className="mb-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="browser-error">{problem}</p>
             ) : null}
             <ul ref={list} tabIndex={-1} aria-label={`Entries of ${page?.breadcrumbs.at(-1)?.name ?? 'the folder'}`}
-              className="max-h-[45vh] min-h-24 overflow-y-auto rounded-md border border-slate-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500 md:max-h-none md:min-h-40 md:flex-1" data-testid="browser-entries" aria-busy={loading}>
+              className="max-h-[45vh] min-h-24 overflow-y-auto rounded-md border border-slate-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500 md:max-h-none md:min-h-40 md:flex-1" data-testid="browser-entries" aria-busy={loading && !updating}>
               {entries.map((e) => {
                 const eUrl = page ? childUrl(page, e.name) : '';
                 return (
