@@ -293,7 +293,7 @@ export async function readBackupDetails(
   }
   if (!entry) throw new BackupDetailsError('not_found', `${name} does not exist on ${target.label}.`);
   if (entry.type !== 'file') throw notABackup(name, 'it is not a file');
-  const facts: FileFacts = { fileName: entry.name, sizeBytes: entry.size, modifiedAt: entry.modifiedAt ? entry.modifiedAt.toISOString() : null };
+  const facts: FileFacts = { fileName: entry.name, sizeBytes: entry.size, modifiedAt: entry.modifiedMs !== null ? new Date(entry.modifiedMs).toISOString() : null };
   const size = entry.size;
   if (size === 0) throw notABackup(name, 'the file is empty');
 

@@ -12,7 +12,8 @@ import { parseNfsUrl, splitSharePath, type NfsUrl } from './nfs-url';
  * "/"-separated. Every method fails with an NfsError naming the share and
  * the operation, within the share's timeout.
  */
-export type NfsEntry = { name: string; type: 'file' | 'directory' | 'other'; size: number; modifiedAt: Date | null };
+/** modifiedMs: the modification time in milliseconds since 1970, or null when the server did not send it. */
+export type NfsEntry = { name: string; type: 'file' | 'directory' | 'other'; size: number; modifiedMs: number | null };
 /** freeBytes: free on the file system (space_free); availableBytes: what this client may still use (space_avail, e.g. without reserved blocks or beyond a quota). */
 export type NfsSpace = { totalBytes: number; freeBytes: number; availableBytes: number; usedBytes: number };
 export type NfsAccess = { read: boolean; write: boolean };
@@ -171,7 +172,7 @@ export class NfsShare {
         const rd = c.readdir(cookie, verifier, this.maxRead, this.maxRead, ENTRY_ATTRS);
         await this.session.send(c);
         for (const e of rd.value.entries) {
-          out.push({ name: e.name, type: entryType(e.attrs.type), size: e.attrs.size ?? 0, modifiedAt: e.attrs.timeModify ?? null });
+          out.push({ name: e.name, type: entryType(e.attrs.type), size: e.attrs.size ?? 0, modifiedMs: e.attrs.timeModifyMs ?? null });
           cookie = e.cookie;
         }
         verifier = rd.value.verifier;
@@ -195,7 +196,7 @@ export class NfsShare {
         if (err instanceof Nfs4StatusError && err.status === NFS4ERR_NOENT) return null;
         throw err;
       }
-      return { name: parts.at(-1) ?? '', type: entryType(a.value.type), size: a.value.size ?? 0, modifiedAt: a.value.timeModify ?? null };
+      return { name: parts.at(-1) ?? '', type: entryType(a.value.type), size: a.value.size ?? 0, modifiedMs: a.value.timeModifyMs ?? null };
     });
   }
 

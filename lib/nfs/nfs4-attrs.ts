@@ -42,7 +42,8 @@ export type Attrs = {
   spaceFree?: number;
   spaceTotal?: number;
   spaceUsed?: number;
-  timeModify?: Date;
+  /** time_modify (nfstime4: seconds and nanoseconds) in whole milliseconds since 1970, rounded down. */
+  timeModifyMs?: number;
 };
 
 const DECODERS: Record<number, (r: XdrReader, a: Attrs) => void> = {
@@ -63,7 +64,7 @@ const DECODERS: Record<number, (r: XdrReader, a: Attrs) => void> = {
     const seconds = r.i64('the modification time');
     const nanos = r.u32('the modification time');
     if (nanos >= 1e9) throw new XdrError('a time with more than 10^9 nanoseconds');
-    a.timeModify = new Date(seconds * 1000 + Math.floor(nanos / 1e6));
+    a.timeModifyMs = seconds * 1000 + Math.floor(nanos / 1e6);
   },
 };
 

@@ -84,10 +84,12 @@ type Listing = { id: number; key: string; at: number; mtime: number | null; sort
 /** The newest listing of each folder, by location key and folder. */
 const listings = () => processState('storage.listings', () => new Map<string, Listing>());
 /**
- * Listings by id, for the cursors of pages already sent: a listing replaced
- * by a newer one of its folder (another user, the dialog's fresh reading)
- * still serves the pages of whoever began paging through it, while young.
- * At most LISTINGS_KEPT, oldest first out.
+ * Listings by id that a cursor was sent from, for the pages still to come: a
+ * listing replaced by a newer one of its folder (another user, the dialog's
+ * fresh reading) still serves the pages of whoever began paging through it,
+ * while young. At most LISTINGS_KEPT, oldest first out; old ones are dropped
+ * as new ones come. A listing no cursor leads to (a whole folder in one
+ * answer) is not kept here.
  */
 const snapshots = () => processState('storage.listing-snapshots', () => new Map<number, Listing>());
 /** Folder reads under way (remote folders), so that requests that see the same modification time share one read. */
@@ -135,13 +137,8 @@ const rankOf = (type: string) => (type === 'directory' ? 0 : 1);
 function cmp(ra: number, ka: string, na: string, rb: number, kb: string, nb: string): number {
   return ra - rb || (ka < kb ? -1 : ka > kb ? 1 : 0) || (na < nb ? -1 : na > nb ? 1 : 0);
 }
-/**
- * A folder's entries in browser order, with their ranks and keys at the same
- * indexes. `json` holds each entry's JSON text as a page sends it, filled in
- * as pages are sent and kept with the listing (a filtered view shares its
- * folder's: `base` and `at` map the view's indexes to the folder's).
- */
-type Sorted = { entries: StorageEntry[]; ranks: Uint8Array; keys: string[]; json: (string | undefined)[]; base: Sorted | null; at: number[] | null };
+/** A folder's entries in browser order, with their ranks and keys at the same indexes. */
+type Sorted = { entries: StorageEntry[]; ranks: Uint8Array; keys: string[] };
 function sortEntries(list: StorageEntry[]): Sorted {
   const n = list.length;
   const ranks = new Uint8Array(n);
@@ -152,13 +149,13 @@ function sortEntries(list: StorageEntry[]): Sorted {
   }
   const order = Array.from({ length: n }, (_, i) => i);
   order.sort((a, b) => cmp(ranks[a]!, keys[a]!, list[a]!.name, ranks[b]!, keys[b]!, list[b]!.name));
-  return { entries: order.map((i) => list[i]!), ranks: Uint8Array.from(order, (i) => ranks[i]!), keys: order.map((i) => keys[i]!), json: new Array(n), base: null, at: null };
+  return { entries: order.map((i) => list[i]!), ranks: Uint8Array.from(order, (i) => ranks[i]!), keys: order.map((i) => keys[i]!) };
 }
 function filtered(s: Sorted, filter: string): Sorted {
   if (!filter) return s;
   const keep: number[] = [];
   for (let i = 0; i < s.entries.length; i++) if (s.entries[i]!.name.toLocaleLowerCase().includes(filter)) keep.push(i);
-  return { entries: keep.map((i) => s.entries[i]!), ranks: Uint8Array.from(keep, (i) => s.ranks[i]!), keys: keep.map((i) => s.keys[i]!), json: [], base: s, at: keep };
+  return { entries: keep.map((i) => s.entries[i]!), ranks: Uint8Array.from(keep, (i) => s.ranks[i]!), keys: keep.map((i) => s.keys[i]!) };
 }
 
 function browseEntry(e: StorageEntry): BrowseEntry {
@@ -166,28 +163,9 @@ function browseEntry(e: StorageEntry): BrowseEntry {
     name: e.name,
     type: e.type,
     size: e.size,
-    modifiedAt: e.modifiedAt ? e.modifiedAt.getTime() : null,
+    modifiedAt: e.modifiedMs,
     isBackup: e.type === 'file' && isBackupFileName(e.name),
   };
-}
-
-/** JSON.stringify(browseEntry(e)), written out: the same text, without an object per entry. */
-function entryJson(e: StorageEntry): string {
-  const ms = e.modifiedAt ? e.modifiedAt.getTime() : null;
-  return `{"name":${JSON.stringify(e.name)},"type":${JSON.stringify(e.type)},"size":${jsonNumber(e.size)},"modifiedAt":${jsonNumber(ms)},"isBackup":${e.type === 'file' && isBackupFileName(e.name)}}`;
-}
-const jsonNumber = (v: number | null) => (v !== null && Number.isFinite(v) ? String(v) : 'null');
-
-/** The JSON text of the entries [start, end) of `s`, each serialised once per kept listing. */
-function entriesJson(s: Sorted, start: number, end: number): string {
-  const home = s.base ?? s;
-  let out = '';
-  for (let i = start; i < end; i++) {
-    const j = s.at ? s.at[i]! : i;
-    const text = (home.json[j] ??= entryJson(home.entries[j]!));
-    out += i === start ? text : `,${text}`;
-  }
-  return `[${out}]`;
 }
 
 /**
@@ -352,7 +330,7 @@ async function listFolder(target: StorageTarget, key: string, rel: string, pinne
     const st = await target.stat(rel);
     if (rel && !st) throw new StorageError(target.label, `list /${rel}`, 'it does not exist', 'ENOENT');
     if (st && st.type !== 'directory' && rel) throw new StorageError(target.label, `list /${rel}`, 'it is not a folder', 'ENOTDIR');
-    mtime = st?.modifiedAt?.getTime() ?? null;
+    mtime = st?.modifiedMs ?? null;
   }
   if (young && mtime !== null && young.mtime === mtime) return { listing: young, stale: false };
   if (young && mode.kept && !pinned && mtime !== null) {
@@ -382,10 +360,7 @@ function readListing(target: StorageTarget, cacheKey: string, rel: string, pinne
     const listed = pinned ? await listPinned(target, pinned, rel) : await target.list(rel);
     const listing: Listing = { id: ++state.last, key: cacheKey, at, mtime, sorted: sortEntries(listed) };
     // Kept unless listings were forgotten meanwhile, or a reading begun later has already put a newer one.
-    if (state.generation === generation && !((listings().get(cacheKey)?.at ?? -Infinity) > at)) {
-      keep(listings(), cacheKey, listing);
-      keep(snapshots(), listing.id, listing);
-    }
+    if (state.generation === generation && !((listings().get(cacheKey)?.at ?? -Infinity) > at)) keep(listings(), cacheKey, listing);
     return listing;
   })();
   if (!pinned && mtime !== null) {
@@ -416,11 +391,19 @@ export async function checkBrowsableFile(target: StorageTarget, parts: string[])
   }
 }
 
-/** Puts `value` last in `map` (insertion order is age), dropping the oldest beyond LISTINGS_KEPT. */
+/** Puts `value` last in `map` (insertion order is age), dropping the oldest beyond LISTINGS_KEPT and those too old to use. */
 function keep<K>(map: Map<K, Listing>, key: K, value: Listing): void {
   map.delete(key);
   map.set(key, value);
-  while (map.size > LISTINGS_KEPT) map.delete(map.keys().next().value!);
+  for (const [k, l] of map) {
+    if (map.size > LISTINGS_KEPT || !isYoung(l)) map.delete(k);
+    else break;
+  }
+}
+
+/** A cursor is being sent from `listing`: its next pages come from it while it is young. */
+function keepForCursor(listing: Listing): void {
+  if (snapshots().get(listing.id) !== listing) keep(snapshots(), listing.id, listing);
 }
 
 /**
@@ -464,26 +447,6 @@ type BrowseOptions = {
 
 /** One page of a folder (see BrowseResult). */
 export async function browse(url: string, opts: BrowseOptions = {}): Promise<BrowseResult> {
-  const { head, listing, start, end, tail } = await pageParts(url, opts);
-  return { ...head, entries: listing.entries.slice(start, end).map(browseEntry), ...tail };
-}
-
-/**
- * The same page as JSON text, exactly JSON.stringify(await browse(url, opts)):
- * the entries' text is kept with the listing, so the pages of a folder of
- * ten thousand files do not build and serialise an object per entry each time.
- */
-export async function browseJson(url: string, opts: BrowseOptions = {}): Promise<string> {
-  const { head, listing, start, end, tail } = await pageParts(url, opts);
-  // Both objects have keys, so the braces stripped are their own; key order is BrowseResult's.
-  return `${JSON.stringify(head).slice(0, -1)},"entries":${entriesJson(listing, start, end)},${JSON.stringify(tail).slice(1)}`;
-}
-
-type PageHead = Omit<BrowseResult, 'entries' | 'total' | 'matched' | 'nextCursor' | 'info' | 'listedAt' | 'stale'>;
-type PageTail = Pick<BrowseResult, 'total' | 'matched' | 'nextCursor' | 'info' | 'listedAt' | 'stale'>;
-type PageParts = { head: PageHead; listing: Sorted; start: number; end: number; tail: PageTail };
-
-async function pageParts(url: string, opts: BrowseOptions): Promise<PageParts> {
   const limit = Math.min(PAGE_MAX, Math.max(1, opts.limit ?? PAGE_DEFAULT));
   const filter = (opts.filter ?? '').trim().toLocaleLowerCase();
   const cursor = opts.cursor ? decodeCursor(opts.cursor) : null;
@@ -499,13 +462,14 @@ async function pageParts(url: string, opts: BrowseOptions): Promise<PageParts> {
   });
 }
 
+
 async function pageOf(
   target: StorageTarget,
   key: string,
   rel: string,
   pinned: Pinned | null,
   { loc, rootLabel, filter, cursor, limit, kept, later }: { loc: StorageLocation; rootLabel: string; filter: string; cursor: Cursor | null; limit: number; kept: boolean; later: ListMode['later'] },
-): Promise<PageParts> {
+): Promise<BrowseResult> {
   // Storage Information is read while the folder is listed (first page only).
   const information = cursor
     ? null
@@ -524,28 +488,29 @@ async function pageOf(
     const [access, space] = await information;
     info = { access, space, spaceWarning: space ? spaceWarning(space, null) : null };
   }
+  let nextCursor: string | null = null;
+  if (more && end > start) {
+    keepForCursor(listing);
+    nextCursor = encodeCursor(matching.entries[end - 1]!, listing.id);
+  }
   const crumbs = [{ name: rootLabel, url: rootUrl(loc) }, ...loc.parts.map((name, i) => ({ name, url: locationUrl(loc, loc.parts.slice(0, i + 1)) }))];
+  const entries = new Array<BrowseEntry>(end - start);
+  for (let i = start; i < end; i++) entries[i - start] = browseEntry(matching.entries[i]!);
   return {
-    head: {
-      type: loc.type,
-      url: locationUrl(loc),
-      rootUrl: rootUrl(loc),
-      rootLabel,
-      path: loc.parts,
-      breadcrumbs: crumbs,
-      parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
-      ...childUrlParts(locationUrl(loc, [...loc.parts, CHILD_MARK])),
-    },
-    listing: matching,
-    start,
-    end,
-    tail: {
-      total: all.entries.length,
-      matched: matching.entries.length,
-      nextCursor: more && end > start ? encodeCursor(matching.entries[end - 1]!, listing.id) : null,
-      info,
-      listedAt: listing.at,
-      stale,
-    },
+    type: loc.type,
+    url: locationUrl(loc),
+    rootUrl: rootUrl(loc),
+    rootLabel,
+    path: loc.parts,
+    breadcrumbs: crumbs,
+    parentUrl: loc.parts.length ? locationUrl(loc, loc.parts.slice(0, -1)) : null,
+    ...childUrlParts(locationUrl(loc, [...loc.parts, CHILD_MARK])),
+    entries,
+    total: all.entries.length,
+    matched: matching.entries.length,
+    nextCursor,
+    info,
+    listedAt: listing.at,
+    stale,
   };
 }

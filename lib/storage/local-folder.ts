@@ -55,7 +55,7 @@ export class LocalFolderTarget implements StorageTarget {
   async stat(name: string): Promise<StorageEntry | null> {
     try {
       const st = await fsp.lstat(this.abs(name));
-      return { name: path.posix.basename(name), type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime };
+      return { name: path.posix.basename(name), type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedMs: Math.round(st.mtimeMs) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw storageError(this.label, `stat ${name}`, err);
@@ -145,7 +145,7 @@ export async function listFolderEntries(dir: string): Promise<StorageEntry[]> {
     const batch = names.slice(i, i + 64);
     const stats = await Promise.all(batch.map((name) => fsp.lstat(path.join(dir, name)).catch(() => null)));
     stats.forEach((st, j) => {
-      if (st) out.push({ name: batch[j]!, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedAt: st.mtime });
+      if (st) out.push({ name: batch[j]!, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, modifiedMs: Math.round(st.mtimeMs) });
     });
   }
   return out;

@@ -12,7 +12,8 @@ export type StorageEntry = {
   name: string;
   type: 'file' | 'directory' | 'other';
   size: number;
-  modifiedAt: Date | null;
+  /** Milliseconds since 1970, or null: a number, not a Date (a folder of ten thousand entries would make ten thousand Dates, each slow to build under Next's patched Date). */
+  modifiedMs: number | null;
 };
 
 export type SpaceInfo = { totalBytes: number; freeBytes: number; usedBytes: number };

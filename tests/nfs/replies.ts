@@ -136,7 +136,7 @@ export const scenarios: Scenario[] = [
       const attrs = c.getattr([TYPE | SIZE, TIME_MODIFY]);
       return { c, values: () => ({ fh: fh.value, attrs: attrs.value }) };
     },
-    expected: { values: { fh: FH, attrs: { type: 1, size: 2 ** 40 + 5, timeModify: new Date('2026-03-01T12:34:56.789Z') } } },
+    expected: { values: { fh: FH, attrs: { type: 1, size: 2 ** 40 + 5, timeModifyMs: Date.parse('2026-03-01T12:34:56.789Z') } } },
   },
   {
     name: 'SEQUENCE + PUTFH + READDIR with four entries and eof, 4.1',
@@ -181,9 +181,9 @@ export const scenarios: Scenario[] = [
         seq: { seqid: 17, slot: 3 },
         verifier: VERIFIER,
         entries: [
-          { cookie: 3n, name: 'a.txt', attrs: { type: 1, size: 12, rdattrError: 0, timeModify: new Date('2026-03-01T12:34:56.000Z') } },
-          { cookie: 7n, name: 'folder', attrs: { type: 2, size: 4096, rdattrError: 0, timeModify: new Date('1969-12-31T23:59:58.500Z') } },
-          { cookie: 2n ** 63n + 1n, name: 'ünï cødé ✓.bin', attrs: { type: 1, size: 0, rdattrError: 0, timeModify: new Date('1970-01-01T00:00:00.999Z') } },
+          { cookie: 3n, name: 'a.txt', attrs: { type: 1, size: 12, rdattrError: 0, timeModifyMs: Date.parse('2026-03-01T12:34:56.000Z') } },
+          { cookie: 7n, name: 'folder', attrs: { type: 2, size: 4096, rdattrError: 0, timeModifyMs: Date.parse('1969-12-31T23:59:58.500Z') } },
+          { cookie: 2n ** 63n + 1n, name: 'ünï cødé ✓.bin', attrs: { type: 1, size: 0, rdattrError: 0, timeModifyMs: Date.parse('1970-01-01T00:00:00.999Z') } },
           { cookie: 2n ** 64n - 1n, name: 'gone', attrs: { rdattrError: 13 } },
         ],
         eof: true,
