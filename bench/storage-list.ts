@@ -5,8 +5,9 @@
  * folder, side by side in one run on the same nfs-ganesha export:
  *   baseline     nfs-ls nfs://…/export/big (NFSv3 READDIRPLUS; a process per listing),
  *                the folder changed just before like for the console (ganesha then reads it again)
- *   whole list   every page of the folder through the API (limit=1000), the
- *                folder changed just before, so the console lists it afresh
+ *   whole list   the whole folder in one request (limit=10000), the folder
+ *                changed just before, so the console lists it afresh; for
+ *                reference, also every page of it at limit=1000
  *   dialog       every page as the dialog loads them (limit=100), folder changed
  *   first page   the dialog's first page (limit=100): the folder changed just
  *                before and read again before the answer (the API's default);

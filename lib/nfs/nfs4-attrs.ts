@@ -25,6 +25,9 @@ export const ATTR = {
   timeModify: 53,
 } as const;
 
+/** The largest time value a Date holds (ECMA-262 §21.4.1.1), in ms either side of 1970. */
+const DATE_MAX_MS = 8.64e15;
+
 /** nfs_ftype4 */
 export const FTYPE = { reg: 1, dir: 2, blk: 3, chr: 4, lnk: 5, sock: 6, fifo: 7, attrdir: 8, namedattr: 9 } as const;
 
@@ -42,7 +45,11 @@ export type Attrs = {
   spaceFree?: number;
   spaceTotal?: number;
   spaceUsed?: number;
-  /** time_modify (nfstime4: seconds and nanoseconds) in whole milliseconds since 1970, rounded down. */
+  /**
+   * time_modify (nfstime4: seconds and nanoseconds) in whole milliseconds
+   * since 1970, rounded down; left out when it lies beyond what a Date can
+   * hold (±8.64e15 ms: a server's garbage, not a time anyone can show).
+   */
   timeModifyMs?: number;
 };
 
@@ -64,7 +71,8 @@ const DECODERS: Record<number, (r: XdrReader, a: Attrs) => void> = {
     const seconds = r.i64('the modification time');
     const nanos = r.u32('the modification time');
     if (nanos >= 1e9) throw new XdrError('a time with more than 10^9 nanoseconds');
-    a.timeModifyMs = seconds * 1000 + Math.floor(nanos / 1e6);
+    const ms = seconds * 1000 + Math.floor(nanos / 1e6);
+    if (Math.abs(ms) <= DATE_MAX_MS) a.timeModifyMs = ms;
   },
 };
 

@@ -79,17 +79,21 @@ export const PAGE_DEFAULT = 200;
 export const PAGE_MAX = 10_000;
 const LISTING_MS = 30_000;
 const LISTINGS_KEPT = 32;
+const SNAPSHOTS_PER_FOLDER = 2;
 
-type Listing = { id: number; key: string; at: number; mtime: number | null; sorted: Sorted };
+/** `generation`: listingState's when the reading began (a listing from before forgetListings is never kept). */
+type Listing = { id: number; key: string; generation: number; at: number; mtime: number | null; sorted: Sorted };
 /** The newest listing of each folder, by location key and folder. */
 const listings = () => processState('storage.listings', () => new Map<string, Listing>());
 /**
  * Listings by id that a cursor was sent from, for the pages still to come: a
  * listing replaced by a newer one of its folder (another user, the dialog's
  * fresh reading) still serves the pages of whoever began paging through it,
- * while young. At most LISTINGS_KEPT, oldest first out; old ones are dropped
- * as new ones come. A listing no cursor leads to (a whole folder in one
- * answer) is not kept here.
+ * while young. At most LISTINGS_KEPT, and SNAPSHOTS_PER_FOLDER of one
+ * folder (a folder a backup is writing into changes at every reading),
+ * oldest first out; none older than LISTING_MS. A listing no cursor leads
+ * to (a whole folder in one answer) is not kept here. With `listings`, at
+ * most 2 × LISTINGS_KEPT listings are alive, all younger than LISTING_MS.
  */
 const snapshots = () => processState('storage.listing-snapshots', () => new Map<number, Listing>());
 /** Folder reads under way (remote folders), so that requests that see the same modification time share one read. */
@@ -317,6 +321,8 @@ const isYoung = (l: Listing | undefined): l is Listing => !!l && Date.now() - l.
  */
 async function listFolder(target: StorageTarget, key: string, rel: string, pinned: Pinned | null, mode: ListMode): Promise<{ listing: Listing; stale: boolean }> {
   const cacheKey = `${key}\n${rel}`;
+  sweep(listings());
+  sweep(snapshots());
   if (mode.snapshot !== null) {
     const snap = snapshots().get(mode.snapshot);
     if (isYoung(snap) && snap.key === cacheKey) return { listing: snap, stale: false };
@@ -358,7 +364,7 @@ function readListing(target: StorageTarget, cacheKey: string, rel: string, pinne
   const done = (async () => {
     const at = Date.now();
     const listed = pinned ? await listPinned(target, pinned, rel) : await target.list(rel);
-    const listing: Listing = { id: ++state.last, key: cacheKey, at, mtime, sorted: sortEntries(listed) };
+    const listing: Listing = { id: ++state.last, key: cacheKey, generation, at, mtime, sorted: sortEntries(listed) };
     // Kept unless listings were forgotten meanwhile, or a reading begun later has already put a newer one.
     if (state.generation === generation && !((listings().get(cacheKey)?.at ?? -Infinity) > at)) keep(listings(), cacheKey, listing);
     return listing;
@@ -395,6 +401,11 @@ export async function checkBrowsableFile(target: StorageTarget, parts: string[])
 function keep<K>(map: Map<K, Listing>, key: K, value: Listing): void {
   map.delete(key);
   map.set(key, value);
+  sweep(map);
+}
+
+/** Drops listings too old to use, and the oldest beyond LISTINGS_KEPT, from the front of `map` (oldest first). */
+function sweep<K>(map: Map<K, Listing>): void {
   for (const [k, l] of map) {
     if (map.size > LISTINGS_KEPT || !isYoung(l)) map.delete(k);
     else break;
@@ -403,7 +414,12 @@ function keep<K>(map: Map<K, Listing>, key: K, value: Listing): void {
 
 /** A cursor is being sent from `listing`: its next pages come from it while it is young. */
 function keepForCursor(listing: Listing): void {
-  if (snapshots().get(listing.id) !== listing) keep(snapshots(), listing.id, listing);
+  const kept = snapshots();
+  if (kept.get(listing.id) === listing || listing.generation !== listingState().generation) return;
+  keep(kept, listing.id, listing);
+  // The newest SNAPSHOTS_PER_FOLDER of this folder stay.
+  const same = [...kept.values()].filter((l) => l.key === listing.key);
+  for (const l of same.slice(0, Math.max(0, same.length - SNAPSHOTS_PER_FOLDER))) kept.delete(l.id);
 }
 
 /**

@@ -108,7 +108,7 @@ describe('storage browser: kept listings of an NFS folder', () => {
     expect(readings()).toBe(2);
   });
 
-  it('a reading under way when listings are forgotten does not put its listing back', async () => {
+  it('a reading under way when listings are forgotten does not put its listing back, not even for its cursor', async () => {
     list.mockImplementationOnce(async function (this: Share, dir?: string) {
       const out = await realList.call(this, dir);
       forgetListings();
@@ -116,10 +116,35 @@ describe('storage browser: kept listings of an NFS folder', () => {
     });
     const first = await browse(url, { limit: 10 });
     expect(readings()).toBe(1);
+    await new Promise((r) => setTimeout(r, 5));
     const again = await browse(url, { limit: 10, kept: true });
     expect(readings()).toBe(2);
     expect(again.stale).toBe(false);
-    expect(again.listedAt).toBeGreaterThanOrEqual(first.listedAt);
+    expect(again.listedAt).toBeGreaterThan(first.listedAt);
+    // The first page's cursor finds no listing of its own: its page comes from the one read since.
+    const second = await browse(url, { limit: 10, cursor: first.nextCursor! });
+    expect(second.listedAt).toBe(again.listedAt);
+    expect(readings()).toBe(2);
+  });
+
+  it('keeps the listings of at most two readings of one folder for their cursors', async () => {
+    const cursors: { cursor: string; listedAt: number; total: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (i) await change();
+      const p = await browse(url, { limit: 10 });
+      cursors.push({ cursor: p.nextCursor!, listedAt: p.listedAt, total: p.total });
+    }
+    const next = (c: (typeof cursors)[number]) => browse(url, { limit: 10, cursor: c.cursor });
+    // The two newest still page through their own listings.
+    for (const c of cursors.slice(1)) {
+      const p = await next(c);
+      expect(p.listedAt).toBe(c.listedAt);
+      expect(p.total).toBe(c.total);
+    }
+    // The oldest's was dropped: its next page comes from the folder's newest listing, after the same entry.
+    const oldest = await next(cursors[0]!);
+    expect(oldest.listedAt).toBe(cursors[2]!.listedAt);
+    expect(oldest.total).toBe(cursors[0]!.total + 2);
   });
 
   it('a failed background reading drops the kept listing: the next request reads in the foreground and says why', async () => {
