@@ -178,12 +178,11 @@ function browseEntry(e: StorageEntry): BrowseEntry {
  * is kept; after that, from a new reading, after the same place (the
  * position needs no state).
  */
-type Cursor = BrowseCursor;
 function encodeCursor(e: StorageEntry, listing: number): string {
-  return Buffer.from(JSON.stringify({ t: e.type === 'directory' ? 'directory' : 'file', n: e.name, s: listing } satisfies Cursor)).toString('base64url');
+  return Buffer.from(JSON.stringify({ t: e.type === 'directory' ? 'directory' : 'file', n: e.name, s: listing } satisfies BrowseCursor)).toString('base64url');
 }
 /** The cursor is the client's to send back: base64url JSON, checked by browseCursorSchema (its name only ever compared, never a path). */
-function decodeCursor(s: string): Cursor {
+function decodeCursor(s: string): BrowseCursor {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
@@ -366,7 +365,8 @@ function readListing(target: StorageTarget, cacheKey: string, rel: string, pinne
     const listed = pinned ? await listPinned(target, pinned, rel) : await target.list(rel);
     const listing: Listing = { id: ++state.last, key: cacheKey, generation, at, mtime, sorted: sortEntries(listed) };
     // Kept unless listings were forgotten meanwhile, or a reading begun later has already put a newer one.
-    if (state.generation === generation && !((listings().get(cacheKey)?.at ?? -Infinity) > at)) keep(listings(), cacheKey, listing);
+    const newer = listings().get(cacheKey);
+    if (state.generation === generation && !(newer && newer.at > at)) keep(listings(), cacheKey, listing);
     return listing;
   })();
   if (!pinned && mtime !== null) {
@@ -434,7 +434,7 @@ export function forgetListings(): void {
   reads().clear();
 }
 
-function firstAfter(s: Sorted, c: Cursor): number {
+function firstAfter(s: Sorted, c: BrowseCursor): number {
   let lo = 0;
   let hi = s.entries.length;
   const r = rankOf(c.t);
@@ -478,13 +478,12 @@ export async function browse(url: string, opts: BrowseOptions = {}): Promise<Bro
   });
 }
 
-
 async function pageOf(
   target: StorageTarget,
   key: string,
   rel: string,
   pinned: Pinned | null,
-  { loc, rootLabel, filter, cursor, limit, kept, later }: { loc: StorageLocation; rootLabel: string; filter: string; cursor: Cursor | null; limit: number; kept: boolean; later: ListMode['later'] },
+  { loc, rootLabel, filter, cursor, limit, kept, later }: { loc: StorageLocation; rootLabel: string; filter: string; cursor: BrowseCursor | null; limit: number; kept: boolean; later: ListMode['later'] },
 ): Promise<BrowseResult> {
   // Storage Information is read while the folder is listed (first page only).
   const information = cursor

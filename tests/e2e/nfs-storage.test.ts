@@ -41,6 +41,39 @@ const NFS_LABEL = 'Network File Setting (NFS)';
 /** What the field beside the fixed nfs:// prefix holds for a URL. */
 const rest = (url: string) => url.replace(/^nfs:\/\//, '');
 
+/** A folder made through the NFS server by another client (ganesha sees it; the folder's modification time moves). */
+async function addFolderAsAnotherClient(url: string, name: string): Promise<void> {
+  const peer = await NfsShare.open(url);
+  try {
+    await peer.mkdir(name);
+  } finally {
+    await peer.close();
+  }
+}
+
+/**
+ * Holds the browser's fresh first-page readings (asked without kept) until
+ * release(), so that the kept listing shown meanwhile can be looked at;
+ * stop() releases them and removes the route.
+ */
+async function holdFreshReadings(page: Page): Promise<{ release: () => void; stop: () => Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const hold = async (route: Route) => {
+    const u = new URL(route.request().url());
+    if (!u.searchParams.has('kept') && !u.searchParams.has('cursor')) await released;
+    await route.continue();
+  };
+  await page.route('**/api/storage/browse?*', hold);
+  return {
+    release,
+    stop: async () => {
+      release();
+      await page.unroute('**/api/storage/browse?*', hold);
+    },
+  };
+}
+
 describe('Backup storage: an NFS share chosen in the browser', () => {
   let nfs: NfsServer;
   let server: ConsoleServer;
@@ -386,26 +419,14 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
     await b.dialog.waitFor({ state: 'hidden' });
 
     // Another client adds a folder through the NFS server (ganesha sees it; the folder's modification time moves).
-    const peer = await NfsShare.open(archiveUrl);
-    try {
-      await peer.mkdir('monthly');
-    } finally {
-      await peer.close();
-    }
+    await addFolderAsAnotherClient(archiveUrl, 'monthly');
     const answers: { stale: boolean; total: number }[] = [];
     const seen = (r: Response) => {
       if (r.url().includes('/api/storage/browse?')) void r.json().then((j: { stale: boolean; total: number }) => answers.push({ stale: j.stale, total: j.total }), () => undefined);
     };
     page.on('response', seen);
     // The new reading (the first page asked without kept) is held until the kept listing has been looked at.
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const hold = async (route: Route) => {
-      const u = new URL(route.request().url());
-      if (!u.searchParams.has('kept') && !u.searchParams.has('cursor')) await released;
-      await route.continue();
-    };
-    await page.route('**/api/storage/browse?*', hold);
+    const held = await holdFreshReadings(page);
     try {
       await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
       await b.dialog.waitFor();
@@ -420,7 +441,7 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
       expect(await b.folders().allTextContents()).toEqual(['weekly']);
       expect(await b.count().textContent()).toBe('1 of 1 shown');
       expect(await b.dialog.getByTestId('browser-entries').getAttribute('aria-busy')).toBe('false');
-      release();
+      held.release();
       await expect.poll(() => b.folders().allTextContents()).toEqual(['monthly', 'weekly']);
       await b.shows(archiveUrl);
       expect(await b.count().textContent()).toBe('2 of 2 shown');
@@ -428,10 +449,53 @@ describe('Backup storage: an NFS share chosen in the browser', () => {
       await expect.poll(() => answers.length).toBe(2);
       expect(answers).toEqual([{ stale: true, total: 1 }, { stale: false, total: 2 }]);
     } finally {
-      release();
-      await page.unroute('**/api/storage/browse?*', hold);
+      await held.stop();
       page.off('response', seen);
     }
+    await page.keyboard.press('Escape');
+  });
+
+  it('8. the NFS server gone while the changed folder is read again: the kept listing stays on screen with the reason beside it; the server back, the dialog shows the new listing', async () => {
+    await openBackupPage();
+    const b = storageBrowser(page);
+    await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
+    await b.dialog.waitFor();
+    const archiveUrl = (await b.url().textContent())!;
+    await b.shows(archiveUrl);
+    expect(await b.folders().allTextContents()).toEqual(['monthly', 'weekly']);
+    await page.keyboard.press('Escape');
+    await b.dialog.waitFor({ state: 'hidden' });
+    await addFolderAsAnotherClient(archiveUrl, 'yearly');
+    const held = await holdFreshReadings(page);
+    try {
+      await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
+      await b.dialog.getByTestId('browser-updating').waitFor();
+      expect(await b.folders().allTextContents()).toEqual(['monthly', 'weekly']);
+      // The server goes away before the new reading is asked for.
+      await nfs.kill();
+      held.release();
+      const problem = b.dialog.getByTestId('browser-error');
+      await problem.waitFor();
+      expect(await problem.getAttribute('role')).toBe('alert');
+      expect(await problem.textContent()).toMatch(/NFS share/);
+      expect(await problem.textContent()).not.toMatch(/\bat \S+:\d+|Error:/);
+      // What was shown stays, said to be the folder as it was read, no longer said to be read again, and not left busy.
+      expect(await b.folders().allTextContents()).toEqual(['monthly', 'weekly']);
+      await expect.poll(() => b.dialog.getByTestId('browser-outdated').textContent()).toMatch(/^The entries below are the folder as it was read (just now|\d+ seconds? ago), before it changed\.$/);
+      await expect.poll(() => b.dialog.getByTestId('browser-updating').count()).toBe(0);
+      await expect.poll(() => b.dialog.getByTestId('browser-entries').getAttribute('aria-busy')).toBe('false');
+    } finally {
+      await held.stop();
+      await nfs.restart();
+    }
+    // The server back: reopening the dialog shows the folder as it is now, without reloading the page.
+    await page.keyboard.press('Escape');
+    await b.dialog.waitFor({ state: 'hidden' });
+    await storage().getByRole('button', { name: 'Browse Storage', exact: true }).click();
+    await expect.poll(() => b.folders().allTextContents(), { timeout: 30_000 }).toEqual(['monthly', 'weekly', 'yearly']);
+    await b.shows(archiveUrl);
+    expect(await b.dialog.getByTestId('browser-error').count()).toBe(0);
+    expect(await b.dialog.getByTestId('browser-outdated').count()).toBe(0);
     await page.keyboard.press('Escape');
   });
 });

@@ -90,6 +90,8 @@ export function StorageBrowser({
   const [loading, setLoading] = useState(false);
   // The folder shown is the listing kept of it, and it has changed since: the new listing is on its way.
   const [updating, setUpdating] = useState(false);
+  // The folder could not be read again: the entries shown are its kept listing, read at this time (ms).
+  const [outdatedSince, setOutdatedSince] = useState<number | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [details, setDetails] = useState<BackupDetailsView | null>(null);
   const [detailsProblem, setDetailsProblem] = useState<string | null>(null);
@@ -127,11 +129,14 @@ export function StorageBrowser({
       if (!cursor) {
         setProblem(null);
         setUpdating(false);
+        setOutdatedSince(null);
         // Another folder: what was shown of the last one must not stand for this one.
         setInfo(null);
       }
-      // A stale first page on screen stays there if reading the folder again fails (the error is shown beside it).
+      // A stale first page on screen stays there if reading the folder again fails (the error is shown beside it,
+      // and that the entries are the folder as it was read).
       let shown = false;
+      let staleAt: number | null = null;
       const params = new URLSearchParams({ url, limit: String(PAGE) });
       if (query) params.set('filter', query);
       if (cursor) params.set('cursor', cursor);
@@ -153,6 +158,7 @@ export function StorageBrowser({
           requestAnimationFrame(() => list.current?.focus());
         }
         if (r.stale) {
+          staleAt = r.listedAt;
           setUpdating(true);
           params.delete('kept');
           r = await getJson<BrowseResult>(`/api/storage/browse?${params}`);
@@ -165,6 +171,7 @@ export function StorageBrowser({
           setEntries([]);
           setPage(null);
         }
+        if (staleAt !== null) setOutdatedSince(staleAt);
         setProblem((err as Problem).message ?? 'The folder could not be read.');
       } finally {
         if (mine === request.current) {
@@ -280,6 +287,11 @@ export function StorageBrowser({
             ) : null}
             {problem ? (
               <p role="alert" className="mb-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="browser-error">{problem}</p>
+            ) : null}
+            {outdatedSince !== null ? (
+              <p className="mb-1 text-xs text-amber-800" data-testid="browser-outdated">
+                The entries below are the folder as it was read <RelativeTime iso={new Date(outdatedSince).toISOString()} />, before it changed.
+              </p>
             ) : null}
             <ul ref={list} tabIndex={-1} aria-label={`Entries of ${page?.breadcrumbs.at(-1)?.name ?? 'the folder'}`}
               className="max-h-[45vh] min-h-24 overflow-y-auto rounded-md border border-slate-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-500 md:max-h-none md:min-h-40 md:flex-1" data-testid="browser-entries" aria-busy={loading && !updating}>
